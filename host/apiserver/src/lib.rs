@@ -1,0 +1,1 @@
+//! Embedded Kubernetes + kcp compatible API server.

@@ -1,0 +1,1 @@
+//! Go `text/template` dialect executed on minijinja.

@@ -1,0 +1,1 @@
+//! The platform-mesh operator host.

@@ -1,0 +1,1 @@
+//! Guest SDK for platform-mesh operator subroutine plugins.
