@@ -20,10 +20,24 @@
 //! # Ok(()) }
 //! ```
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
+
+pub mod argocd;
+pub mod certmanager;
+pub mod components;
+pub mod controller;
+pub mod crds;
+pub mod flux;
+pub mod kcp;
+pub mod kcp_operator;
+pub mod ocm;
+pub mod pki;
+pub mod tokens;
+
+pub use tokens::service_account_token;
 
 /// One simulated controller, used to address its settings in [`SimConfig`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -96,7 +110,10 @@ impl SimConfig {
     /// No simulator runs.
     pub fn none() -> Self {
         Self {
-            settings: [SimSettings { enabled: false, delay: DEFAULT_DELAY }; 8],
+            settings: [SimSettings {
+                enabled: false,
+                delay: DEFAULT_DELAY,
+            }; 8],
             ocm_default_version: DEFAULT_OCM_VERSION.to_string(),
         }
     }
@@ -104,7 +121,10 @@ impl SimConfig {
     /// Every simulator runs with [`DEFAULT_DELAY`].
     pub fn all() -> Self {
         Self {
-            settings: [SimSettings { enabled: true, delay: DEFAULT_DELAY }; 8],
+            settings: [SimSettings {
+                enabled: true,
+                delay: DEFAULT_DELAY,
+            }; 8],
             ocm_default_version: DEFAULT_OCM_VERSION.to_string(),
         }
     }
@@ -173,15 +193,6 @@ pub enum Error {
         #[source]
         source: http::uri::InvalidUri,
     },
-    /// The Kubernetes client could not be built.
-    #[error("building a client for {url}")]
-    Client {
-        /// The server URL.
-        url: String,
-        /// The cause.
-        #[source]
-        source: kube::Error,
-    },
     /// A simulator failed while installing its CRDs or seeding objects.
     #[error("starting the {sim:?} simulator")]
     Start {
@@ -189,7 +200,7 @@ pub enum Error {
         sim: SimKind,
         /// The cause.
         #[source]
-        source: kube::Error,
+        source: controller::ReconcileError,
     },
 }
 
@@ -198,31 +209,65 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Running simulators; dropping this handle does not stop them, call [`Simulators::shutdown`].
 pub struct Simulators {
-    cancel: CancellationToken,
+    ctx: Arc<controller::Context>,
     tasks: JoinSet<()>,
 }
 
 impl Simulators {
     /// Stops every simulator and waits for their tasks to end.
     pub async fn shutdown(mut self) {
-        self.cancel.cancel();
+        self.ctx.cancel.cancel();
         while self.tasks.join_next().await.is_some() {}
     }
 }
 
 /// Starts the simulators enabled in `config` against the server at `base_url` (e.g. `http://127.0.0.1:6443`).
 ///
-/// Each simulator installs its CRDs before this returns, so callers may create its objects at once.
+/// Each simulator installs its CRDs (and seeds its fixed objects) before this returns, so callers may create its
+/// objects at once.
 ///
 /// # Errors
 ///
-/// [`Error::InvalidUrl`] / [`Error::Client`] when no client can be built for `base_url`, [`Error::Start`] when a
-/// simulator cannot install its CRDs.
+/// [`Error::InvalidUrl`] when `base_url` is not a URI, [`Error::Start`] when a simulator cannot install its CRDs
+/// or seed objects; simulators already started are stopped again.
 pub async fn spawn(base_url: &str, config: &SimConfig) -> Result<Simulators> {
-    let _ = base_url.parse::<http::Uri>().map_err(|source| Error::InvalidUrl {
-        url: base_url.to_string(),
-        source,
-    })?;
-    let _ = config;
-    Ok(Simulators { cancel: CancellationToken::new(), tasks: JoinSet::new() })
+    base_url
+        .parse::<http::Uri>()
+        .map_err(|source| Error::InvalidUrl {
+            url: base_url.to_string(),
+            source,
+        })?;
+    let mut sims = Simulators {
+        ctx: controller::Context::new(base_url),
+        tasks: JoinSet::new(),
+    };
+    for sim in SimKind::ALL {
+        if !config.is_enabled(sim) {
+            continue;
+        }
+        if let Err(source) = start(sim, config, &sims.ctx, &mut sims.tasks).await {
+            sims.shutdown().await;
+            return Err(Error::Start { sim, source });
+        }
+    }
+    Ok(sims)
+}
+
+async fn start(
+    sim: SimKind,
+    config: &SimConfig,
+    ctx: &Arc<controller::Context>,
+    tasks: &mut JoinSet<()>,
+) -> Result<(), controller::ReconcileError> {
+    let delay = config.delay(sim);
+    match sim {
+        SimKind::Flux => flux::start(ctx, delay, tasks).await,
+        SimKind::ArgoCd => argocd::start(ctx, delay, tasks).await,
+        SimKind::CertManager => certmanager::start(ctx, delay, tasks).await,
+        SimKind::KcpOperator => kcp_operator::start(ctx, delay, tasks).await,
+        SimKind::Kcp => kcp::start(ctx, delay, tasks).await,
+        SimKind::Ocm => ocm::start(ctx, delay, &config.ocm_default_version, tasks).await,
+        SimKind::Tokens => tokens::start(ctx, delay, tasks).await,
+        SimKind::Components => components::start(ctx, delay, tasks).await,
+    }
 }
