@@ -309,7 +309,14 @@ pub mod __private {
 #[macro_export]
 macro_rules! export_plugin {
     ($plugin:ty) => {
+        // Only wasm gets the export glue: native builds (unit tests, `cargo test --workspace`) link the crate as a
+        // shared library, whose linker script cannot express the component model's export names.
+        #[cfg(target_arch = "wasm32")]
         #[doc(hidden)]
+        mod __plugin_export {
+        #[allow(unused_imports)]
+        use super::*;
+
         pub struct __PluginExport;
 
         impl $crate::bindings::exports::platform_mesh::operator::subroutine::Guest for __PluginExport {
@@ -335,5 +342,6 @@ macro_rules! export_plugin {
         }
 
         $crate::bindings::export_raw!(__PluginExport with_types_in $crate::bindings);
+        }
     };
 }
