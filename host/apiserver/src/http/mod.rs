@@ -1,0 +1,300 @@
+//! The HTTP front: one axum fallback handler that parses the path, applies faults, dispatches by verb and
+//! records the request.
+
+mod body;
+mod debug;
+mod discovery;
+mod objects;
+mod patch;
+mod route;
+mod table;
+mod watch;
+
+pub use route::{ClusterRef, ResourcePath, Route, parse};
+pub use table::eval as jsonpath;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use serde_json::Value;
+
+use crate::debug::{RequestRecord, Verb};
+use crate::server::Shared;
+use crate::status::{ApiError, qualified};
+use crate::store::{PLAIN, Store};
+use objects::{Ctx, Outcome};
+
+/// Largest accepted request body.
+const MAX_BODY: usize = 64 << 20;
+
+/// A buffered request.
+pub struct Req {
+    /// HTTP method.
+    pub method: Method,
+    /// Path without query.
+    pub path: String,
+    /// Decoded query parameters.
+    pub query: HashMap<String, String>,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body bytes.
+    pub body: Bytes,
+}
+
+impl Req {
+    /// A query parameter.
+    pub fn q(&self, k: &str) -> Option<&str> {
+        self.query.get(k).map(String::as_str)
+    }
+
+    fn header(&self, name: header::HeaderName) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+
+    /// Whether the client asked for `meta.k8s.io` Table output.
+    pub fn wants_table(&self) -> bool {
+        self.header(header::ACCEPT).split(',').next().is_some_and(|a| a.contains("as=Table"))
+    }
+
+    /// The field manager of a non-apply write: `fieldManager`, else the User-Agent's program name.
+    pub fn manager(&self) -> String {
+        if let Some(m) = self.q("fieldManager").filter(|m| !m.is_empty()) {
+            return m.to_string();
+        }
+        let ua = self.header(header::USER_AGENT);
+        let prog = ua.split('/').next().unwrap_or("").trim();
+        if prog.is_empty() { "unknown".to_string() } else { prog.to_string() }
+    }
+}
+
+fn parse_query(q: Option<&str>) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for pair in q.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        out.insert(decode(k), decode(v));
+    }
+    out
+}
+
+fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => match std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                Some(v) => {
+                    out.push(v);
+                    i += 2;
+                }
+                None => out.push(b'%'),
+            },
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The router: everything goes through [`handle`].
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new().fallback(handle).with_state(shared)
+}
+
+pub(crate) fn json_response(code: u16, body: &Value) -> Response {
+    let mut resp = Response::new(Body::from(body.to_string()));
+    *resp.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}
+
+pub(crate) fn error_response(e: &ApiError) -> Response {
+    let mut resp = json_response(e.code, &e.to_status());
+    if let Some(s) = e.retry_after {
+        if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+    }
+    resp
+}
+
+async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(b) => b,
+        Err(e) => return error_response(&ApiError::bad_request(format!("reading the body: {e}"))),
+    };
+    let req = Req {
+        method: parts.method,
+        path: parts.uri.path().to_string(),
+        query: parse_query(parts.uri.query()),
+        headers: parts.headers,
+        body,
+    };
+    let Some((cref, route)) = parse(&req.path) else {
+        shared.log.record(&RequestRecord { verb: Verb::Other, resource: String::new(), cluster: String::new(), changed: false, code: 404 });
+        return error_response(&ApiError::no_route(&req.path));
+    };
+    match route {
+        Route::Resource(rp) => resource_request(&shared, &req, &cref, &rp).await,
+        Route::Debug(rest) => debug::handle(&shared, &req, &rest),
+        other => {
+            let (code, resp) = match non_resource(&shared, &cref, &other) {
+                Ok(v) => (200, json_response(200, &v)),
+                Err(e) => (e.code, error_response(&e)),
+            };
+            let cluster = cluster_label(&cref);
+            shared.log.record(&RequestRecord { verb: Verb::Other, resource: String::new(), cluster, changed: false, code });
+            resp
+        }
+    }
+}
+
+fn cluster_label(c: &ClusterRef) -> String {
+    match c {
+        ClusterRef::Plain => String::new(),
+        ClusterRef::Named(n) => n.clone(),
+        ClusterRef::Wildcard => "*".to_string(),
+    }
+}
+
+fn resolve(store: &mut Store, c: &ClusterRef) -> Option<String> {
+    match c {
+        ClusterRef::Plain => Some(PLAIN.to_string()),
+        ClusterRef::Named(t) => Some(store.resolve(t)),
+        ClusterRef::Wildcard => None,
+    }
+}
+
+fn non_resource(shared: &Shared, cref: &ClusterRef, route: &Route) -> Result<Value, ApiError> {
+    let mut store = shared.lock();
+    let name = resolve(&mut store, cref).unwrap_or_else(|| "root".to_string());
+    let cluster = store.cluster(&name).ok_or_else(|| ApiError::internal("cluster vanished"))?;
+    let not_found = || ApiError::no_route("discovery");
+    match route {
+        Route::Version => Ok(discovery::version()),
+        Route::Health => Ok(Value::String("ok".into())),
+        Route::OpenApi => Err(ApiError::new(404, "NotFound", "OpenAPI documents are not served by the embedded API server")),
+        Route::CoreVersions => Ok(discovery::core_versions(shared.url.trim_start_matches("http://"))),
+        Route::Groups => Ok(discovery::group_list(cluster)),
+        Route::Group(g) => discovery::group(cluster, g).ok_or_else(not_found),
+        Route::GroupVersion(g, v) => discovery::resource_list(cluster, g, v).ok_or_else(not_found),
+        Route::Resource(_) | Route::Debug(_) => Err(not_found()),
+    }
+}
+
+fn verb_of(req: &Req, rp: &ResourcePath) -> Result<Verb, ApiError> {
+    let named = rp.name.is_some();
+    Ok(match (&req.method, named) {
+        (&Method::GET, true) => Verb::Get,
+        (&Method::GET, false) if req.q("watch").is_some_and(|w| w == "true" || w == "1") => Verb::Watch,
+        (&Method::GET, false) => Verb::List,
+        (&Method::POST, _) => Verb::Create,
+        (&Method::PUT, true) => Verb::Update,
+        (&Method::PATCH, true) => {
+            if req.header(header::CONTENT_TYPE).starts_with("application/apply-patch") { Verb::Apply } else { Verb::Patch }
+        }
+        (&Method::DELETE, true) => Verb::Delete,
+        (&Method::DELETE, false) => Verb::DeleteCollection,
+        (m, _) => return Err(ApiError::method_not_allowed(format!("method {m} is not supported here"))),
+    })
+}
+
+async fn resource_request(shared: &Arc<Shared>, req: &Req, cref: &ClusterRef, rp: &ResourcePath) -> Response {
+    let resource = qualified(&rp.group, &rp.plural);
+    let mut record = RequestRecord { verb: Verb::Other, resource: resource.clone(), cluster: cluster_label(cref), changed: false, code: 200 };
+    let resolved = (|| {
+        let verb = verb_of(req, rp)?;
+        let mut store = shared.lock();
+        let cluster = resolve(&mut store, cref);
+        let info = match &cluster {
+            Some(c) => store.cluster(c).and_then(|c| c.resource(&rp.group, &rp.version, &rp.plural)),
+            None => store.kcp_clusters().find_map(|c| c.resource(&rp.group, &rp.version, &rp.plural)),
+        };
+        let info = info.ok_or_else(|| ApiError::no_route(&req.path))?;
+        Ok::<_, ApiError>((verb, cluster, info))
+    })();
+    let (verb, cluster, info) = match resolved {
+        Ok(r) => r,
+        Err(e) => {
+            record.code = e.code;
+            shared.log.record(&record);
+            return error_response(&e);
+        }
+    };
+    record.verb = verb;
+    if let Some(c) = &cluster {
+        record.cluster = c.clone();
+    }
+    let fault = shared.faults.evaluate(verb, &resource, &record.cluster, &req.path);
+    if fault.latency > Duration::ZERO {
+        tokio::time::sleep(fault.latency).await;
+    }
+    if let Some(e) = fault.error {
+        record.code = e.code;
+        shared.log.record(&record);
+        return error_response(&e);
+    }
+    let ctx = Ctx { cluster, info, rp, req };
+    if verb == Verb::Watch {
+        let prepared = watch::prepare(&shared.lock(), &ctx);
+        shared.log.record(&RequestRecord { code: if prepared.is_ok() { 200 } else { 410 }, ..record });
+        return match prepared {
+            Ok(p) => {
+                let opts = watch::StreamOptions {
+                    bookmarks: req.q("allowWatchBookmarks") == Some("true"),
+                    timeout: req.q("timeoutSeconds").and_then(|t| t.parse().ok()).map(Duration::from_secs),
+                    drop: fault.watch_drop,
+                    cancel: shared.cancel.clone(),
+                };
+                let mut resp = Response::new(watch::stream(p, opts));
+                resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                resp
+            }
+            Err(e) => error_response(&e),
+        };
+    }
+    let result = execute(&mut shared.lock(), &ctx, verb);
+    match result {
+        Ok(Outcome { code, body, changed }) => {
+            record.code = code;
+            record.changed = changed;
+            shared.log.record(&record);
+            json_response(code, &body)
+        }
+        Err(e) => {
+            record.code = e.code;
+            shared.log.record(&record);
+            error_response(&e)
+        }
+    }
+}
+
+fn execute(store: &mut Store, ctx: &Ctx<'_>, verb: Verb) -> Result<Outcome, ApiError> {
+    let sub = ctx.rp.subresource.as_deref();
+    match (verb, sub) {
+        (Verb::Create, Some("token")) if ctx.info.plural == "serviceaccounts" && ctx.info.group.is_empty() => {
+            patch::token_request(store, ctx)
+        }
+        (_, Some(s)) if s != "status" || !ctx.info.status => Err(ApiError::no_route(&ctx.req.path)),
+        (Verb::Get, _) => objects::get(store, ctx),
+        (Verb::List, None) => objects::list(store, ctx),
+        (Verb::Create, None) => objects::create(store, ctx),
+        (Verb::Update, _) => objects::update(store, ctx),
+        (Verb::Patch | Verb::Apply, _) => {
+            let kind = patch::PatchType::from_content_type(ctx.req.header(header::CONTENT_TYPE))?;
+            patch::patch(store, ctx, kind)
+        }
+        (Verb::Delete, None) => objects::delete(store, ctx),
+        (Verb::DeleteCollection, None) => objects::delete_collection(store, ctx),
+        _ => Err(ApiError::method_not_allowed(format!("{} is not supported on this path", verb.as_str()))),
+    }
+}

@@ -1,0 +1,168 @@
+//! Streaming watches: newline-delimited JSON `{"type": ..., "object": ...}` events.
+//!
+//! A watch starts from `resourceVersion`: unset or `0` replays the current objects as ADDED; a newer version
+//! replays the history after it; a version older than the history window is refused with 410 Gone, which makes
+//! clients re-list. Bookmarks are sent every few seconds when `allowWatchBookmarks=true`. The stream ends after
+//! `timeoutSeconds`, on a fault rule's drop, when the client lags too far behind, or on server shutdown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use bytes::Bytes;
+use serde_json::{Value, json};
+use tokio::sync::{broadcast, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+
+use super::objects::{Ctx, matching};
+use crate::debug::WatchDrop;
+use crate::resources::{ResKey, ResourceInfo};
+use crate::selector::{FieldSelector, LabelSelector};
+use crate::status::{ApiError, ApiResult};
+use crate::store::{Event, EventType, Store};
+
+/// How often a bookmark is sent when the client allows them.
+const BOOKMARK_EVERY: Duration = Duration::from_secs(5);
+
+/// What one watch stream delivers.
+struct Scope {
+    cluster: Option<String>,
+    key: ResKey,
+    namespace: Option<String>,
+    labels: LabelSelector,
+    fields: FieldSelector,
+    info: Arc<ResourceInfo>,
+    version: String,
+}
+
+impl Scope {
+    fn wants(&self, e: &Event) -> bool {
+        e.key == self.key
+            && self.cluster.as_deref().is_none_or(|c| *c == *e.cluster)
+            && (self.cluster.is_some() || !e.cluster.is_empty())
+            && self.namespace.as_deref().is_none_or(|n| n == e.namespace)
+            && self.labels.matches(&e.object)
+            && self.fields.matches(&e.object)
+    }
+
+    fn line(&self, kind: &str, obj: &Value) -> Bytes {
+        let mut o = obj.clone();
+        o["apiVersion"] = json!(self.info.api_version(&self.version));
+        o["kind"] = json!(self.info.kind);
+        let mut s = json!({"type": kind, "object": o}).to_string();
+        s.push('\n');
+        Bytes::from(s)
+    }
+}
+
+/// A prepared watch: the events to replay and the live subscription, taken under one lock so nothing is lost.
+pub struct Prepared {
+    initial: Vec<Bytes>,
+    last_rv: u64,
+    rx: broadcast::Receiver<Arc<Event>>,
+    scope: Scope,
+}
+
+/// Checks the start version and takes the initial events (with the store locked).
+pub fn prepare(store: &Store, ctx: &Ctx<'_>) -> ApiResult<Prepared> {
+    let scope = Scope {
+        cluster: ctx.cluster.clone(),
+        key: ctx.info.key(),
+        namespace: ctx.rp.namespace.clone(),
+        labels: LabelSelector::parse(ctx.req.q("labelSelector").unwrap_or(""))?,
+        fields: FieldSelector::parse(ctx.req.q("fieldSelector").unwrap_or(""))?,
+        info: ctx.info.clone(),
+        version: ctx.rp.version.clone(),
+    };
+    let from = match ctx.req.q("resourceVersion").filter(|v| !v.is_empty() && *v != "0") {
+        Some(v) => Some(v.parse::<u64>().map_err(|_| ApiError::bad_request(format!("invalid resourceVersion {v:?}")))?),
+        None => None,
+    };
+    let initial: Vec<Bytes> = match from {
+        None => matching(store, ctx)?.iter().map(|(_, o)| scope.line("ADDED", o)).collect(),
+        Some(rv) if rv < store.floor() => {
+            return Err(ApiError::gone(format!("too old resource version: {rv} ({})", store.floor() + 1)));
+        }
+        Some(rv) => store
+            .history_since(rv)
+            .filter(|e| scope.wants(e))
+            .map(|e| scope.line(e.kind.as_str(), &e.object))
+            .collect(),
+    };
+    Ok(Prepared { initial, last_rv: store.rv(), rx: store.subscribe(), scope })
+}
+
+/// Options of a running stream.
+pub struct StreamOptions {
+    /// `allowWatchBookmarks=true`.
+    pub bookmarks: bool,
+    /// `timeoutSeconds`.
+    pub timeout: Option<Duration>,
+    /// Injected early end.
+    pub drop: Option<WatchDrop>,
+    /// Server shutdown.
+    pub cancel: CancellationToken,
+}
+
+/// Runs the stream in a task and returns the response body.
+pub fn stream(p: Prepared, opts: StreamOptions) -> Body {
+    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(64);
+    tokio::spawn(run(p, opts, tx));
+    Body::from_stream(ReceiverStream::new(rx))
+}
+
+async fn run(mut p: Prepared, opts: StreamOptions, tx: mpsc::Sender<Result<Bytes, std::io::Error>>) {
+    let max_events = opts.drop.and_then(|d| d.after_events);
+    let deadline = [opts.timeout, opts.drop.and_then(|d| d.after)].into_iter().flatten().min();
+    let sleep = tokio::time::sleep(deadline.unwrap_or(Duration::from_secs(365 * 86_400)));
+    tokio::pin!(sleep);
+    let mut sent = 0u64;
+    let mut last_rv = p.last_rv;
+    for line in std::mem::take(&mut p.initial) {
+        if max_events.is_some_and(|m| sent >= m) || tx.send(Ok(line)).await.is_err() {
+            return;
+        }
+        sent += 1;
+    }
+    let mut ticker = tokio::time::interval(BOOKMARK_EVERY);
+    ticker.tick().await;
+    loop {
+        if max_events.is_some_and(|m| sent >= m) {
+            return;
+        }
+        tokio::select! {
+            _ = &mut sleep => return,
+            _ = opts.cancel.cancelled() => return,
+            _ = ticker.tick(), if opts.bookmarks => {
+                let obj = json!({
+                    "kind": p.scope.info.kind,
+                    "apiVersion": p.scope.info.api_version(&p.scope.version),
+                    "metadata": {"resourceVersion": last_rv.to_string()},
+                });
+                let line = format!("{}\n", json!({"type": "BOOKMARK", "object": obj}));
+                if tx.send(Ok(Bytes::from(line))).await.is_err() {
+                    return;
+                }
+            }
+            ev = p.rx.recv() => match ev {
+                Ok(e) => {
+                    if e.rv <= last_rv {
+                        continue;
+                    }
+                    last_rv = e.rv;
+                    if !p.scope.wants(&e) {
+                        continue;
+                    }
+                    let kind = match e.kind { EventType::Added => "ADDED", EventType::Modified => "MODIFIED", EventType::Deleted => "DELETED" };
+                    if tx.send(Ok(p.scope.line(kind, &e.object))).await.is_err() {
+                        return;
+                    }
+                    sent += 1;
+                }
+                // Lagged or closed: end the stream; the client resumes or re-lists.
+                Err(_) => return,
+            }
+        }
+    }
+}
