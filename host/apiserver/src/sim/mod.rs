@@ -37,6 +37,9 @@ pub mod ocm;
 pub mod pki;
 pub mod tokens;
 
+#[cfg(test)]
+mod tests;
+
 pub use tokens::service_account_token;
 
 /// One simulated controller, used to address its settings in [`SimConfig`].
