@@ -3,4 +3,10 @@
 //! The host owns the Kubernetes clients and the reconcile loop; every subroutine of a reconcile chain is a
 //! WebAssembly component (see `wit/operator.wit`) loaded by [`plugin`] and run by the [`lifecycle`] engine.
 
+pub mod cli;
+pub mod config;
+pub mod crd;
 pub mod lifecycle;
+pub mod clusters;
+pub mod hostapi;
+pub mod plugin;

@@ -1,0 +1,159 @@
+//! Builds every plugin crate under `plugins/` (except the SDK) for `wasm32-wasip2` with the `plugin` profile, in
+//! a target directory of its own (`target/wasm`), and tells the operator where the components are:
+//!
+//! - `PLUGINS_DIR`: the default plugins shipped with the operator (the default `--plugins-dir`),
+//! - `TEST_PLUGINS_DIR`: the purpose-built test plugins of `plugins/testing/*` (lib names start with `test_`).
+//!
+//! A nested cargo is the only way to build another target from a build script. It gets its own target directory
+//! so it never waits for the outer cargo's lock, and a scrubbed environment so nothing the outer cargo set for this
+//! build script (flags, target, jobserver, wrappers) redirects or breaks it.
+
+use std::{
+    env, fs,
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+const TARGET: &str = "wasm32-wasip2";
+
+/// Variables the outer cargo sets that must not reach the nested build.
+const SCRUB: &[&str] = &[
+    "RUSTFLAGS",
+    "CARGO_ENCODED_RUSTFLAGS",
+    "CARGO_BUILD_RUSTFLAGS",
+    "RUSTDOCFLAGS",
+    "CARGO_ENCODED_RUSTDOCFLAGS",
+    "CARGO_TARGET_DIR",
+    "CARGO_BUILD_TARGET",
+    "CARGO_BUILD_TARGET_DIR",
+    "CARGO_MAKEFLAGS",
+    "MAKEFLAGS",
+    "MFLAGS",
+    "RUSTC_WRAPPER",
+    "RUSTC_WORKSPACE_WRAPPER",
+    "CARGO_BUILD_RUSTC_WRAPPER",
+    "CARGO_BUILD_RUSTC_WORKSPACE_WRAPPER",
+    "CARGO_PRIMARY_PACKAGE",
+    "CARGO_MANIFEST_DIR",
+    "CARGO_MANIFEST_PATH",
+    "CARGO_MANIFEST_LINKS",
+    "CARGO_PKG_NAME",
+    "OUT_DIR",
+    "TARGET",
+    "HOST",
+    "PROFILE",
+    "OPT_LEVEL",
+    "DEBUG",
+    "NUM_JOBS",
+    "RUSTC_LINKER",
+    "LLVM_PROFILE_FILE",
+];
+
+fn main() {
+    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest_dir.join("../..").canonicalize().expect("the workspace root exists");
+    for watched in ["plugins", "wit", "Cargo.toml", "Cargo.lock"] {
+        println!("cargo:rerun-if-changed={}", root.join(watched).display());
+    }
+
+    let target_dir = root.join("target/wasm");
+    let plugins_dir = target_dir.join("plugins");
+    let test_plugins_dir = target_dir.join("test-plugins");
+    println!("cargo:rustc-env=PLUGINS_DIR={}", plugins_dir.display());
+    println!("cargo:rustc-env=TEST_PLUGINS_DIR={}", test_plugins_dir.display());
+
+    let packages = plugin_packages(&root);
+    if packages.is_empty() {
+        return;
+    }
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(&root)
+        .args(["build", "--locked", "--target", TARGET, "--profile", "plugin"])
+        .env("CARGO_TARGET_DIR", &target_dir);
+    for (_, package) in &packages {
+        cmd.args(["-p", package]);
+    }
+    for (key, _) in env::vars_os() {
+        let key = key.to_string_lossy();
+        let leaked = key.starts_with("CARGO_CFG_")
+            || key.starts_with("CARGO_FEATURE_")
+            || key.starts_with("CARGO_PKG_")
+            || key.starts_with("DEP_");
+        if leaked || SCRUB.contains(&key.as_ref()) {
+            cmd.env_remove(key.as_ref());
+        }
+    }
+    let status = cmd.status().expect("running the nested cargo build of the plugins");
+    if !status.success() {
+        if !target_installed() {
+            panic!(
+                "building the wasm plugins needs the {TARGET} target; install it with `rustup target add {TARGET}`"
+            );
+        }
+        panic!("building the wasm plugins failed ({status}); see the cargo output above");
+    }
+
+    let built = target_dir.join(TARGET).join("plugin");
+    for dir in [&plugins_dir, &test_plugins_dir] {
+        fs::create_dir_all(dir).expect("creating the plugin output directory");
+    }
+    for (lib, _) in &packages {
+        let from = built.join(format!("{lib}.wasm"));
+        let into = if lib.starts_with("test_") { &test_plugins_dir } else { &plugins_dir };
+        copy_if_changed(&from, &into.join(format!("{lib}.wasm")));
+    }
+}
+
+/// Copies only when the content differs, so the file's mtime (and the operator's compile cache) stays put.
+fn copy_if_changed(from: &Path, to: &Path) {
+    let bytes = fs::read(from).unwrap_or_else(|e| panic!("reading {}: {e}", from.display()));
+    if fs::read(to).ok().as_deref() != Some(bytes.as_slice()) {
+        fs::write(to, bytes).unwrap_or_else(|e| panic!("writing {}: {e}", to.display()));
+    }
+}
+
+fn target_installed() -> bool {
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let sysroot = Command::new(rustc).args(["--print", "sysroot"]).output().ok();
+    let sysroot = sysroot.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_default();
+    Path::new(&sysroot).join("lib/rustlib").join(TARGET).exists()
+}
+
+/// `(lib name, package name)` of every plugin crate: `plugins/*` except the SDK, and `plugins/testing/*`.
+fn plugin_packages(root: &Path) -> Vec<(String, String)> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for parent in [root.join("plugins"), root.join("plugins/testing")] {
+        let Ok(entries) = fs::read_dir(&parent) else { continue };
+        for entry in entries.flatten() {
+            let dir = entry.path();
+            let name = entry.file_name();
+            if name != "sdk" && name != "testing" && dir.join("Cargo.toml").is_file() {
+                dirs.push(dir);
+            }
+        }
+    }
+    dirs.sort();
+    dirs.iter().filter_map(|dir| read_names(&dir.join("Cargo.toml"))).collect()
+}
+
+/// Reads `[package] name` and `[lib] name` (defaulting to the package name with `-` → `_`) from a manifest.
+/// A line-based read is enough for our own manifests and avoids a TOML dependency in the build script.
+fn read_names(manifest: &Path) -> Option<(String, String)> {
+    let text = fs::read_to_string(manifest).ok()?;
+    let (mut section, mut package, mut lib) = (String::new(), None, None);
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            section = line.to_owned();
+        } else if let Some(value) = line.strip_prefix("name").map(str::trim).and_then(|r| r.strip_prefix('=')) {
+            let value = value.trim().trim_matches('"').to_owned();
+            match section.as_str() {
+                "[package]" => package = Some(value),
+                "[lib]" => lib = Some(value),
+                _ => {}
+            }
+        }
+    }
+    let package = package?;
+    Some((lib.unwrap_or_else(|| package.replace('-', "_")), package))
+}

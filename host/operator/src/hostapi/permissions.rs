@@ -1,0 +1,258 @@
+//! What a plugin may do with the clusters. Every cluster import is checked here before a client is touched.
+
+use serde::Deserialize;
+
+use crate::lifecycle::Target;
+
+/// Cluster operations, as named in permission rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verb {
+    Get,
+    List,
+    Apply,
+    Create,
+    Update,
+    Patch,
+    Delete,
+    PatchStatus,
+    RequestToken,
+}
+
+impl Verb {
+    /// The name used in rules (`patch-status`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verb::Get => "get",
+            Verb::List => "list",
+            Verb::Apply => "apply",
+            Verb::Create => "create",
+            Verb::Update => "update",
+            Verb::Patch => "patch",
+            Verb::Delete => "delete",
+            Verb::PatchStatus => "patch-status",
+            Verb::RequestToken => "request-token",
+        }
+    }
+}
+
+/// One requested access.
+#[derive(Clone, Copy, Debug)]
+pub struct Access<'a> {
+    pub target: &'a Target,
+    /// API group (`""` for core).
+    pub group: &'a str,
+    pub kind: &'a str,
+    pub verb: Verb,
+    /// `None`: cluster-scoped or across all namespaces.
+    pub namespace: Option<&'a str>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
+}
+
+/// One rule. Every list holds patterns where `*` matches any run of characters. A request is allowed when some
+/// rule matches its target, group, kind and verb, and its namespace (an empty `namespaces` list allows every
+/// namespace and cluster-scoped objects; otherwise a cluster-wide request needs the pattern `*`).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+pub struct Rule {
+    /// `runtime`, `infra`, `kcp` (any workspace) or `kcp:<path glob>` such as `kcp:root:orgs:*`.
+    #[serde(alias = "target", deserialize_with = "one_or_many")]
+    pub targets: Vec<String>,
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub groups: Vec<String>,
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub kinds: Vec<String>,
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub verbs: Vec<String>,
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub namespaces: Vec<String>,
+}
+
+/// The rules of one plugin.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Permissions {
+    rules: Vec<Rule>,
+}
+
+/// `*` matches any (possibly empty) run of characters; everything else literally.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let Some((head, rest)) = pattern.split_once('*') else { return pattern == text };
+    let Some(mut remaining) = text.strip_prefix(head) else { return false };
+    let parts: Vec<&str> = rest.split('*').collect();
+    let (last, middle) = parts.split_last().expect("split yields at least one part");
+    for part in middle {
+        match remaining.find(part) {
+            Some(i) => remaining = &remaining[i + part.len()..],
+            None => return false,
+        }
+    }
+    remaining.len() >= last.len() && remaining.ends_with(last)
+}
+
+fn target_matches(pattern: &str, target: &Target) -> bool {
+    match target {
+        Target::Runtime => glob_match(pattern, "runtime"),
+        Target::Infra => glob_match(pattern, "infra"),
+        Target::Kcp(path) => {
+            pattern == "kcp" || pattern == "*" || glob_match(pattern, &format!("kcp:{path}"))
+        }
+    }
+}
+
+fn any(patterns: &[String], text: &str) -> bool {
+    patterns.iter().any(|p| glob_match(p, text))
+}
+
+impl Rule {
+    fn allows(&self, access: &Access<'_>) -> bool {
+        self.targets.iter().any(|t| target_matches(t, access.target))
+            && any(&self.groups, access.group)
+            && (any(&self.kinds, access.kind) || any(&self.kinds, &access.kind.to_lowercase()))
+            && any(&self.verbs, access.verb.as_str())
+            && match access.namespace {
+                _ if self.namespaces.is_empty() => true,
+                Some(ns) => any(&self.namespaces, ns),
+                None => self.namespaces.iter().any(|p| p == "*"),
+            }
+    }
+}
+
+fn target_name(target: &Target) -> String {
+    match target {
+        Target::Runtime => "runtime".into(),
+        Target::Infra => "infra".into(),
+        Target::Kcp(path) => format!("kcp:{path}"),
+    }
+}
+
+impl Permissions {
+    /// Permissions made of `rules`; no rules allow nothing.
+    pub fn new(rules: Vec<Rule>) -> Self {
+        Permissions { rules }
+    }
+
+    /// Everything on every cluster: the default for plugins from the operator's own plugins directory until
+    /// per-plugin permissions are configured.
+    pub fn permissive() -> Self {
+        let all = || vec!["*".to_owned()];
+        Permissions::new(vec![Rule {
+            targets: vec!["runtime".into(), "infra".into(), "kcp".into()],
+            groups: all(),
+            kinds: all(),
+            verbs: all(),
+            namespaces: Vec::new(),
+        }])
+    }
+
+    /// The rules.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// `Ok` if a rule allows `access`, else a message naming the missing permission.
+    pub fn check(&self, access: &Access<'_>) -> Result<(), String> {
+        if self.rules.iter().any(|rule| rule.allows(access)) {
+            return Ok(());
+        }
+        let group = if access.group.is_empty() { "core" } else { access.group };
+        let scope = access.namespace.map_or_else(|| "cluster-wide".to_owned(), |ns| format!("in namespace {ns}"));
+        Err(format!(
+            "missing permission: {} {} ({group}) {scope} on {}",
+            access.verb.as_str(),
+            access.kind,
+            target_name(access.target)
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(targets: &[&str], groups: &[&str], kinds: &[&str], verbs: &[&str], namespaces: &[&str]) -> Rule {
+        let v = |xs: &[&str]| xs.iter().map(|s| (*s).to_owned()).collect();
+        Rule { targets: v(targets), groups: v(groups), kinds: v(kinds), verbs: v(verbs), namespaces: v(namespaces) }
+    }
+
+    fn access<'a>(target: &'a Target, group: &'a str, kind: &'a str, verb: Verb, ns: Option<&'a str>) -> Access<'a> {
+        Access { target, group, kind, verb, namespace: ns }
+    }
+
+    #[test]
+    fn glob_matches_prefixes_suffixes_and_middles() {
+        assert!(glob_match("*", ""));
+        assert!(glob_match("kcp:root:*", "kcp:root:orgs"));
+        assert!(!glob_match("kcp:root:*", "kcp:other"));
+        assert!(glob_match("a*c*e", "abcde"));
+        assert!(!glob_match("a*c*e", "abcdf"));
+        assert!(glob_match("*.fluxcd.io", "helm.toolkit.fluxcd.io"));
+        assert!(!glob_match("ab*ba", "aba"));
+    }
+
+    #[test]
+    fn rule_allows_only_its_target_group_kind_verb_and_namespace() {
+        let perms = Permissions::new(vec![rule(
+            &["infra"],
+            &["helm.toolkit.fluxcd.io"],
+            &["*"],
+            &["get", "list", "apply"],
+            &["platform-mesh-system"],
+        )]);
+        let infra = Target::Infra;
+        let ns = Some("platform-mesh-system");
+        assert!(perms.check(&access(&infra, "helm.toolkit.fluxcd.io", "HelmRelease", Verb::Apply, ns)).is_ok());
+        let denied = [
+            access(&Target::Runtime, "helm.toolkit.fluxcd.io", "HelmRelease", Verb::Get, ns),
+            access(&infra, "", "Secret", Verb::Get, ns),
+            access(&infra, "helm.toolkit.fluxcd.io", "HelmRelease", Verb::Delete, ns),
+            access(&infra, "helm.toolkit.fluxcd.io", "HelmRelease", Verb::Get, Some("default")),
+            access(&infra, "helm.toolkit.fluxcd.io", "HelmRelease", Verb::List, None),
+        ];
+        for a in denied {
+            assert!(perms.check(&a).is_err(), "{a:?} should be denied");
+        }
+    }
+
+    #[test]
+    fn kcp_rules_match_workspace_path_globs() {
+        let perms = Permissions::new(vec![rule(&["kcp:root:orgs:*"], &["*"], &["*"], &["*"], &[])]);
+        assert!(perms.check(&access(&Target::Kcp("root:orgs:acme".into()), "", "Secret", Verb::Get, None)).is_ok());
+        assert!(perms.check(&access(&Target::Kcp("root".into()), "", "Secret", Verb::Get, None)).is_err());
+        let any_kcp = Permissions::new(vec![rule(&["kcp"], &["*"], &["*"], &["*"], &[])]);
+        assert!(any_kcp.check(&access(&Target::Kcp("root".into()), "", "Secret", Verb::Get, None)).is_ok());
+        assert!(any_kcp.check(&access(&Target::Infra, "", "Secret", Verb::Get, None)).is_err());
+    }
+
+    #[test]
+    fn denial_names_the_missing_permission() {
+        let err = Permissions::default()
+            .check(&access(&Target::Kcp("root".into()), "tenancy.kcp.io", "Workspace", Verb::Apply, None))
+            .unwrap_err();
+        assert_eq!(err, "missing permission: apply Workspace (tenancy.kcp.io) cluster-wide on kcp:root");
+        let err = Permissions::default().check(&access(&Target::Infra, "", "Secret", Verb::Get, Some("a"))).unwrap_err();
+        assert_eq!(err, "missing permission: get Secret (core) in namespace a on infra");
+    }
+
+    #[test]
+    fn permissive_allows_everything_and_rules_deserialise_from_the_configmap_shape() {
+        let t = Target::Kcp("root:x".into());
+        assert!(Permissions::permissive().check(&access(&t, "a", "B", Verb::RequestToken, None)).is_ok());
+        let rule: Rule = serde_json::from_value(serde_json::json!(
+            {"target": "infra", "groups": ["helm.toolkit.fluxcd.io"], "kinds": ["*"], "verbs": ["get", "list"]}
+        ))
+        .unwrap();
+        assert_eq!(rule.targets, ["infra"]);
+        assert!(rule.namespaces.is_empty());
+    }
+}

@@ -1,0 +1,113 @@
+//! The wasmtime engine (component model, pooling allocator, epoch interruption driven by a ticker thread) and
+//! the on-disk cache of compiled components.
+
+use std::{
+    fs,
+    hash::{Hash, Hasher},
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use sha2::{Digest, Sha256};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, component::Component};
+
+use super::error::PluginError;
+
+/// One epoch tick. Deadlines are checked, and long-running guests yield to the executor, at this granularity.
+pub const TICK: Duration = Duration::from_millis(10);
+
+/// Concurrent plugin instances the pool holds; calls beyond it wait for a slot.
+pub const MAX_INSTANCES: u32 = 64;
+
+/// The engine shared by every plugin. The pool is sized from `MAX_INSTANCES`: a wasip2 component made by rustc
+/// holds several core instances (program, WASI adapter, shims), hence the multipliers.
+pub fn new_engine(memory_limit: usize) -> Result<Engine, PluginError> {
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(MAX_INSTANCES)
+        .total_core_instances(MAX_INSTANCES * 8)
+        .total_memories(MAX_INSTANCES * 2)
+        .total_tables(MAX_INSTANCES * 4)
+        .total_stacks(MAX_INSTANCES)
+        .max_memory_size(memory_limit);
+    let mut config = Config::new();
+    config.epoch_interruption(true).allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    let engine = Engine::new(&config).map_err(|e| PluginError::Engine(e.into_boxed_dyn_error()))?;
+    spawn_ticker(&engine);
+    Ok(engine)
+}
+
+/// Advances the epoch every tick; the thread holds only a weak handle and ends when the engine is dropped.
+fn spawn_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    let spawned = std::thread::Builder::new().name("wasm-epoch-ticker".into()).spawn(move || {
+        while let Some(engine) = weak.upgrade() {
+            engine.increment_epoch();
+            drop(engine);
+            std::thread::sleep(TICK);
+        }
+    });
+    // Without a ticker every deadline would still be enforced by the call's timeout; log and go on.
+    if let Err(error) = spawned {
+        tracing::error!(%error, "cannot start the wasm epoch ticker; deadlines rely on call timeouts only");
+    }
+}
+
+/// Feeds `Hash` output into SHA-256, for a cache key that is stable across processes (unlike `DefaultHasher`,
+/// whose seed is only fixed per Rust release).
+struct ShaHasher(Sha256);
+
+impl Hasher for ShaHasher {
+    fn finish(&self) -> u64 {
+        unreachable!("only the digest is used")
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+}
+
+/// `<sha256 of the wasm>-<hash of the engine's precompile compatibility>`: an artifact is reused only by an
+/// engine that can run it.
+fn cache_key(engine: &Engine, wasm: &[u8]) -> String {
+    let mut engine_hasher = ShaHasher(Sha256::new());
+    engine.precompile_compatibility_hash().hash(&mut engine_hasher);
+    let engine_digest = engine_hasher.0.finalize();
+    format!("{}-{}", hex::encode(Sha256::digest(wasm)), hex::encode(&engine_digest[..8]))
+}
+
+/// Loads a compiled artifact that this process (or an earlier one with the same engine hash) wrote.
+#[allow(unsafe_code)]
+fn deserialize_cached(engine: &Engine, path: &Path) -> wasmtime::Result<Component> {
+    // SAFETY: deserialising runs machine code from the file. It is sound because the cache directory holds only
+    // artifacts written by `load_component` below from `Engine::precompile_component` output, under a name that
+    // includes the engine's compatibility hash, and they are written to a temporary name and renamed into place,
+    // so a torn write is never read.
+    unsafe { Component::deserialize_file(engine, path) }
+}
+
+/// Compiles `path`, going through `cache_dir` when set: a hit costs a file read instead of a compile.
+pub fn load_component(engine: &Engine, path: &Path, cache_dir: Option<&Path>) -> Result<Component, PluginError> {
+    let wasm = fs::read(path).map_err(|source| PluginError::Read { path: path.to_owned(), source })?;
+    let compile_error = |e: wasmtime::Error| PluginError::Compile { path: path.to_owned(), source: e.into_boxed_dyn_error() };
+    let Some(cache_dir) = cache_dir else {
+        return Component::new(engine, &wasm).map_err(compile_error);
+    };
+    let cached = cache_dir.join(format!("{}.cwasm", cache_key(engine, &wasm)));
+    if cached.is_file() {
+        match deserialize_cached(engine, &cached) {
+            Ok(component) => return Ok(component),
+            Err(error) => tracing::warn!(path = %cached.display(), %error, "ignoring an unusable cached plugin"),
+        }
+    }
+    let artifact = engine.precompile_component(&wasm).map_err(compile_error)?;
+    write_atomically(cache_dir, &cached, &artifact)?;
+    deserialize_cached(engine, &cached).map_err(compile_error)
+}
+
+fn write_atomically(dir: &Path, path: &PathBuf, bytes: &[u8]) -> Result<(), PluginError> {
+    let cache_error = |source| PluginError::Cache { path: path.clone(), source };
+    fs::create_dir_all(dir).map_err(cache_error)?;
+    let temp = path.with_extension(format!("tmp{}", std::process::id()));
+    fs::write(&temp, bytes).map_err(cache_error)?;
+    fs::rename(&temp, path).map_err(cache_error)
+}

@@ -1,0 +1,72 @@
+//! Errors of loading plugins. Errors of *calling* a plugin are `lifecycle::Failure`s (see `call.rs`).
+
+use std::path::PathBuf;
+
+/// A cause from wasmtime, whose `Error` type does not implement `std::error::Error` itself.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Why the runtime or a plugin could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum PluginError {
+    /// The wasmtime engine could not be created with our configuration.
+    #[error("configuring the wasm engine")]
+    Engine(#[source] BoxError),
+    /// The workspace directory is missing or not a directory.
+    #[error("the workspace directory {path} is not a readable directory")]
+    Workspace {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The plugins directory could not be listed.
+    #[error("listing the plugins directory {path}")]
+    ReadDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A plugin file could not be read.
+    #[error("reading plugin {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Compiling the component failed (not a valid component, or not one for this world).
+    #[error("compiling plugin {path}")]
+    Compile {
+        path: PathBuf,
+        #[source]
+        source: BoxError,
+    },
+    /// The compile cache could not be written.
+    #[error("writing the compiled plugin to the cache at {path}")]
+    Cache {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The component does not fit the `plugin` world (missing or extra imports).
+    #[error("linking plugin {path} against the host's imports")]
+    Link {
+        path: PathBuf,
+        #[source]
+        source: BoxError,
+    },
+    /// The smoke call of `info()` failed.
+    #[error("calling info() of plugin {path}")]
+    Info {
+        path: PathBuf,
+        #[source]
+        source: BoxError,
+    },
+    /// The plugin targets an incompatible WIT version.
+    #[error(
+        "plugin {path} was built against WIT platform-mesh:operator@{plugin}, but this operator implements @{host}; \
+         rebuild the plugin with a compatible SDK"
+    )]
+    Version { path: PathBuf, plugin: String, host: String },
+    /// Two plugins in one directory report the same name.
+    #[error("plugins {first} and {second} are both named {name}")]
+    Duplicate { name: String, first: PathBuf, second: PathBuf },
+}

@@ -1,0 +1,47 @@
+//! The wasm plugin runtime: loads subroutine plugins (WebAssembly components of the `plugin` world in
+//! `wit/operator.wit`) and runs them as lifecycle [`Subroutine`](crate::lifecycle::Subroutine)s.
+//!
+//! # Usage
+//!
+//! ```no_run
+//! # async fn demo(services: platform_mesh_operator::hostapi::HostServices) -> Result<(), Box<dyn std::error::Error>> {
+//! use platform_mesh_operator::plugin::{PluginRuntime, RuntimeConfig};
+//!
+//! let config = RuntimeConfig::new(RuntimeConfig::default_plugins_dir(), "/operator");
+//! let runtime = PluginRuntime::new(config, services)?;
+//! let plugins = runtime.load_dir().await?;
+//! let wait = plugins.get("WaitSubroutine").expect("shipped with the operator");
+//! # Ok(()) }
+//! ```
+//!
+//! # Guarantees
+//!
+//! - One wasmtime `Engine` (pooling allocator, epoch interruption with a ticker thread holding a weak handle),
+//!   an `InstancePre` per plugin, a fresh `Store` per call: calls never share guest state.
+//! - Each call runs with a memory cap (`memory_limit`) and a wall-clock budget (`call_timeout`); a long-running
+//!   guest yields to the executor every 50 ms instead of blocking a worker.
+//! - WASI is deny-by-default: no environment, arguments, stdin or sockets; the workspace directory is the only
+//!   preopen, read-only, at `/workspace`. Guest stdout/stderr go to `tracing` within a span naming the plugin and
+//!   the object (`namespace/name`).
+//! - A trap, panic, deadline, memory overrun or host error becomes `Err(Failure)` whose message starts with
+//!   `plugin <file stem>:` and names the cause (stderr included for panics). A failure the plugin itself
+//!   returns keeps its message verbatim, because it becomes the condition message exactly like upstream's.
+//! - `info()` runs once at load; a plugin built against an incompatible WIT version is refused.
+//! - Compiled components are cached in `cache_dir` keyed by the wasm's sha256 and the engine's compatibility
+//!   hash.
+
+pub(crate) mod bindings;
+mod call;
+mod config;
+mod engine;
+mod error;
+mod runtime;
+mod store;
+mod version;
+
+pub use call::WasmSubroutine;
+pub use config::{PluginOptions, RuntimeConfig};
+pub use error::PluginError;
+pub use runtime::{PluginRuntime, PluginSet};
+pub use store::WORKSPACE_MOUNT;
+pub use version::WIT_VERSION;

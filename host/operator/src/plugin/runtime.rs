@@ -1,0 +1,203 @@
+//! [`PluginRuntime`]: the engine, the linker with the host imports, and loading plugins into [`PluginSet`]s.
+
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use wasmtime::{
+    Engine,
+    component::{HasSelf, Linker},
+};
+
+use super::{
+    bindings::{Plugin, PluginPre},
+    call::WasmSubroutine,
+    config::{PluginOptions, RuntimeConfig},
+    engine::{MAX_INSTANCES, load_component, new_engine},
+    error::PluginError,
+    store::{StoreState, new_store},
+    version::{WIT_VERSION, compatible},
+};
+use crate::{
+    hostapi::{HostCall, HostServices, Permissions},
+    lifecycle::Subroutine,
+};
+
+/// What every loaded plugin shares.
+pub(super) struct Shared {
+    pub engine: Engine,
+    pub linker: Linker<StoreState>,
+    pub config: RuntimeConfig,
+    pub services: Arc<HostServices>,
+    /// One permit per pool slot, so a burst of calls waits instead of failing to instantiate.
+    pub slots: tokio::sync::Semaphore,
+}
+
+/// Loads and runs wasm plugins. Create one per process; cloning is cheap.
+#[derive(Clone)]
+pub struct PluginRuntime {
+    shared: Arc<Shared>,
+}
+
+/// An immutable snapshot of loaded plugins, looked up by subroutine name (`WaitSubroutine`) or file stem
+/// (`wait`).
+#[derive(Clone, Default)]
+pub struct PluginSet {
+    by_name: BTreeMap<String, Arc<WasmSubroutine>>,
+    by_stem: BTreeMap<String, Arc<WasmSubroutine>>,
+}
+
+impl PluginSet {
+    /// The plugin with subroutine name or file stem `name`.
+    pub fn get(&self, name: &str) -> Option<Arc<dyn Subroutine>> {
+        let found = self.by_name.get(name).or_else(|| self.by_stem.get(name))?;
+        Some(found.clone() as Arc<dyn Subroutine>)
+    }
+
+    /// Subroutine names, sorted.
+    pub fn names(&self) -> Vec<&str> {
+        self.by_name.keys().map(String::as_str).collect()
+    }
+
+    /// Number of plugins.
+    pub fn len(&self) -> usize {
+        self.by_name.len()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+}
+
+fn boxed(e: wasmtime::Error) -> super::error::BoxError {
+    e.into_boxed_dyn_error()
+}
+
+impl PluginRuntime {
+    /// Creates the engine (and its epoch ticker) and links the host imports.
+    pub fn new(config: RuntimeConfig, services: HostServices) -> Result<Self, PluginError> {
+        let workspace = &config.workspace_dir;
+        let is_dir = std::fs::metadata(workspace).and_then(|m| {
+            if m.is_dir() { Ok(()) } else { Err(std::io::Error::other("not a directory")) }
+        });
+        is_dir.map_err(|source| PluginError::Workspace { path: workspace.clone(), source })?;
+        let engine = new_engine(config.memory_limit)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| PluginError::Engine(boxed(e)))?;
+        Plugin::add_to_linker::<StoreState, HasSelf<HostCall>>(&mut linker, |state| &mut state.host)
+            .map_err(|e| PluginError::Engine(boxed(e)))?;
+        let shared = Shared {
+            engine,
+            linker,
+            config,
+            services: Arc::new(services),
+            slots: tokio::sync::Semaphore::new(MAX_INSTANCES as usize),
+        };
+        Ok(PluginRuntime { shared: Arc::new(shared) })
+    }
+
+    /// The configuration it was created with.
+    pub fn config(&self) -> &RuntimeConfig {
+        &self.shared.config
+    }
+
+    /// Loads every `*.wasm` file of the plugins directory with default options.
+    pub async fn load_dir(&self) -> Result<PluginSet, PluginError> {
+        let dir = &self.shared.config.plugins_dir;
+        let read_dir = |source| PluginError::ReadDir { path: dir.clone(), source };
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(read_dir)?
+            .map(|entry| entry.map(|e| e.path()))
+            .collect::<Result<_, _>>()
+            .map_err(read_dir)?;
+        paths.retain(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file());
+        paths.sort();
+        let mut set = PluginSet::default();
+        for path in paths {
+            let plugin = Arc::new(self.load(&path, &PluginOptions::default()).await?);
+            if let Some(other) = set.by_name.get(plugin.name()) {
+                return Err(PluginError::Duplicate {
+                    name: plugin.name().to_owned(),
+                    first: other.path().to_owned(),
+                    second: path,
+                });
+            }
+            set.by_stem.insert(plugin.stem().to_owned(), plugin.clone());
+            set.by_name.insert(plugin.name().to_owned(), plugin);
+        }
+        Ok(set)
+    }
+
+    /// Loads one plugin with default options (`{}` config, permissive permissions).
+    pub async fn load_file(&self, path: &Path) -> Result<Arc<dyn Subroutine>, PluginError> {
+        self.load_file_with(path, PluginOptions::default()).await
+    }
+
+    /// Loads one plugin with its configuration and permissions.
+    pub async fn load_file_with(&self, path: &Path, options: PluginOptions) -> Result<Arc<dyn Subroutine>, PluginError> {
+        Ok(Arc::new(self.load(path, &options).await?))
+    }
+
+    /// Compiles (or fetches from the cache), links, pre-instantiates and smoke-calls `info()`.
+    async fn load(&self, path: &Path, options: &PluginOptions) -> Result<WasmSubroutine, PluginError> {
+        let shared = &self.shared;
+        let engine = shared.engine.clone();
+        let cache = shared.config.cache_dir.clone();
+        let owned = path.to_owned();
+        // Compiling takes tens of milliseconds of CPU: keep it off the async workers.
+        let component = tokio::task::spawn_blocking(move || load_component(&engine, &owned, cache.as_deref()))
+            .await
+            .map_err(|e| PluginError::Compile { path: path.to_owned(), source: Box::new(e) })??;
+        let link = |e: wasmtime::Error| PluginError::Link { path: path.to_owned(), source: boxed(e) };
+        let pre = PluginPre::new(shared.linker.instantiate_pre(&component).map_err(link)?).map_err(link)?;
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let info = self.info(&pre, path, &stem).await?;
+        if !compatible(WIT_VERSION, &info.wit_version) {
+            return Err(PluginError::Version {
+                path: path.to_owned(),
+                plugin: info.wit_version,
+                host: WIT_VERSION.to_owned(),
+            });
+        }
+        tracing::info!(plugin = %stem, name = %info.name, version = %info.version, "loaded plugin");
+        Ok(WasmSubroutine::new(
+            shared.clone(),
+            pre,
+            info,
+            stem,
+            path.to_owned(),
+            &options.config,
+            options.permissions.clone(),
+        ))
+    }
+
+    async fn info(
+        &self,
+        pre: &PluginPre<StoreState>,
+        path: &Path,
+        stem: &str,
+    ) -> Result<super::bindings::wit_subroutine::PluginInfo, PluginError> {
+        let shared = &self.shared;
+        let info_error = |e: wasmtime::Error| PluginError::Info { path: path.to_owned(), source: boxed(e) };
+        // info() must not call imports; give it no permissions so that a plugin breaking the rule fails here.
+        let host = HostCall::new(shared.services.clone(), stem.into(), String::new(), Arc::new(Permissions::default()));
+        let (mut store, output) = new_store(
+            &shared.engine,
+            &shared.config.workspace_dir,
+            shared.config.memory_limit,
+            shared.config.call_timeout,
+            host,
+        )
+        .map_err(info_error)?;
+        let call = async {
+            let instance = pre.instantiate_async(&mut store).await?;
+            instance.platform_mesh_operator_subroutine().call_info(&mut store).await
+        };
+        let result = call.await;
+        output.forward();
+        result.map_err(info_error)
+    }
+}
