@@ -246,7 +246,7 @@ async fn resource_request(shared: &Arc<Shared>, req: &Req, cref: &ClusterRef, rp
     let ctx = Ctx { cluster, info, rp, req };
     if verb == Verb::Watch {
         let prepared = watch::prepare(&shared.lock(), &ctx);
-        shared.log.record(&RequestRecord { code: if prepared.is_ok() { 200 } else { 410 }, ..record });
+        shared.log.record(&RequestRecord { code: prepared.as_ref().map(|_| 200).unwrap_or_else(|e| e.code), ..record });
         return match prepared {
             Ok(p) => {
                 let opts = watch::StreamOptions {
@@ -256,6 +256,13 @@ async fn resource_request(shared: &Arc<Shared>, req: &Req, cref: &ClusterRef, rp
                     cancel: shared.cancel.clone(),
                 };
                 let mut resp = Response::new(watch::stream(p, opts));
+                resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                resp
+            }
+            // Like the real server, an expired version is reported inside a 200 stream as an ERROR event.
+            Err(e) if e.code == 410 => {
+                let line = format!("{}\n", serde_json::json!({"type": "ERROR", "object": e.to_status()}));
+                let mut resp = Response::new(Body::from(line));
                 resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
                 resp
             }
