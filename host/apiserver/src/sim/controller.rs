@@ -299,11 +299,15 @@ async fn handle(ctx: Arc<Context>, pending: Pending, key: String, delay: Duratio
         return;
     };
     let mut failures = 0u32;
+    let mut requeues = 0u32;
     loop {
         match reconcile(ctx.clone(), obj.clone()).await {
             Ok(Action::Done) => return,
             Ok(Action::Requeue(after)) => {
                 failures = 0;
+                // Objects that wait long (a source that never appears) are polled less and less often.
+                let after = after * (1 << requeues.min(3));
+                requeues += 1;
                 if sleep_or_cancel(&ctx, after).await || lock(&pending).contains_key(&key) {
                     // A newer event is queued; its own task takes over.
                     return;

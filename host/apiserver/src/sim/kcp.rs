@@ -54,6 +54,8 @@ pub const APIEXPORT_V1ALPHA1: Kind = kcp("apis.kcp.io", "v1alpha1", "APIExport",
 pub const APIEXPORT_V1ALPHA2: Kind = kcp("apis.kcp.io", "v1alpha2", "APIExport", "apiexports");
 /// `apis.kcp.io/v1alpha1` APIBinding.
 pub const APIBINDING: Kind = kcp("apis.kcp.io", "v1alpha1", "APIBinding", "apibindings");
+/// `apis.kcp.io/v1alpha2` APIBinding.
+pub const APIBINDING_V1ALPHA2: Kind = kcp("apis.kcp.io", "v1alpha2", "APIBinding", "apibindings");
 /// `apis.kcp.io/v1alpha1` APIResourceSchema.
 pub const APIRESOURCESCHEMA: Kind = kcp(
     "apis.kcp.io",
@@ -279,7 +281,8 @@ pub fn crd_from_schema(spec: &Value) -> Value {
     })
 }
 
-fn crd_resource() -> ApiResource {
+/// The `apiextensions.k8s.io/v1` CustomResourceDefinition resource.
+pub fn crd_resource() -> ApiResource {
     ApiResource::from_gvk_with_plural(
         &GroupVersionKind::gvk("apiextensions.k8s.io", "v1", "CustomResourceDefinition"),
         "customresourcedefinitions",

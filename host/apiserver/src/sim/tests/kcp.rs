@@ -5,7 +5,10 @@ use kube::core::GroupVersionKind;
 use serde_json::json;
 
 use super::*;
-use crate::sim::kcp::{APIBINDING, APIEXPORT_V1ALPHA1, APIRESOURCESCHEMA, ENDPOINT_SLICE, WORKSPACE};
+use crate::sim::kcp::{
+    APIBINDING, APIBINDING_V1ALPHA2, APIEXPORT_V1ALPHA1, APIEXPORT_V1ALPHA2, APIRESOURCESCHEMA,
+    ENDPOINT_SLICE, WORKSPACE,
+};
 use crate::sim::kcp_operator::{FRONT_PROXY, ROOT_EXPORTS, ROOT_SHARD, kubeconfig_server};
 
 #[tokio::test]
@@ -160,5 +163,44 @@ async fn workspaces_become_ready_and_bindings_serve_exported_resources() {
         slice.data["status"]["apiExportEndpoints"][0]["url"],
         format!("{}/services/apiexport/{cluster}/example.io", server.url())
     );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn v1alpha2_exports_bind_through_their_resource_schemas() {
+    let server = server(&[SimKind::Kcp]).await;
+    let root = server.kcp_client("root");
+    let schemas = dynamic(&root, &APIRESOURCESCHEMA.api_resource(), None);
+    create(
+        &schemas,
+        json!({"apiVersion": "apis.kcp.io/v1alpha1", "kind": "APIResourceSchema",
+        "metadata": {"name": "v1.gadgets.example.io"},
+        "spec": {"group": "example.io", "scope": "Namespaced",
+            "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget", "listKind": "GadgetList"},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}]}}),
+    )
+    .await;
+    let exports = dynamic(&root, &APIEXPORT_V1ALPHA2.api_resource(), None);
+    create(
+        &exports,
+        json!({"apiVersion": "apis.kcp.io/v1alpha2", "kind": "APIExport",
+        "metadata": {"name": "gadgets.example.io"},
+        "spec": {"resources": [{"group": "example.io", "name": "gadgets", "schema": "v1.gadgets.example.io",
+            "storage": {"crd": {}}}]}}),
+    )
+    .await;
+    let bindings = dynamic(&root, &APIBINDING_V1ALPHA2.api_resource(), None);
+    create(
+        &bindings,
+        json!({"apiVersion": "apis.kcp.io/v1alpha2", "kind": "APIBinding",
+        "metadata": {"name": "gadgets"}, "spec": {"reference": {"export": {"name": "gadgets.example.io"}}}}),
+    )
+    .await;
+    let bound = wait_for(&bindings, "gadgets", |o| o.data["status"]["phase"] == "Bound").await;
+    assert_eq!(bound.data["status"]["boundResources"][0]["resource"], "gadgets");
+    let crds = dynamic(&root, &crate::sim::kcp::crd_resource(), None);
+    let crd = wait_for(&crds, "gadgets.example.io", |_| true).await;
+    assert_eq!(crd.data["spec"]["scope"], "Namespaced");
     server.shutdown().await;
 }
