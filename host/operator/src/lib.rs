@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod crd;
 pub mod lifecycle;
 pub mod clusters;
 pub mod hostapi;

@@ -1,0 +1,52 @@
+//! The command line: `run` (the operator, optionally against an embedded API server) and `crds`.
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{OperatorConfig, parse_go_duration};
+
+/// Bootstraps and reconciles platform-mesh environments; every subroutine is a WebAssembly plugin.
+#[derive(Parser, Debug)]
+#[command(name = "platform-mesh-operator", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The sub-commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the operator (alias: `operator`, the upstream sub-command name).
+    #[command(alias = "operator")]
+    Run(Box<RunArgs>),
+    /// Print the CustomResourceDefinitions as multi-document YAML.
+    Crds,
+}
+
+/// Arguments of `run`.
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Every operator flag.
+    #[command(flatten)]
+    pub config: OperatorConfig,
+    /// Embedded mode: how to run against the in-process API server.
+    #[command(flatten)]
+    pub embedded: EmbeddedArgs,
+}
+
+/// Flags of `run --embedded`.
+#[derive(Args, Debug, Clone, PartialEq)]
+pub struct EmbeddedArgs {
+    /// Start an embedded API server with simulated controllers, install the CRDs and the samples, and run the
+    /// operator against it until the PlatformMesh is Ready.
+    #[arg(long, env = "PMO_EMBEDDED")]
+    pub embedded: bool,
+    /// With `--embedded`: keep running after Ready until SIGTERM/SIGINT.
+    #[arg(long, env = "PMO_SERVE", requires = "embedded")]
+    pub serve: bool,
+    /// With `--embedded`: give up if the PlatformMesh is not Ready after this long.
+    #[arg(long, env = "PMO_TIMEOUT", default_value = "300s", value_parser = parse_go_duration)]
+    pub timeout: Duration,
+}

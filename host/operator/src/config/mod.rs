@@ -1,0 +1,276 @@
+//! The operator configuration: every upstream flag (common flags of spec §2.2, operator flags of §2.3) with the
+//! same names and defaults, plus the plugin runtime's flags. Each flag can also be set through an environment
+//! variable `PMO_<FLAG_NAME_IN_UPPER_SNAKE_CASE>` (e.g. `PMO_KCP_URL`); a flag on the command line wins.
+//!
+//! [`OperatorConfig`] serialises to the flat camelCase JSON object that plugins receive as `operator-config`.
+
+use std::{path::PathBuf, time::Duration};
+
+use clap::{ArgAction, Args};
+use serde::Serialize;
+
+mod units;
+#[cfg(test)]
+mod tests;
+
+pub use units::{format_go_duration, parse_bytes, parse_go_duration};
+use units::serialize_duration;
+
+/// The plugins directory used when `--plugins-dir` is not given: the directory the build placed the operator's own
+/// plugins in, or `/operator/plugins` (the container layout) when the build did not say.
+pub fn default_plugins_dir() -> &'static str {
+    option_env!("PLUGINS_DIR").unwrap_or("/operator/plugins")
+}
+
+/// All flags of `run`, as one configuration.
+#[derive(Args, Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OperatorConfig {
+    /// Flags shared by platform-mesh operators.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub common: CommonConfig,
+    /// Where templates and manifests are found.
+    #[arg(long, env = "PMO_WORKSPACE_DIR", default_value = "/operator/")]
+    pub workspace_dir: PathBuf,
+    /// kcp settings.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub kcp: KcpConfig,
+    /// Which subroutines run, and their options.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub subroutines: SubroutinesConfig,
+    /// Remote runtime and infra clusters.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub remote: RemoteConfig,
+    /// The plugin runtime.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub plugins: PluginFlags,
+}
+
+/// The flags of the shared commons library (spec §2.2).
+#[derive(Args, Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommonConfig {
+    /// Reconcile only objects whose label `debug.platform-mesh.io` equals this value.
+    #[arg(long, env = "PMO_DEBUG_LABEL_VALUE", default_value = "")]
+    pub debug_label_value: String,
+    /// Worker count of every controller.
+    #[arg(long, env = "PMO_MAX_CONCURRENT_RECONCILES", default_value_t = 10)]
+    pub max_concurrent_reconciles: u16,
+    /// Environment name (informational).
+    #[arg(long, env = "PMO_ENVIRONMENT", default_value = "")]
+    pub environment: String,
+    /// Region name (informational).
+    #[arg(long, env = "PMO_REGION", default_value = "local")]
+    pub region: String,
+    /// Kubeconfig of the runtime cluster when `--remote-runtime-kubeconfig` is not set (default: `KUBECONFIG` or
+    /// in-cluster). With `--embedded`: where to write the embedded cluster's kubeconfig.
+    #[arg(long, env = "PMO_KUBECONFIG", default_value = "")]
+    pub kubeconfig: String,
+    /// Local development: skips the istio "restart myself" step.
+    #[arg(long, env = "PMO_IS_LOCAL", action = ArgAction::Set, default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    pub is_local: bool,
+    /// Image name (informational).
+    #[arg(long, env = "PMO_IMAGE_NAME", default_value = "")]
+    pub image_name: String,
+    /// Image tag (informational).
+    #[arg(long, env = "PMO_IMAGE_TAG", default_value = "")]
+    pub image_tag: String,
+    /// Log level: trace, debug, info, warn or error.
+    #[arg(long, env = "PMO_LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+    /// Human-readable logs instead of JSON.
+    #[arg(long, env = "PMO_NO_JSON", action = ArgAction::Set, default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    pub no_json: bool,
+    /// Grace period after a shutdown signal.
+    #[arg(long, env = "PMO_SHUTDOWN_TIMEOUT", default_value = "1m", value_parser = parse_go_duration)]
+    #[serde(serialize_with = "serialize_duration")]
+    pub shutdown_timeout: Duration,
+    /// Metrics server address (`0` disables it).
+    #[arg(long, env = "PMO_METRICS_BIND_ADDRESS", default_value = ":9090")]
+    pub metrics_bind_address: String,
+    /// Serve metrics over HTTPS.
+    #[arg(long, env = "PMO_METRICS_SECURE", action = ArgAction::Set, default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    pub metrics_secure: bool,
+    /// Export traces over OTLP.
+    #[arg(long, env = "PMO_TRACING_ENABLED", action = ArgAction::Set, default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    pub tracing_enabled: bool,
+    /// Tracing service name.
+    #[arg(long, env = "PMO_TRACING_CONFIG_SERVICE_NAME", default_value = "")]
+    pub tracing_config_service_name: String,
+    /// Tracing service version.
+    #[arg(long, env = "PMO_TRACING_CONFIG_SERVICE_VERSION", default_value = "")]
+    pub tracing_config_service_version: String,
+    /// OTLP collector endpoint.
+    #[arg(long, env = "PMO_TRACING_CONFIG_COLLECTOR_ENDPOINT", default_value = "")]
+    pub tracing_config_collector_endpoint: String,
+    /// Allow HTTP/2 on the metrics server.
+    #[arg(long = "enable-http2", env = "PMO_ENABLE_HTTP2", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, default_missing_value = "true")]
+    #[serde(rename = "enableHTTP2")]
+    pub enable_http2: bool,
+    /// Health probe address (`/healthz`, `/readyz`).
+    #[arg(long, env = "PMO_HEALTH_PROBE_BIND_ADDRESS", default_value = ":8090")]
+    pub health_probe_bind_address: String,
+    /// Leader election through a Lease.
+    #[arg(long, env = "PMO_LEADER_ELECT", action = ArgAction::Set, default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    pub leader_elect: bool,
+}
+
+/// kcp flags (spec §2.3, §2.8).
+#[derive(Args, Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KcpConfig {
+    /// kcp base URL; empty: `https://<front-proxy-name>-front-proxy.<kcp-namespace>:<front-proxy-port>`.
+    #[arg(long, env = "PMO_KCP_URL", default_value = "")]
+    pub kcp_url: String,
+    /// Namespace of RootShard, FrontProxy and the kcp secrets.
+    #[arg(long, env = "PMO_KCP_NAMESPACE", default_value = "platform-mesh-system")]
+    pub kcp_namespace: String,
+    /// RootShard name; its CA Secret is `<name>-ca`.
+    #[arg(long, env = "PMO_KCP_ROOT_SHARD_NAME", default_value = "root")]
+    pub kcp_root_shard_name: String,
+    /// FrontProxy name.
+    #[arg(long, env = "PMO_KCP_FRONT_PROXY_NAME", default_value = "frontproxy")]
+    pub kcp_front_proxy_name: String,
+    /// FrontProxy port.
+    #[arg(long, env = "PMO_KCP_FRONT_PROXY_PORT", default_value = "8443")]
+    pub kcp_front_proxy_port: String,
+    /// Secret from which the admin kcp config is built.
+    #[arg(long, env = "PMO_KCP_CLUSTER_ADMIN_SECRET_NAME", default_value = "kcp-cluster-admin-client-cert")]
+    pub kcp_cluster_admin_secret_name: String,
+    /// `registrationAllowed` of the `welcome` IdentityProviderConfiguration.
+    #[arg(long, env = "PMO_IDP_REGISTRATION_ALLOWED", action = ArgAction::Set, default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    pub idp_registration_allowed: bool,
+    /// Extra redirect URIs of the `welcome` client (comma-separated).
+    #[arg(long, env = "PMO_IDP_WELCOME_ADDITIONAL_REDIRECT_URIS", value_delimiter = ',')]
+    pub idp_welcome_additional_redirect_uris: Vec<String>,
+    /// Extra post-logout redirect URIs of the `welcome` client (comma-separated).
+    #[arg(long, env = "PMO_IDP_WELCOME_ADDITIONAL_POST_LOGOUT_REDIRECT_URIS", value_delimiter = ',')]
+    pub idp_welcome_additional_post_logout_redirect_uris: Vec<String>,
+    /// APIExportEndpointSlice whose virtual workspace the Provider controller watches.
+    #[arg(long, env = "PMO_PROVIDERS_APIEXPORT_ENDPOINTSLICE_NAME", default_value = "providers.platform-mesh.io")]
+    pub providers_apiexport_endpointslice_name: String,
+    /// Workspace of that slice.
+    #[arg(long, env = "PMO_PROVIDERS_APIEXPORT_ENDPOINTSLICE_WORKSPACE", default_value = "root:platform-mesh-system")]
+    pub providers_apiexport_endpointslice_workspace: String,
+}
+
+impl KcpConfig {
+    /// The kcp base URL (spec §2.8): `--kcp-url`, or the in-cluster front-proxy URL.
+    pub fn base_url(&self) -> String {
+        if self.kcp_url.is_empty() {
+            format!(
+                "https://{}-front-proxy.{}:{}",
+                self.kcp_front_proxy_name, self.kcp_namespace, self.kcp_front_proxy_port
+            )
+        } else {
+            self.kcp_url.clone()
+        }
+    }
+}
+
+/// Subroutine switches and options (spec §2.3).
+#[derive(Args, Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubroutinesConfig {
+    /// Run DeploymentSubroutine in the PlatformMesh chain.
+    #[arg(long, env = "PMO_SUBROUTINES_DEPLOYMENT_ENABLED", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, default_missing_value = "true")]
+    pub subroutines_deployment_enabled: bool,
+    /// Name of the kcp authorization-webhook kubeconfig Secret.
+    #[arg(long, env = "PMO_AUTHORIZATION_WEBHOOK_SECRET_NAME", default_value = "kcp-webhook-secret")]
+    pub authorization_webhook_secret_name: String,
+    /// Name of the Secret holding the webhook CA.
+    #[arg(long, env = "PMO_AUTHORIZATION_WEBHOOK_SECRET_CA_NAME", default_value = "rebac-authz-webhook-cert")]
+    pub authorization_webhook_secret_ca_name: String,
+    /// Check istiod readiness and the operator's sidecar.
+    #[arg(long, env = "PMO_SUBROUTINES_DEPLOYMENT_ENABLE_ISTIO", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, default_missing_value = "true")]
+    pub subroutines_deployment_enable_istio: bool,
+    /// Run KcpsetupSubroutine.
+    #[arg(long, env = "PMO_SUBROUTINES_KCP_SETUP_ENABLED", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, default_missing_value = "true")]
+    pub subroutines_kcp_setup_enabled: bool,
+    /// Secret (namespace `platform-mesh-system`) with the domain CA.
+    #[arg(long, env = "PMO_DOMAIN_CERTIFICATE_CA_SECRET_NAME", default_value = "domain-certificate")]
+    pub domain_certificate_ca_secret_name: String,
+    /// Key of the domain CA in that Secret.
+    #[arg(long, env = "PMO_DOMAIN_CERTIFICATE_CA_SECRET_KEY", default_value = "ca.crt")]
+    pub domain_certificate_ca_secret_key: String,
+    /// Run ProvidersecretSubroutine.
+    #[arg(long, env = "PMO_SUBROUTINES_PROVIDER_SECRET_ENABLED", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, default_missing_value = "true")]
+    pub subroutines_provider_secret_enabled: bool,
+    /// Run FeatureToggleSubroutine (off by default).
+    #[arg(long, env = "PMO_SUBROUTINES_FEATURE_TOGGLES_ENABLED", action = ArgAction::Set, default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    pub subroutines_feature_toggles_enabled: bool,
+    /// Run WaitSubroutine.
+    #[arg(long, env = "PMO_SUBROUTINES_WAIT_ENABLED", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, default_missing_value = "true")]
+    pub subroutines_wait_enabled: bool,
+    /// ManagedProvider chain step 1.
+    #[arg(long, env = "PMO_SUBROUTINES_MANAGED_PROVIDER_WAIT_PLATFORM_MESH_ENABLED", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, default_missing_value = "true")]
+    pub subroutines_managed_provider_wait_platform_mesh_enabled: bool,
+    /// ManagedProvider chain step 2.
+    #[arg(long, env = "PMO_SUBROUTINES_MANAGED_PROVIDER_RESOURCE_ENABLED", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, default_missing_value = "true")]
+    pub subroutines_managed_provider_resource_enabled: bool,
+    /// ManagedProvider chain step 3.
+    #[arg(long, env = "PMO_SUBROUTINES_MANAGED_PROVIDER_WAIT_ENABLED", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, default_missing_value = "true")]
+    pub subroutines_managed_provider_wait_enabled: bool,
+    /// ManagedProvider chain step 4.
+    #[arg(long, env = "PMO_SUBROUTINES_MANAGED_PROVIDER_KUBECONFIG_ENABLED", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, default_missing_value = "true")]
+    pub subroutines_managed_provider_kubeconfig_enabled: bool,
+    /// ManagedProvider chain step 5.
+    #[arg(long, env = "PMO_SUBROUTINES_MANAGED_PROVIDER_DEPLOY_ENABLED", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, default_missing_value = "true")]
+    pub subroutines_managed_provider_deploy_enabled: bool,
+    /// Provider chain step 1.
+    #[arg(long, env = "PMO_SUBROUTINES_PROVIDERS_WORKSPACE_ENABLED", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, default_missing_value = "true")]
+    pub subroutines_providers_workspace_enabled: bool,
+    /// Provider chain step 2.
+    #[arg(long, env = "PMO_SUBROUTINES_PROVIDERS_KUBECONFIG_ENABLED", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, default_missing_value = "true")]
+    pub subroutines_providers_kubeconfig_enabled: bool,
+}
+
+/// Remote cluster flags (spec §2.3, §2.4).
+#[derive(Args, Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoteConfig {
+    /// Kubeconfig file of a remote runtime cluster (watches and the runtime client).
+    #[arg(long, env = "PMO_REMOTE_RUNTIME_KUBECONFIG", default_value = "")]
+    pub remote_runtime_kubeconfig: String,
+    /// Template variable `kubeConfigSecretName`.
+    #[arg(long, env = "PMO_REMOTE_RUNTIME_INFRA_SECRET_NAME", default_value = "")]
+    pub remote_runtime_infra_secret_name: String,
+    /// Template variable `kubeConfigSecretKey`.
+    #[arg(long, env = "PMO_REMOTE_RUNTIME_INFRA_SECRET_KEY", default_value = "")]
+    pub remote_runtime_infra_secret_key: String,
+    /// Kubeconfig file of the infra cluster.
+    #[arg(long, env = "PMO_REMOTE_INFRA_KUBECONFIG", default_value = "")]
+    pub remote_infra_kubeconfig: String,
+}
+
+/// Plugin runtime flags (ours, not upstream's).
+#[derive(Args, Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PluginFlags {
+    /// Directory of the subroutine plugins (`*.wasm`).
+    #[arg(long, env = "PMO_PLUGINS_DIR", default_value = default_plugins_dir())]
+    pub plugins_dir: PathBuf,
+    /// Cache of compiled plugins (none: compile on every start).
+    #[arg(long, env = "PMO_PLUGIN_CACHE_DIR")]
+    pub plugin_cache_dir: Option<PathBuf>,
+    /// Wall-clock limit of one plugin call.
+    #[arg(long, env = "PMO_PLUGIN_CALL_TIMEOUT", default_value = "30s", value_parser = parse_go_duration)]
+    #[serde(serialize_with = "serialize_duration")]
+    pub plugin_call_timeout: Duration,
+    /// Memory cap of one plugin instance, in bytes (suffixes Ki, Mi, Gi allowed).
+    #[arg(long, env = "PMO_PLUGIN_MEMORY_LIMIT", default_value = "64Mi", value_parser = parse_bytes)]
+    pub plugin_memory_limit: usize,
+}
+
+impl OperatorConfig {
+    /// The configuration as the JSON object plugins receive (`operator-config`).
+    pub fn to_plugin_json(&self) -> serde_json::Value {
+        // A struct of strings, numbers, booleans and lists always serialises; `Null` would only hide a bug.
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}

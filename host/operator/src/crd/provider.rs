@@ -1,0 +1,103 @@
+//! `Provider` (`providers.platform-mesh.io/v1alpha1`, cluster-scoped): a service provider living in a kcp
+//! workspace, for which the operator creates a workspace and a scoped kubeconfig.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::schema;
+
+/// Desired state of a provider.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[kube(
+    group = "providers.platform-mesh.io",
+    version = "v1alpha1",
+    kind = "Provider",
+    plural = "providers",
+    singular = "provider",
+    status = "ProviderStatus",
+    derive = "PartialEq",
+    derive = "Default",
+    doc = "A service provider in kcp: the operator creates its workspace and a scoped kubeconfig.",
+    printcolumn(name = "Phase", type_ = "string", description = "Bootstrap phase", json_path = ".status.phase"),
+    printcolumn(
+        name = "KubeconfigSecret",
+        type_ = "string",
+        description = "Secret holding the provider kubeconfig",
+        json_path = ".status.providerKubeconfigSecretRef.name"
+    ),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        description = "Shows if resource is ready",
+        json_path = ".status.conditions[?(@.type=='Ready')].status"
+    )
+)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderSpec {
+    /// Where to write the provider's kubeconfig; default `<name>-provider-kubeconfig` in `default`, key
+    /// `kubeconfig`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_kubeconfig_secret: Option<ProviderKubeconfigSecret>,
+    /// Base URL written into the kubeconfig instead of the operator's kcp URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_override: Option<String>,
+}
+
+/// Name, namespace and key of a kubeconfig Secret.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+pub struct ProviderKubeconfigSecret {
+    /// Secret name.
+    pub name: String,
+    /// Secret namespace.
+    pub namespace: String,
+    /// Key holding the kubeconfig.
+    pub key: String,
+}
+
+/// A `{name, namespace}` reference to a Secret, replaced as a whole.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[schemars(extend("x-kubernetes-map-type" = "atomic"))]
+pub struct SecretReference {
+    /// Secret name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Secret namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+}
+
+/// Observed state of a provider.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderStatus {
+    /// `Pending`, `ProvisioningWorkspace`, `ProvisioningKubeconfig`, `Ready` or `Deleting`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<ProviderPhase>,
+    /// The kubeconfig Secret written for the provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_kubeconfig_secret_ref: Option<SecretReference>,
+    /// One condition per subroutine plus `Ready`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(schema_with = "schema::conditions")]
+    pub conditions: Vec<Condition>,
+    /// The generation the last clean reconcile pass saw.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+}
+
+/// Bootstrap phase of a provider.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum ProviderPhase {
+    /// Not started.
+    Pending,
+    /// Creating the provider workspace.
+    ProvisioningWorkspace,
+    /// Writing the kubeconfig.
+    ProvisioningKubeconfig,
+    /// Done.
+    Ready,
+    /// Being deleted.
+    Deleting,
+}
