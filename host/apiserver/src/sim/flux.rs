@@ -325,3 +325,23 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod steady_state {
+    use super::*;
+    use crate::sim::controller::status_contains;
+
+    /// Reconciling an object whose status is already what the simulator wrote must not write again.
+    #[test]
+    fn a_second_pass_finds_nothing_to_write() {
+        let mut repo: DynamicObject =
+            serde_json::from_value(json!({"apiVersion": "source.toolkit.fluxcd.io/v1",
+            "kind": "GitRepository", "metadata": {"name": "g", "namespace": "pm", "generation": 1},
+            "spec": {"ref": {"commit": "abc"}}}))
+            .expect("object");
+        let first = source_status("GitRepository", &repo);
+        repo.data["status"] = first;
+        let second = source_status("GitRepository", &repo);
+        assert!(status_contains(&repo.data["status"], &second));
+    }
+}

@@ -59,3 +59,61 @@ async fn ocm_resource_resolves_from_its_component() {
     assert_eq!(component.data["status"]["component"]["version"], "1.4.0");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn simulators_retry_failed_writes_and_rewatch_dropped_streams() {
+    use crate::{FaultAction, FaultRule, Verb};
+
+    // Rules go in before the simulator starts, so that its very first watch is already affected.
+    let server = server(&[]).await;
+    let client = server.client();
+    namespace(&client, "argocd").await;
+    // The first status writes fail and the watch stream is cut after one event; the simulator must still converge.
+    let error = FaultAction::Error {
+        code: 500,
+        message: None,
+        retry_after_seconds: None,
+    };
+    server.faults().add(
+        FaultRule::new(error)
+            .verb(Verb::Patch)
+            .resource("applications.argoproj.io")
+            .times(3),
+    );
+    let drop = FaultAction::DropWatch {
+        after_events: Some(1),
+        after_millis: None,
+    };
+    server.faults().add(
+        FaultRule::new(drop)
+            .verb(Verb::Watch)
+            .resource("applications.argoproj.io")
+            .times(2),
+    );
+    let config = SimConfig::none()
+        .enable(SimKind::ArgoCd)
+        .with_delay(Duration::from_millis(10));
+    let sims = crate::sim::spawn(server.url(), &config)
+        .await
+        .expect("simulators start");
+    let apps = dynamic(&client, &APPLICATION.api_resource(), Some("argocd"));
+    for name in ["first", "second"] {
+        create(
+            &apps,
+            json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": name},
+            "spec": {"source": {"repoURL": "ghcr.io/charts"}}}),
+        )
+        .await;
+    }
+    for name in ["first", "second"] {
+        wait_for(&apps, name, |o| o.data["status"]["sync"]["status"] == "Synced").await;
+    }
+    // Spent rules are removed: every injected failure and drop really happened.
+    assert!(
+        server.faults().rules().is_empty(),
+        "unspent fault rules: {:?}",
+        server.faults().rules()
+    );
+    sims.shutdown().await;
+    server.shutdown().await;
+}
