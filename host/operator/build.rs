@@ -51,7 +51,10 @@ const SCRUB: &[&str] = &[
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let root = manifest_dir.join("../..").canonicalize().expect("the workspace root exists");
+    let root = manifest_dir
+        .join("../..")
+        .canonicalize()
+        .expect("the workspace root exists");
     for watched in ["plugins", "wit", "Cargo.toml", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
@@ -84,7 +87,9 @@ fn main() {
             cmd.env_remove(key.as_ref());
         }
     }
-    let status = cmd.status().expect("running the nested cargo build of the plugins");
+    let status = cmd
+        .status()
+        .expect("running the nested cargo build of the plugins");
     if !status.success() {
         if !target_installed() {
             panic!(
@@ -100,7 +105,11 @@ fn main() {
     }
     for (lib, _) in &packages {
         let from = built.join(format!("{lib}.wasm"));
-        let into = if lib.starts_with("test_") { &test_plugins_dir } else { &plugins_dir };
+        let into = if lib.starts_with("test_") {
+            &test_plugins_dir
+        } else {
+            &plugins_dir
+        };
         copy_if_changed(&from, &into.join(format!("{lib}.wasm")));
     }
 }
@@ -116,7 +125,9 @@ fn copy_if_changed(from: &Path, to: &Path) {
 fn target_installed() -> bool {
     let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     let sysroot = Command::new(rustc).args(["--print", "sysroot"]).output().ok();
-    let sysroot = sysroot.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_default();
+    let sysroot = sysroot
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
     Path::new(&sysroot).join("lib/rustlib").join(TARGET).exists()
 }
 
@@ -124,7 +135,9 @@ fn target_installed() -> bool {
 fn plugin_packages(root: &Path) -> Vec<(String, String)> {
     let mut dirs: Vec<PathBuf> = Vec::new();
     for parent in [root.join("plugins"), root.join("plugins/testing")] {
-        let Ok(entries) = fs::read_dir(&parent) else { continue };
+        let Ok(entries) = fs::read_dir(&parent) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let dir = entry.path();
             let name = entry.file_name();
@@ -134,7 +147,9 @@ fn plugin_packages(root: &Path) -> Vec<(String, String)> {
         }
     }
     dirs.sort();
-    dirs.iter().filter_map(|dir| read_names(&dir.join("Cargo.toml"))).collect()
+    dirs.iter()
+        .filter_map(|dir| read_names(&dir.join("Cargo.toml")))
+        .collect()
 }
 
 /// Reads `[package] name` and `[lib] name` (defaulting to the package name with `-` → `_`) from a manifest.
@@ -145,7 +160,11 @@ fn read_names(manifest: &Path) -> Option<(String, String)> {
     for line in text.lines().map(str::trim) {
         if line.starts_with('[') {
             section = line.to_owned();
-        } else if let Some(value) = line.strip_prefix("name").map(str::trim).and_then(|r| r.strip_prefix('=')) {
+        } else if let Some(value) = line
+            .strip_prefix("name")
+            .map(str::trim)
+            .and_then(|r| r.strip_prefix('='))
+        {
             let value = value.trim().trim_matches('"').to_owned();
             match section.as_str() {
                 "[package]" => package = Some(value),

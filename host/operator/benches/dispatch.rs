@@ -9,7 +9,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use platform_mesh_operator::{
     clusters::{Clusters, KcpAdmin},
     hostapi::{HostServices, ImageVersionStore},
-    lifecycle::{CallContext, Subroutine, Target},
+    lifecycle::{CallContext, Target},
     plugin::{PluginOptions, PluginRuntime, RuntimeConfig},
 };
 use serde_json::{Value, json};
@@ -18,8 +18,9 @@ use serde_json::{Value, json};
 mod fake_api;
 
 fn object_of_10kb() -> Value {
-    let data: serde_json::Map<String, Value> =
-        (0..100).map(|i| (format!("key-{i:03}"), Value::String("x".repeat(90)))).collect();
+    let data: serde_json::Map<String, Value> = (0..100)
+        .map(|i| (format!("key-{i:03}"), Value::String("x".repeat(90))))
+        .collect();
     json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "bench", "namespace": "default"}, "data": data})
 }
 
@@ -37,7 +38,11 @@ fn bench(c: &mut Criterion) {
     let workspace = tempfile::tempdir().expect("temp dir");
     let _runtime_context = rt.enter();
     let client = fake_api::client(vec![fake_api::config_map("default", "bench", 10_000)]);
-    let clusters = Clusters::new(client.clone(), client.clone(), KcpAdmin::Config(Box::new(fake_api::config())));
+    let clusters = Clusters::new(
+        client.clone(),
+        client.clone(),
+        KcpAdmin::Config(Box::new(fake_api::config())),
+    );
     let services = HostServices {
         clusters: Arc::new(clusters),
         image_versions: Arc::new(ImageVersionStore::new()),
@@ -47,17 +52,27 @@ fn bench(c: &mut Criterion) {
     let runtime = PluginRuntime::new(config, services).expect("runtime");
     let path = RuntimeConfig::test_plugins_dir().join("test_outcome.wasm");
     let load = |config: Value| {
-        let options = PluginOptions { config, ..Default::default() };
-        rt.block_on(runtime.load_file_with(&path, options)).expect("outcome plugin")
+        let options = PluginOptions {
+            config,
+            ..Default::default()
+        };
+        rt.block_on(runtime.load_file_with(&path, options))
+            .expect("outcome plugin")
     };
     let plain = load(json!({}));
     let logging = load(json!({"log": true}));
-    let getting = load(json!({"get": {"apiVersion": "v1", "kind": "ConfigMap", "namespace": "default", "name": "bench"}}));
+    let getting = load(
+        json!({"get": {"apiVersion": "v1", "kind": "ConfigMap", "namespace": "default", "name": "bench"}}),
+    );
     let ctx = context(object_of_10kb());
 
     let mut group = c.benchmark_group("dispatch");
     group.measurement_time(Duration::from_secs(5));
-    for (name, plugin) in [("process_10kb", &plain), ("process_10kb_log", &logging), ("process_10kb_get", &getting)] {
+    for (name, plugin) in [
+        ("process_10kb", &plain),
+        ("process_10kb_log", &logging),
+        ("process_10kb_get", &getting),
+    ] {
         group.bench_function(name, |b| {
             b.iter(|| rt.block_on(plugin.process(&ctx)).expect("plugin call succeeds"));
         });

@@ -24,7 +24,11 @@ use crate::lifecycle::Target;
 pub enum ClusterError {
     /// The kind is not served (discovery answered 404).
     #[error("{kind} in {api_version} is not served by the {target} cluster")]
-    UnknownKind { target: String, api_version: String, kind: String },
+    UnknownKind {
+        target: String,
+        api_version: String,
+        kind: String,
+    },
     /// Discovery failed for another reason.
     #[error("discovering {kind} in {api_version} on the {target} cluster")]
     Discovery {
@@ -59,7 +63,11 @@ pub enum KcpAdminError {
     #[error("Secret {namespace}/{name} has no data")]
     NoData { namespace: String, name: String },
     #[error("Secret {namespace}/{name} has neither a kubeconfig nor a {key} key")]
-    MissingKey { namespace: String, name: String, key: &'static str },
+    MissingKey {
+        namespace: String,
+        name: String,
+        key: &'static str,
+    },
     #[error("parsing the admin kubeconfig")]
     Kubeconfig(#[source] kube::config::KubeconfigError),
     #[error("invalid kcp URL {url:?}")]
@@ -73,7 +81,11 @@ pub enum KcpAdmin {
     Config(Box<Config>),
     /// Upstream's cluster-admin Secret in the runtime cluster, with the kcp base URL to talk to (`--kcp-url` or
     /// `https://<front-proxy>-front-proxy.<kcp-namespace>:<port>`).
-    Secret { namespace: String, name: String, url: String },
+    Secret {
+        namespace: String,
+        name: String,
+        url: String,
+    },
 }
 
 /// Runtime, infra and kcp clients with their discovery caches. Cheap to share behind an `Arc`.
@@ -138,11 +150,19 @@ impl Clusters {
             return Ok(client.clone());
         }
         let mut config = self.kcp_admin_config().await?;
-        config.cluster_url = workspace_url(&config.cluster_url, path)
-            .ok_or_else(|| ClusterError::KcpAdmin(KcpAdminError::Url { url: config.cluster_url.to_string() }))?;
-        let client = Client::try_from(config)
-            .map_err(|source| ClusterError::KcpClient { path: path.to_owned(), source })?;
-        self.kcp_clients.lock().expect("kcp client cache lock").insert(path.to_owned(), client.clone());
+        config.cluster_url = workspace_url(&config.cluster_url, path).ok_or_else(|| {
+            ClusterError::KcpAdmin(KcpAdminError::Url {
+                url: config.cluster_url.to_string(),
+            })
+        })?;
+        let client = Client::try_from(config).map_err(|source| ClusterError::KcpClient {
+            path: path.to_owned(),
+            source,
+        })?;
+        self.kcp_clients
+            .lock()
+            .expect("kcp client cache lock")
+            .insert(path.to_owned(), client.clone());
         Ok(client)
     }
 
@@ -155,7 +175,9 @@ impl Clusters {
         let config = match &self.kcp_admin {
             KcpAdmin::Config(config) => (**config).clone(),
             KcpAdmin::Secret { namespace, name, url } => {
-                admin_config_from_secret(&self.runtime, namespace, name, url).await.map_err(ClusterError::KcpAdmin)?
+                admin_config_from_secret(&self.runtime, namespace, name, url)
+                    .await
+                    .map_err(ClusterError::KcpAdmin)?
             }
         };
         *cached = Some(config.clone());
@@ -178,16 +200,32 @@ impl Clusters {
         let resolved = match pinned_kind(client, gvk).await {
             Ok((resource, caps)) => (resource, caps.scope == Scope::Namespaced),
             Err(kube::Error::Api(status)) if status.code == 404 => {
-                return Err(ClusterError::UnknownKind { target: key.0, api_version, kind: gvk.kind.clone() });
+                return Err(ClusterError::UnknownKind {
+                    target: key.0,
+                    api_version,
+                    kind: gvk.kind.clone(),
+                });
             }
             Err(kube::Error::Discovery(_)) => {
-                return Err(ClusterError::UnknownKind { target: key.0, api_version, kind: gvk.kind.clone() });
+                return Err(ClusterError::UnknownKind {
+                    target: key.0,
+                    api_version,
+                    kind: gvk.kind.clone(),
+                });
             }
             Err(source) => {
-                return Err(ClusterError::Discovery { target: key.0, api_version, kind: gvk.kind.clone(), source });
+                return Err(ClusterError::Discovery {
+                    target: key.0,
+                    api_version,
+                    kind: gvk.kind.clone(),
+                    source,
+                });
             }
         };
-        self.discovery.lock().expect("discovery cache lock").insert(key, resolved.clone());
+        self.discovery
+            .lock()
+            .expect("discovery cache lock")
+            .insert(key, resolved.clone());
         Ok(resolved)
     }
 }
@@ -200,12 +238,20 @@ async fn admin_config_from_secret(
     name: &str,
     url: &str,
 ) -> Result<Config, KcpAdminError> {
-    let secret = Api::<Secret>::namespaced(runtime.clone(), namespace).get(name).await.map_err(|source| {
-        KcpAdminError::Read { namespace: namespace.into(), name: name.into(), source }
-    })?;
+    let secret = Api::<Secret>::namespaced(runtime.clone(), namespace)
+        .get(name)
+        .await
+        .map_err(|source| KcpAdminError::Read {
+            namespace: namespace.into(),
+            name: name.into(),
+            source,
+        })?;
     let data = secret.data.unwrap_or_default();
     if data.is_empty() {
-        return Err(KcpAdminError::NoData { namespace: namespace.into(), name: name.into() });
+        return Err(KcpAdminError::NoData {
+            namespace: namespace.into(),
+            name: name.into(),
+        });
     }
     let value = |key: &str| data.get(key).map(|b| b.0.clone()).filter(|b| !b.is_empty());
     let kubeconfig = match value("kubeconfig") {
@@ -220,7 +266,11 @@ async fn admin_config_from_secret(
             kubeconfig
         }
         None => {
-            let missing = |key: &'static str| KcpAdminError::MissingKey { namespace: namespace.into(), name: name.into(), key };
+            let missing = |key: &'static str| KcpAdminError::MissingKey {
+                namespace: namespace.into(),
+                name: name.into(),
+                key,
+            };
             let b64 = |bytes: Vec<u8>| base64::engine::general_purpose::STANDARD.encode(bytes);
             let ca = value("ca.crt").ok_or_else(|| missing("ca.crt"))?;
             let cert = value("tls.crt").ok_or_else(|| missing("tls.crt"))?;
@@ -238,7 +288,9 @@ async fn admin_config_from_secret(
             Kubeconfig::from_yaml(&yaml.to_string()).map_err(KcpAdminError::Kubeconfig)?
         }
     };
-    Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.map_err(KcpAdminError::Kubeconfig)
+    Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .map_err(KcpAdminError::Kubeconfig)
 }
 
 #[cfg(test)]
@@ -249,8 +301,14 @@ mod tests {
     fn workspace_url_keeps_scheme_and_host_only() {
         let server: http::Uri = "https://kcp.example:8443/clusters/root:old".parse().unwrap();
         let url = workspace_url(&server, "root:platform-mesh-system").unwrap();
-        assert_eq!(url.to_string(), "https://kcp.example:8443/clusters/root:platform-mesh-system");
+        assert_eq!(
+            url.to_string(),
+            "https://kcp.example:8443/clusters/root:platform-mesh-system"
+        );
         let plain: http::Uri = "http://127.0.0.1:6443".parse().unwrap();
-        assert_eq!(workspace_url(&plain, "root").unwrap().to_string(), "http://127.0.0.1:6443/clusters/root");
+        assert_eq!(
+            workspace_url(&plain, "root").unwrap().to_string(),
+            "http://127.0.0.1:6443/clusters/root"
+        );
     }
 }

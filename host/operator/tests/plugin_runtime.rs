@@ -13,25 +13,54 @@ use platform_mesh_operator::{
 use plugin_support::{context, harness, harness_with, object, test_plugin};
 use serde_json::{Value, json};
 
-async fn run_outcome(h: &plugin_support::Harness, config: Value, annotations: Value) -> Result<StepResult, String> {
-    let options = PluginOptions { config, ..Default::default() };
-    let sub = h.runtime.load_file_with(&test_plugin("test_outcome"), options).await.expect("plugin loads");
-    sub.process(&context(object(annotations))).await.map_err(|f| f.message)
+async fn run_outcome(
+    h: &plugin_support::Harness,
+    config: Value,
+    annotations: Value,
+) -> Result<StepResult, String> {
+    let options = PluginOptions {
+        config,
+        ..Default::default()
+    };
+    let sub = h
+        .runtime
+        .load_file_with(&test_plugin("test_outcome"), options)
+        .await
+        .expect("plugin loads");
+    sub.process(&context(object(annotations)))
+        .await
+        .map_err(|f| f.message)
 }
 
 #[tokio::test]
 async fn outcomes_and_status_patches_cross_the_boundary() {
     let h = harness();
     let ok = run_outcome(&h, json!({}), json!({})).await.unwrap();
-    assert_eq!(ok.outcome, Outcome::Ok { requeue_after: None, message: Some(String::new()) });
+    assert_eq!(
+        ok.outcome,
+        Outcome::Ok {
+            requeue_after: None,
+            message: Some(String::new())
+        }
+    );
     assert_eq!(ok.status_patch, Some(json!({"testOutcome": "ok"})));
 
-    let pending = run_outcome(&h, json!({"outcome": "pending"}), json!({})).await.unwrap();
-    let expected = Outcome::Pending { message: "pending on purpose".into(), requeue_after: Duration::from_secs(7) };
+    let pending = run_outcome(&h, json!({"outcome": "pending"}), json!({}))
+        .await
+        .unwrap();
+    let expected = Outcome::Pending {
+        message: "pending on purpose".into(),
+        requeue_after: Duration::from_secs(7),
+    };
     assert_eq!(pending.outcome, expected);
 
-    let stop = run_outcome(&h, json!({"outcome": "stop"}), json!({})).await.unwrap();
-    let expected = Outcome::Stop { message: "stopped on purpose".into(), requeue_after: Some(Duration::from_secs(7)) };
+    let stop = run_outcome(&h, json!({"outcome": "stop"}), json!({}))
+        .await
+        .unwrap();
+    let expected = Outcome::Stop {
+        message: "stopped on purpose".into(),
+        requeue_after: Some(Duration::from_secs(7)),
+    };
     assert_eq!(stop.outcome, expected);
 }
 
@@ -39,7 +68,11 @@ async fn outcomes_and_status_patches_cross_the_boundary() {
 async fn plugin_errors_keep_their_message_and_status_patch() {
     let h = harness();
     let options = PluginOptions::default();
-    let sub = h.runtime.load_file_with(&test_plugin("test_outcome"), options).await.unwrap();
+    let sub = h
+        .runtime
+        .load_file_with(&test_plugin("test_outcome"), options)
+        .await
+        .unwrap();
     let annotated = object(json!({"test.platform-mesh.io/outcome": "error"}));
     let failure = sub.process(&context(annotated)).await.unwrap_err();
     assert_eq!(failure.message, "failed on purpose");
@@ -59,15 +92,33 @@ async fn info_supplies_name_and_finalizers_and_finalize_runs() {
 #[tokio::test]
 async fn cluster_get_reaches_the_api_server() {
     let h = harness();
-    let get = json!({"get": {"apiVersion": "v1", "kind": "ConfigMap", "namespace": "default", "name": "present"}});
+    let get =
+        json!({"get": {"apiVersion": "v1", "kind": "ConfigMap", "namespace": "default", "name": "present"}});
     let done = run_outcome(&h, get, json!({})).await.unwrap();
-    assert_eq!(done.outcome, Outcome::Ok { requeue_after: None, message: Some("present".into()) });
-    let missing = json!({"get": {"apiVersion": "v1", "kind": "ConfigMap", "namespace": "default", "name": "gone"}});
+    assert_eq!(
+        done.outcome,
+        Outcome::Ok {
+            requeue_after: None,
+            message: Some("present".into())
+        }
+    );
+    let missing =
+        json!({"get": {"apiVersion": "v1", "kind": "ConfigMap", "namespace": "default", "name": "gone"}});
     let done = run_outcome(&h, missing, json!({})).await.unwrap();
-    assert_eq!(done.outcome, Outcome::Ok { requeue_after: None, message: Some(String::new()) });
-    let unknown = json!({"get": {"apiVersion": "example.io/v1", "kind": "Thing", "namespace": "default", "name": "x"}});
+    assert_eq!(
+        done.outcome,
+        Outcome::Ok {
+            requeue_after: None,
+            message: Some(String::new())
+        }
+    );
+    let unknown =
+        json!({"get": {"apiVersion": "example.io/v1", "kind": "Thing", "namespace": "default", "name": "x"}});
     let failure = run_outcome(&h, unknown, json!({})).await.unwrap_err();
-    assert!(failure.starts_with("get: not-found: Thing in example.io/v1 is not served"), "{failure}");
+    assert!(
+        failure.starts_with("get: not-found: Thing in example.io/v1 is not served"),
+        "{failure}"
+    );
 }
 
 #[tokio::test]
@@ -80,9 +131,17 @@ async fn cluster_calls_outside_the_permissions_are_forbidden() {
         verbs: vec!["get".into()],
         namespaces: vec![],
     };
-    let get = json!({"get": {"apiVersion": "v1", "kind": "ConfigMap", "namespace": "default", "name": "present"}});
-    let options = PluginOptions { config: get, permissions: Permissions::new(vec![rule]) };
-    let sub = h.runtime.load_file_with(&test_plugin("test_outcome"), options).await.unwrap();
+    let get =
+        json!({"get": {"apiVersion": "v1", "kind": "ConfigMap", "namespace": "default", "name": "present"}});
+    let options = PluginOptions {
+        config: get,
+        permissions: Permissions::new(vec![rule]),
+    };
+    let sub = h
+        .runtime
+        .load_file_with(&test_plugin("test_outcome"), options)
+        .await
+        .unwrap();
     let failure = sub.process(&context(object(json!({})))).await.unwrap_err();
     assert_eq!(
         failure.message,
@@ -108,7 +167,10 @@ async fn shipped_wait_plugin_runs_against_the_api_server() {
     assert!(wait.finalizers().is_empty());
     // The fake API server serves no HelmReleases, so listing them fails and wait stops like upstream.
     let done = wait.process(&context(object(json!({})))).await.unwrap();
-    let expected = Outcome::Stop { message: "list resources".into(), requeue_after: Some(Duration::from_secs(5)) };
+    let expected = Outcome::Stop {
+        message: "list resources".into(),
+        requeue_after: Some(Duration::from_secs(5)),
+    };
     assert_eq!(done.outcome, expected);
 }
 
@@ -117,16 +179,26 @@ async fn compiled_components_are_cached_on_disk() {
     let cache = tempfile::tempdir().unwrap();
     let h = harness_with(|c| c.cache_dir = Some(cache.path().to_owned()));
     h.runtime.load_file(&test_plugin("test_outcome")).await.unwrap();
-    let cached: Vec<_> = std::fs::read_dir(cache.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    let cached: Vec<_> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(cached.len(), 1, "{cached:?}");
     assert!(cached[0].extension().is_some_and(|e| e == "cwasm"));
     let modified = std::fs::metadata(&cached[0]).unwrap().modified().unwrap();
     // A second runtime with the same engine settings reuses the artifact instead of writing a new one.
     let again = harness_with(|c| c.cache_dir = Some(cache.path().to_owned()));
-    let sub = again.runtime.load_file(&test_plugin("test_outcome")).await.unwrap();
+    let sub = again
+        .runtime
+        .load_file(&test_plugin("test_outcome"))
+        .await
+        .unwrap();
     assert!(sub.process(&context(object(json!({})))).await.is_ok());
     assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 1);
-    assert_eq!(std::fs::metadata(&cached[0]).unwrap().modified().unwrap(), modified);
+    assert_eq!(
+        std::fs::metadata(&cached[0]).unwrap().modified().unwrap(),
+        modified
+    );
 }
 
 #[tokio::test]
@@ -143,7 +215,10 @@ fn runtime_refuses_a_missing_workspace() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let _guard = rt.enter();
     let h = harness();
-    let config = RuntimeConfig::new(RuntimeConfig::test_plugins_dir(), h.workspace.path().join("missing"));
+    let config = RuntimeConfig::new(
+        RuntimeConfig::test_plugins_dir(),
+        h.workspace.path().join("missing"),
+    );
     let services = platform_mesh_operator::hostapi::HostServices {
         clusters: std::sync::Arc::new(platform_mesh_operator::clusters::Clusters::new(
             plugin_support::fake_api::client(vec![]),

@@ -6,22 +6,33 @@ mod plugin_support;
 
 use std::time::Duration;
 
-use platform_mesh_operator::{
-    lifecycle::Outcome,
-    plugin::PluginOptions,
-};
+use platform_mesh_operator::{lifecycle::Outcome, plugin::PluginOptions};
 use plugin_support::{context, harness, harness_with, object, test_plugin};
 use serde_json::json;
 
 async fn failure_of(h: &plugin_support::Harness, plugin: &str) -> String {
-    let sub = h.runtime.load_file(&test_plugin(plugin)).await.expect("plugin loads");
-    let err = sub.process(&context(object(json!({})))).await.expect_err("the call fails");
+    let sub = h
+        .runtime
+        .load_file(&test_plugin(plugin))
+        .await
+        .expect("plugin loads");
+    let err = sub
+        .process(&context(object(json!({}))))
+        .await
+        .expect_err("the call fails");
     err.message
 }
 
 async fn outcome_still_works(h: &plugin_support::Harness) {
-    let sub = h.runtime.load_file(&test_plugin("test_outcome")).await.expect("plugin loads");
-    let done = sub.process(&context(object(json!({})))).await.expect("outcome plugin succeeds");
+    let sub = h
+        .runtime
+        .load_file(&test_plugin("test_outcome"))
+        .await
+        .expect("plugin loads");
+    let done = sub
+        .process(&context(object(json!({}))))
+        .await
+        .expect("outcome plugin succeeds");
     assert!(matches!(done.outcome, Outcome::Ok { .. }));
 }
 
@@ -59,14 +70,29 @@ async fn endless_loop_hits_the_deadline() {
 async fn memory_hog_hits_the_cap() {
     let h = harness_with(|c| c.memory_limit = 16 << 20);
     let message = failure_of(&h, "test_hog").await;
-    assert!(message.starts_with("plugin test_hog: memory limit of 16 MiB exceeded"), "{message}");
+    assert!(
+        message.starts_with("plugin test_hog: memory limit of 16 MiB exceeded"),
+        "{message}"
+    );
     outcome_still_works(&h).await;
 }
 
 async fn fs_probe(h: &plugin_support::Harness, config: serde_json::Value) -> String {
-    let options = PluginOptions { config, ..Default::default() };
-    let sub = h.runtime.load_file_with(&test_plugin("test_fs"), options).await.expect("plugin loads");
-    match sub.process(&context(object(json!({})))).await.expect("fs probe succeeds").outcome {
+    let options = PluginOptions {
+        config,
+        ..Default::default()
+    };
+    let sub = h
+        .runtime
+        .load_file_with(&test_plugin("test_fs"), options)
+        .await
+        .expect("plugin loads");
+    match sub
+        .process(&context(object(json!({}))))
+        .await
+        .expect("fs probe succeeds")
+        .outcome
+    {
         Outcome::Ok { message, .. } => message.unwrap_or_default(),
         other => panic!("unexpected outcome {other:?}"),
     }
@@ -75,7 +101,10 @@ async fn fs_probe(h: &plugin_support::Harness, config: serde_json::Value) -> Str
 #[tokio::test]
 async fn workspace_is_readable_at_slash_workspace() {
     let h = harness();
-    assert_eq!(fs_probe(&h, json!({"read": "/workspace/hello.txt"})).await, "ok: 24 bytes");
+    assert_eq!(
+        fs_probe(&h, json!({"read": "/workspace/hello.txt"})).await,
+        "ok: 24 bytes"
+    );
 }
 
 #[tokio::test]

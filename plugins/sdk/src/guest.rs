@@ -6,8 +6,8 @@ use serde_json::Value;
 use crate::bindings::exports::platform_mesh::operator::subroutine as wit_sub;
 use crate::bindings::platform_mesh::operator::{cluster, image_versions, log, templates, types};
 use crate::{
-    ApplyOptions, CallResult, ClusterError, Context, Document, Funcs, Gvk, Host, ImageVersion, LogLevel, ObjectRef,
-    Outcome, PatchKind, PluginInfo, RenderError, Target, Technology,
+    ApplyOptions, CallResult, ClusterError, Context, Document, Funcs, Gvk, Host, ImageVersion, LogLevel,
+    ObjectRef, Outcome, PatchKind, PluginInfo, RenderError, Target, Technology,
 };
 
 /// The version of the WIT package this SDK was built against; reported in `info()`.
@@ -46,11 +46,19 @@ fn from_wit_target(target: types::Target) -> Target {
 }
 
 fn to_wit_gvk(gvk: &Gvk) -> types::Gvk {
-    types::Gvk { group: gvk.group.clone(), version: gvk.version.clone(), kind: gvk.kind.clone() }
+    types::Gvk {
+        group: gvk.group.clone(),
+        version: gvk.version.clone(),
+        kind: gvk.kind.clone(),
+    }
 }
 
 fn to_wit_ref(object: &ObjectRef) -> types::ObjectRef {
-    types::ObjectRef { gvk: to_wit_gvk(&object.gvk), namespace: object.namespace.clone(), name: object.name.clone() }
+    types::ObjectRef {
+        gvk: to_wit_gvk(&object.gvk),
+        namespace: object.namespace.clone(),
+        name: object.name.clone(),
+    }
 }
 
 fn from_wit_error(error: types::Error) -> ClusterError {
@@ -77,18 +85,32 @@ fn to_wit_funcs(funcs: Funcs) -> templates::Funcs {
 }
 
 fn from_render_error(error: templates::RenderError) -> RenderError {
-    RenderError { source: error.source, line: error.line, column: error.column, message: error.message }
+    RenderError {
+        source: error.source,
+        line: error.line,
+        column: error.column,
+        message: error.message,
+    }
 }
 
 fn invalid_render_json(source: &str, e: serde_json::Error) -> RenderError {
-    RenderError { source: source.to_owned(), line: None, column: None, message: format!("invalid JSON: {e}") }
+    RenderError {
+        source: source.to_owned(),
+        line: None,
+        column: None,
+        message: format!("invalid JSON: {e}"),
+    }
 }
 
 fn from_documents(docs: Vec<templates::Document>) -> Result<Vec<Document>, RenderError> {
     docs.into_iter()
         .map(|d| {
             let object = serde_json::from_str(&d.json).map_err(|e| invalid_render_json(&d.source, e))?;
-            Ok(Document { source: d.source, index: d.index, object })
+            Ok(Document {
+                source: d.source,
+                index: d.index,
+                object,
+            })
         })
         .collect()
 }
@@ -106,16 +128,26 @@ impl Host for WasmHost {
         namespace: Option<&str>,
         label_selector: Option<&str>,
     ) -> Result<Vec<Value>, ClusterError> {
-        cluster::list(&to_wit_target(target), &to_wit_gvk(kind), namespace, label_selector)
-            .map_err(from_wit_error)?
-            .into_iter()
-            .map(parse_object)
-            .collect()
+        cluster::list(
+            &to_wit_target(target),
+            &to_wit_gvk(kind),
+            namespace,
+            label_selector,
+        )
+        .map_err(from_wit_error)?
+        .into_iter()
+        .map(parse_object)
+        .collect()
     }
 
     fn apply(&self, target: &Target, object: &Value, options: &ApplyOptions) -> Result<Value, ClusterError> {
-        let options = cluster::ApplyOptions { field_manager: options.field_manager.clone(), force: options.force };
-        parse_object(cluster::apply(&to_wit_target(target), &object.to_string(), &options).map_err(from_wit_error)?)
+        let options = cluster::ApplyOptions {
+            field_manager: options.field_manager.clone(),
+            force: options.force,
+        };
+        parse_object(
+            cluster::apply(&to_wit_target(target), &object.to_string(), &options).map_err(from_wit_error)?,
+        )
     }
 
     fn create(&self, target: &Target, object: &Value) -> Result<Value, ClusterError> {
@@ -137,7 +169,12 @@ impl Host for WasmHost {
             PatchKind::Merge => cluster::PatchKind::Merge,
             PatchKind::Json => cluster::PatchKind::Json,
         };
-        let stored = cluster::patch(&to_wit_target(target), &to_wit_ref(object), kind, &patch.to_string());
+        let stored = cluster::patch(
+            &to_wit_target(target),
+            &to_wit_ref(object),
+            kind,
+            &patch.to_string(),
+        );
         parse_object(stored.map_err(from_wit_error)?)
     }
 
@@ -145,7 +182,12 @@ impl Host for WasmHost {
         cluster::delete(&to_wit_target(target), &to_wit_ref(object)).map_err(from_wit_error)
     }
 
-    fn patch_status(&self, target: &Target, object: &ObjectRef, patch: &Value) -> Result<Value, ClusterError> {
+    fn patch_status(
+        &self,
+        target: &Target,
+        object: &ObjectRef,
+        patch: &Value,
+    ) -> Result<Value, ClusterError> {
         let stored = cluster::patch_status(&to_wit_target(target), &to_wit_ref(object), &patch.to_string());
         parse_object(stored.map_err(from_wit_error)?)
     }
@@ -157,8 +199,12 @@ impl Host for WasmHost {
         service_account: &str,
         expiration_seconds: i64,
     ) -> Result<Value, ClusterError> {
-        let stored =
-            cluster::request_token(&to_wit_target(target), namespace, service_account, expiration_seconds);
+        let stored = cluster::request_token(
+            &to_wit_target(target),
+            namespace,
+            service_account,
+            expiration_seconds,
+        );
         parse_object(stored.map_err(from_wit_error)?)
     }
 
@@ -184,8 +230,15 @@ impl Host for WasmHost {
         from_documents(docs.map_err(from_render_error)?)
     }
 
-    fn render_string(&self, name: &str, text: &str, vars: &Value, funcs: Funcs) -> Result<String, RenderError> {
-        templates::render_string(name, text, &vars.to_string(), to_wit_funcs(funcs)).map_err(from_render_error)
+    fn render_string(
+        &self,
+        name: &str,
+        text: &str,
+        vars: &Value,
+        funcs: Funcs,
+    ) -> Result<String, RenderError> {
+        templates::render_string(name, text, &vars.to_string(), to_wit_funcs(funcs))
+            .map_err(from_render_error)
     }
 
     fn parse_yaml(&self, name: &str, text: &str) -> Result<Value, RenderError> {
@@ -198,13 +251,23 @@ impl Host for WasmHost {
     }
 
     fn image_version_set(&self, namespace: &str, name: &str, entry: ImageVersion) {
-        image_versions::set(namespace, name, &image_versions::ImageVersion { path: entry.path, version: entry.version });
+        image_versions::set(
+            namespace,
+            name,
+            &image_versions::ImageVersion {
+                path: entry.path,
+                version: entry.version,
+            },
+        );
     }
 
     fn image_versions(&self, namespace: &str, name: &str) -> Vec<ImageVersion> {
         image_versions::get(namespace, name)
             .into_iter()
-            .map(|e| ImageVersion { path: e.path, version: e.version })
+            .map(|e| ImageVersion {
+                path: e.path,
+                version: e.version,
+            })
             .collect()
     }
 
@@ -224,7 +287,10 @@ impl Host for WasmHost {
             LogLevel::Warn => log::Level::Warn,
             LogLevel::Error => log::Level::Error,
         };
-        let fields: Vec<(String, String)> = fields.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let fields: Vec<(String, String)> = fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         log::log(level, message, &fields);
     }
 }
@@ -236,7 +302,10 @@ pub mod __private {
     pub use wit_bindgen;
 
     fn invalid_json(what: &str, e: serde_json::Error) -> wit_sub::Failure {
-        wit_sub::Failure { message: format!("the host passed invalid JSON as {what}: {e}"), status_patch: None }
+        wit_sub::Failure {
+            message: format!("the host passed invalid JSON as {what}: {e}"),
+            status_patch: None,
+        }
     }
 
     fn context(ctx: wit_sub::Context) -> Result<Context, wit_sub::Failure> {
@@ -255,20 +324,32 @@ pub mod __private {
         match result {
             Ok(done) => {
                 let outcome = match done.outcome {
-                    Outcome::Ok { requeue_after, message } => wit_sub::Outcome::Ok(wit_sub::OkInfo {
+                    Outcome::Ok {
+                        requeue_after,
+                        message,
+                    } => wit_sub::Outcome::Ok(wit_sub::OkInfo {
                         requeue_after_ms: requeue_after.map(|d| d.as_millis() as u64),
                         message,
                     }),
-                    Outcome::Pending { message, requeue_after } => wit_sub::Outcome::Pending(wit_sub::PendingInfo {
+                    Outcome::Pending {
+                        message,
+                        requeue_after,
+                    } => wit_sub::Outcome::Pending(wit_sub::PendingInfo {
                         message,
                         requeue_after_ms: (requeue_after.as_millis() as u64).max(1),
                     }),
-                    Outcome::Stop { message, requeue_after } => wit_sub::Outcome::Stop(wit_sub::StopInfo {
+                    Outcome::Stop {
+                        message,
+                        requeue_after,
+                    } => wit_sub::Outcome::Stop(wit_sub::StopInfo {
                         message,
                         requeue_after_ms: requeue_after.map(|d| d.as_millis() as u64),
                     }),
                 };
-                Ok(wit_sub::ReconcileResult { outcome, status_patch: done.status_patch.map(|p| p.to_string()) })
+                Ok(wit_sub::ReconcileResult {
+                    outcome,
+                    status_patch: done.status_patch.map(|p| p.to_string()),
+                })
             }
             Err(failure) => Err(wit_sub::Failure {
                 message: failure.message,

@@ -5,8 +5,8 @@ use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 
 use crate::{
-    ApplyOptions, ClusterError, Document, Funcs, Gvk, ImageVersion, LogLevel, ObjectRef, PatchKind, RenderError,
-    Target, Technology,
+    ApplyOptions, ClusterError, Document, Funcs, Gvk, ImageVersion, LogLevel, ObjectRef, PatchKind,
+    RenderError, Target, Technology,
 };
 
 /// The host's services, one method per WIT import. Objects are `serde_json::Value`s; [`HostExt`] adds typed
@@ -29,12 +29,18 @@ pub trait Host {
     /// Replaces `object`; `Conflict` if its resourceVersion is stale.
     fn update(&self, target: &Target, object: &Value) -> Result<Value, ClusterError>;
     /// Patches an object and returns it as stored.
-    fn patch(&self, target: &Target, object: &ObjectRef, kind: PatchKind, patch: &Value)
-    -> Result<Value, ClusterError>;
+    fn patch(
+        &self,
+        target: &Target,
+        object: &ObjectRef,
+        kind: PatchKind,
+        patch: &Value,
+    ) -> Result<Value, ClusterError>;
     /// Deletes an object; `Ok(false)` if it did not exist.
     fn delete(&self, target: &Target, object: &ObjectRef) -> Result<bool, ClusterError>;
     /// Merge-patches the status of another object.
-    fn patch_status(&self, target: &Target, object: &ObjectRef, patch: &Value) -> Result<Value, ClusterError>;
+    fn patch_status(&self, target: &Target, object: &ObjectRef, patch: &Value)
+    -> Result<Value, ClusterError>;
     /// Requests a ServiceAccount token; returns the TokenRequest as stored.
     fn request_token(
         &self,
@@ -55,7 +61,13 @@ pub trait Host {
     /// Renders one file.
     fn render_file(&self, path: &str, vars: &Value, funcs: Funcs) -> Result<Vec<Document>, RenderError>;
     /// Renders a template string called `name`.
-    fn render_string(&self, name: &str, text: &str, vars: &Value, funcs: Funcs) -> Result<String, RenderError>;
+    fn render_string(
+        &self,
+        name: &str,
+        text: &str,
+        vars: &Value,
+        funcs: Funcs,
+    ) -> Result<String, RenderError>;
     /// Parses the first YAML document of `text` the way upstream does.
     fn parse_yaml(&self, name: &str, text: &str) -> Result<Value, RenderError>;
     /// Serialises a value as YAML like the templates' `toYaml`.
@@ -77,7 +89,11 @@ pub trait Host {
 /// Typed conveniences over any [`Host`].
 pub trait HostExt: Host {
     /// Reads one object into `T`. A decoding failure is reported as `Invalid`.
-    fn get_as<T: DeserializeOwned>(&self, target: &Target, object: &ObjectRef) -> Result<Option<T>, ClusterError> {
+    fn get_as<T: DeserializeOwned>(
+        &self,
+        target: &Target,
+        object: &ObjectRef,
+    ) -> Result<Option<T>, ClusterError> {
         self.get(target, object)?.map(decode).transpose()
     }
 
@@ -89,7 +105,10 @@ pub trait HostExt: Host {
         namespace: Option<&str>,
         label_selector: Option<&str>,
     ) -> Result<Vec<T>, ClusterError> {
-        self.list(target, kind, namespace, label_selector)?.into_iter().map(decode).collect()
+        self.list(target, kind, namespace, label_selector)?
+            .into_iter()
+            .map(decode)
+            .collect()
     }
 
     /// Server-side applies any serialisable object and decodes the stored object.
@@ -103,12 +122,20 @@ pub trait HostExt: Host {
     }
 
     /// Creates any serialisable object and decodes the stored object.
-    fn create_as<T: Serialize, R: DeserializeOwned>(&self, target: &Target, object: &T) -> Result<R, ClusterError> {
+    fn create_as<T: Serialize, R: DeserializeOwned>(
+        &self,
+        target: &Target,
+        object: &T,
+    ) -> Result<R, ClusterError> {
         decode(self.create(target, &encode(object)?)?)
     }
 
     /// Replaces any serialisable object and decodes the stored object.
-    fn update_as<T: Serialize, R: DeserializeOwned>(&self, target: &Target, object: &T) -> Result<R, ClusterError> {
+    fn update_as<T: Serialize, R: DeserializeOwned>(
+        &self,
+        target: &Target,
+        object: &T,
+    ) -> Result<R, ClusterError> {
         decode(self.update(target, &encode(object)?)?)
     }
 

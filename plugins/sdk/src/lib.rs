@@ -56,10 +56,10 @@ pub mod selector;
 pub mod testing;
 mod types;
 
-pub use guest::{Plugin, WIT_VERSION, WasmHost, __private};
+pub use guest::{__private, Plugin, WIT_VERSION, WasmHost};
 pub use host::{Host, HostExt};
 pub use outcome::{CallResult, Context, Failure, Outcome, PluginInfo, Reconciled};
 pub use types::{
-    ApplyOptions, ClusterError, Document, Funcs, Gvk, ImageVersion, LogLevel, ObjectRef, PatchKind, RenderError,
-    Target, Technology,
+    ApplyOptions, ClusterError, Document, Funcs, Gvk, ImageVersion, LogLevel, ObjectRef, PatchKind,
+    RenderError, Target, Technology,
 };

@@ -35,12 +35,18 @@ impl Context {
 
     /// `metadata.namespace` of the object (empty if cluster-scoped).
     pub fn namespace(&self) -> &str {
-        self.object.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("")
+        self.object
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("")
     }
 
     /// `metadata.name` of the object.
     pub fn name(&self) -> &str {
-        self.object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("")
+        self.object
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
     }
 
     /// A field of the object by JSON pointer (`/spec/wait`).
@@ -68,7 +74,11 @@ pub struct PluginInfo {
 impl PluginInfo {
     /// Info with a name and version and no finalizers.
     pub fn new(name: impl Into<String>, version: impl Into<String>) -> Self {
-        PluginInfo { name: name.into(), version: version.into(), finalizers: Vec::new() }
+        PluginInfo {
+            name: name.into(),
+            version: version.into(),
+            finalizers: Vec::new(),
+        }
     }
 
     /// Adds a finalizer.
@@ -82,11 +92,20 @@ impl PluginInfo {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// Continue (condition `True`/`Complete`).
-    Ok { requeue_after: Option<Duration>, message: Option<String> },
+    Ok {
+        requeue_after: Option<Duration>,
+        message: Option<String>,
+    },
     /// Continue, not ready yet (condition `Unknown`/`Pending`); `requeue_after` > 0.
-    Pending { message: String, requeue_after: Duration },
+    Pending {
+        message: String,
+        requeue_after: Duration,
+    },
     /// End the chain for this pass (condition `False`/`Stopped`).
-    Stop { message: String, requeue_after: Option<Duration> },
+    Stop {
+        message: String,
+        requeue_after: Option<Duration>,
+    },
 }
 
 /// A successful call: an outcome plus an optional merge patch for the object's status.
@@ -100,28 +119,48 @@ pub struct Reconciled {
 impl Reconciled {
     /// Continue.
     pub fn ok() -> Self {
-        Outcome::Ok { requeue_after: None, message: None }.into()
+        Outcome::Ok {
+            requeue_after: None,
+            message: None,
+        }
+        .into()
     }
 
     /// Continue and reconcile again after `after`.
     pub fn ok_after(after: Duration) -> Self {
-        Outcome::Ok { requeue_after: Some(after), message: None }.into()
+        Outcome::Ok {
+            requeue_after: Some(after),
+            message: None,
+        }
+        .into()
     }
 
     /// Continue, but not ready yet; reconcile again after `after` (a zero duration is raised to 1 ms).
     pub fn pending(message: impl Into<String>, after: Duration) -> Self {
         let requeue_after = after.max(Duration::from_millis(1));
-        Outcome::Pending { message: message.into(), requeue_after }.into()
+        Outcome::Pending {
+            message: message.into(),
+            requeue_after,
+        }
+        .into()
     }
 
     /// Stop the chain and wait for the next change of the object.
     pub fn stop(message: impl Into<String>) -> Self {
-        Outcome::Stop { message: message.into(), requeue_after: None }.into()
+        Outcome::Stop {
+            message: message.into(),
+            requeue_after: None,
+        }
+        .into()
     }
 
     /// Stop the chain and reconcile again after `after` (upstream's `StopWithRequeue`).
     pub fn stop_after(after: Duration, message: impl Into<String>) -> Self {
-        Outcome::Stop { message: message.into(), requeue_after: Some(after) }.into()
+        Outcome::Stop {
+            message: message.into(),
+            requeue_after: Some(after),
+        }
+        .into()
     }
 
     /// Adds a status merge patch.
@@ -141,7 +180,10 @@ impl Reconciled {
 
 impl From<Outcome> for Reconciled {
     fn from(outcome: Outcome) -> Self {
-        Reconciled { outcome, status_patch: None }
+        Reconciled {
+            outcome,
+            status_patch: None,
+        }
     }
 }
 
@@ -156,7 +198,10 @@ pub struct Failure {
 impl Failure {
     /// A failure with a message.
     pub fn new(message: impl Into<String>) -> Self {
-        Failure { message: message.into(), status_patch: None }
+        Failure {
+            message: message.into(),
+            status_patch: None,
+        }
     }
 
     /// Adds a status merge patch.

@@ -52,7 +52,10 @@ impl LabelSelector {
             let term = match req.operator.as_str() {
                 "In" | "NotIn" => {
                     if req.values.is_empty() {
-                        return Err(SelectorError(format!("{key}: values must be non-empty for {}", req.operator)));
+                        return Err(SelectorError(format!(
+                            "{key}: values must be non-empty for {}",
+                            req.operator
+                        )));
                     }
                     let mut values = req.values.clone();
                     values.sort();
@@ -61,15 +64,26 @@ impl LabelSelector {
                 }
                 "Exists" | "DoesNotExist" => {
                     if !req.values.is_empty() {
-                        return Err(SelectorError(format!("{key}: values must be empty for {}", req.operator)));
+                        return Err(SelectorError(format!(
+                            "{key}: values must be empty for {}",
+                            req.operator
+                        )));
                     }
-                    if req.operator == "Exists" { key.clone() } else { format!("!{key}") }
+                    if req.operator == "Exists" {
+                        key.clone()
+                    } else {
+                        format!("!{key}")
+                    }
                 }
                 other => return Err(SelectorError(format!("{key}: {other:?} is not a valid operator"))),
             };
             terms.push(term);
         }
-        Ok(if terms.is_empty() { None } else { Some(terms.join(",")) })
+        Ok(if terms.is_empty() {
+            None
+        } else {
+            Some(terms.join(","))
+        })
     }
 }
 
@@ -77,10 +91,16 @@ fn check_key(key: &str) -> Result<(), SelectorError> {
     let name = key.rsplit('/').next().unwrap_or(key);
     let valid = !name.is_empty()
         && name.len() <= 63
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())
         && name.ends_with(|c: char| c.is_ascii_alphanumeric());
-    if valid { Ok(()) } else { Err(SelectorError(format!("{key:?} is not a valid label key"))) }
+    if valid {
+        Ok(())
+    } else {
+        Err(SelectorError(format!("{key:?} is not a valid label key")))
+    }
 }
 
 /// A parsed query-syntax selector that can be evaluated against labels.
@@ -149,7 +169,10 @@ fn parse_set(key: &str, rest: &str) -> Result<(String, Vec<String>), SelectorErr
         .strip_prefix('(')
         .and_then(|r| r.strip_suffix(')'))
         .ok_or_else(|| SelectorError(format!("{key}: expected a parenthesised value list")))?;
-    Ok((key.to_owned(), inner.split(',').map(|v| v.trim().to_owned()).collect()))
+    Ok((
+        key.to_owned(),
+        inner.split(',').map(|v| v.trim().to_owned()).collect(),
+    ))
 }
 
 fn parse_term(term: &str) -> Result<Term, SelectorError> {
@@ -184,7 +207,10 @@ mod tests {
     use super::*;
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -207,12 +233,20 @@ mod tests {
     #[test]
     fn invalid_operator_or_values_are_rejected() {
         let bad_op = LabelSelector {
-            match_expressions: vec![Requirement { key: "a".into(), operator: "Maybe".into(), values: vec![] }],
+            match_expressions: vec![Requirement {
+                key: "a".into(),
+                operator: "Maybe".into(),
+                values: vec![],
+            }],
             ..Default::default()
         };
         assert!(bad_op.to_query().is_err());
         let empty_in = LabelSelector {
-            match_expressions: vec![Requirement { key: "a".into(), operator: "In".into(), values: vec![] }],
+            match_expressions: vec![Requirement {
+                key: "a".into(),
+                operator: "In".into(),
+                values: vec![],
+            }],
             ..Default::default()
         };
         assert!(empty_in.to_query().is_err());

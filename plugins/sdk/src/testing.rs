@@ -27,6 +27,8 @@ use crate::{
 };
 
 type Key = (Target, Gvk, String, String);
+/// Image versions of one release and its unsuspended flag.
+type ImageEntry = (Vec<ImageVersion>, bool);
 type RenderFn = Box<dyn Fn(&str, &Value) -> Result<Vec<Document>, RenderError>>;
 
 /// One recorded call of a cluster method.
@@ -55,7 +57,7 @@ pub struct FakeHost {
     errors: RefCell<Vec<Injected>>,
     logs: RefCell<Vec<(LogLevel, String)>>,
     renderer: Option<RenderFn>,
-    images: RefCell<BTreeMap<(String, String), (Vec<ImageVersion>, bool)>>,
+    images: RefCell<BTreeMap<(String, String), ImageEntry>>,
     resource_version: Cell<u64>,
 }
 
@@ -66,7 +68,12 @@ fn key_of(target: &Target, object: &Value) -> Result<Key, ClusterError> {
 }
 
 fn ref_key(target: &Target, r: &ObjectRef) -> Key {
-    (target.clone(), r.gvk.clone(), r.namespace.clone().unwrap_or_default(), r.name.clone())
+    (
+        target.clone(),
+        r.gvk.clone(),
+        r.namespace.clone().unwrap_or_default(),
+        r.name.clone(),
+    )
 }
 
 /// RFC 7386 merge of `patch` into `base`.
@@ -105,7 +112,11 @@ impl FakeHost {
 
     /// Makes every call of `op` (`get`, `list`, ...) on `kind` (`None`: any kind) fail with `error`.
     pub fn with_error(self, op: &'static str, kind: Option<&str>, error: ClusterError) -> Self {
-        self.errors.borrow_mut().push(Injected { op, kind: kind.map(str::to_owned), error });
+        self.errors.borrow_mut().push(Injected {
+            op,
+            kind: kind.map(str::to_owned),
+            error,
+        });
         self
     }
 
@@ -126,7 +137,12 @@ impl FakeHost {
             if p == path {
                 Ok(docs.clone())
             } else {
-                Err(RenderError { source: p.into(), line: None, column: None, message: "no canned documents".into() })
+                Err(RenderError {
+                    source: p.into(),
+                    line: None,
+                    column: None,
+                    message: "no canned documents".into(),
+                })
             }
         })
     }
@@ -146,8 +162,14 @@ impl FakeHost {
         self.logs.borrow().clone()
     }
 
-    fn record(&self, op: &'static str, target: &Target, kind: &Gvk, namespace: Option<&str>, name: &str)
-    -> Result<(), ClusterError> {
+    fn record(
+        &self,
+        op: &'static str,
+        target: &Target,
+        kind: &Gvk,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<(), ClusterError> {
         self.calls.borrow_mut().push(Call {
             op,
             target: target.clone(),
@@ -156,7 +178,9 @@ impl FakeHost {
             name: name.to_owned(),
         });
         let errors = self.errors.borrow();
-        let hit = errors.iter().find(|e| e.op == op && e.kind.as_deref().is_none_or(|k| k == kind.kind));
+        let hit = errors
+            .iter()
+            .find(|e| e.op == op && e.kind.as_deref().is_none_or(|k| k == kind.kind));
         hit.map_or(Ok(()), |e| Err(e.error.clone()))
     }
 
@@ -200,8 +224,13 @@ impl Host for FakeHost {
         Ok(self.object(target, object))
     }
 
-    fn list(&self, target: &Target, kind: &Gvk, namespace: Option<&str>, label_selector: Option<&str>)
-    -> Result<Vec<Value>, ClusterError> {
+    fn list(
+        &self,
+        target: &Target,
+        kind: &Gvk,
+        namespace: Option<&str>,
+        label_selector: Option<&str>,
+    ) -> Result<Vec<Value>, ClusterError> {
         self.record("list", target, kind, namespace, "")?;
         let selector = Selector::parse(label_selector.unwrap_or_default())
             .map_err(|e| ClusterError::Invalid(e.to_string()))?;
@@ -211,7 +240,10 @@ impl Host for FakeHost {
         });
         Ok(items
             .filter(|(_, obj)| {
-                let labels = obj.pointer("/metadata/labels").cloned().unwrap_or(Value::Object(Map::new()));
+                let labels = obj
+                    .pointer("/metadata/labels")
+                    .cloned()
+                    .unwrap_or(Value::Object(Map::new()));
                 selector.matches(&serde_json::from_value(labels).unwrap_or_default())
             })
             .map(|(_, obj)| obj.clone())
@@ -220,7 +252,12 @@ impl Host for FakeHost {
 
     fn apply(&self, target: &Target, object: &Value, _options: &ApplyOptions) -> Result<Value, ClusterError> {
         let key = self.record_object("apply", target, object)?;
-        let mut stored = self.objects.borrow().get(&key).cloned().unwrap_or(Value::Object(Map::new()));
+        let mut stored = self
+            .objects
+            .borrow()
+            .get(&key)
+            .cloned()
+            .unwrap_or(Value::Object(Map::new()));
         let mut request = object.clone();
         if let Some(meta) = request.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.remove("managedFields");
@@ -233,7 +270,10 @@ impl Host for FakeHost {
     fn create(&self, target: &Target, object: &Value) -> Result<Value, ClusterError> {
         let key = self.record_object("create", target, object)?;
         if self.objects.borrow().contains_key(&key) {
-            return Err(ClusterError::AlreadyExists(format!("{} {:?} already exists", key.1.kind, key.3)));
+            return Err(ClusterError::AlreadyExists(format!(
+                "{} {:?} already exists",
+                key.1.kind, key.3
+            )));
         }
         Ok(self.store(key, object.clone()))
     }
@@ -242,7 +282,10 @@ impl Host for FakeHost {
         let key = self.record_object("update", target, object)?;
         let current = self.objects.borrow().get(&key).cloned();
         let Some(current) = current else {
-            return Err(ClusterError::NotFound(format!("{} {:?} not found", key.1.kind, key.3)));
+            return Err(ClusterError::NotFound(format!(
+                "{} {:?} not found",
+                key.1.kind, key.3
+            )));
         };
         let wanted = object.pointer("/metadata/resourceVersion");
         if wanted.is_some() && wanted != current.pointer("/metadata/resourceVersion") {
@@ -251,8 +294,13 @@ impl Host for FakeHost {
         Ok(self.store(key, object.clone()))
     }
 
-    fn patch(&self, target: &Target, object: &ObjectRef, kind: PatchKind, patch: &Value)
-    -> Result<Value, ClusterError> {
+    fn patch(
+        &self,
+        target: &Target,
+        object: &ObjectRef,
+        kind: PatchKind,
+        patch: &Value,
+    ) -> Result<Value, ClusterError> {
         self.record_ref("patch", target, object)?;
         let Some(mut stored) = self.object(target, object) else {
             return Err(ClusterError::NotFound(format!("{object} not found")));
@@ -260,7 +308,9 @@ impl Host for FakeHost {
         match kind {
             PatchKind::Merge => merge(&mut stored, patch),
             PatchKind::Json => {
-                return Err(ClusterError::Invalid("FakeHost supports merge patches only".into()));
+                return Err(ClusterError::Invalid(
+                    "FakeHost supports merge patches only".into(),
+                ));
             }
         }
         Ok(self.store(ref_key(target, object), stored))
@@ -268,25 +318,46 @@ impl Host for FakeHost {
 
     fn delete(&self, target: &Target, object: &ObjectRef) -> Result<bool, ClusterError> {
         self.record_ref("delete", target, object)?;
-        Ok(self.objects.borrow_mut().remove(&ref_key(target, object)).is_some())
+        Ok(self
+            .objects
+            .borrow_mut()
+            .remove(&ref_key(target, object))
+            .is_some())
     }
 
-    fn patch_status(&self, target: &Target, object: &ObjectRef, patch: &Value) -> Result<Value, ClusterError> {
+    fn patch_status(
+        &self,
+        target: &Target,
+        object: &ObjectRef,
+        patch: &Value,
+    ) -> Result<Value, ClusterError> {
         self.record_ref("patch-status", target, object)?;
         let Some(mut stored) = self.object(target, object) else {
             return Err(ClusterError::NotFound(format!("{object} not found")));
         };
-        merge(stored.as_object_mut().and_then(|o| Some(o.entry("status").or_insert(Value::Null)))
-            .expect("stored objects are JSON objects"), patch);
+        let status = stored
+            .as_object_mut()
+            .map(|o| o.entry("status").or_insert(Value::Null));
+        merge(status.expect("stored objects are JSON objects"), patch);
         Ok(self.store(ref_key(target, object), stored))
     }
 
-    fn request_token(&self, target: &Target, namespace: &str, service_account: &str, expiration_seconds: i64)
-    -> Result<Value, ClusterError> {
+    fn request_token(
+        &self,
+        target: &Target,
+        namespace: &str,
+        service_account: &str,
+        expiration_seconds: i64,
+    ) -> Result<Value, ClusterError> {
         let kind = Gvk::new("", "v1", "ServiceAccount");
         self.record("request-token", target, &kind, Some(namespace), service_account)?;
-        if self.object(target, &kind.object(Some(namespace), service_account)).is_none() {
-            return Err(ClusterError::NotFound(format!("serviceaccount {namespace}/{service_account} not found")));
+        if self
+            .object(target, &kind.object(Some(namespace), service_account))
+            .is_none()
+        {
+            return Err(ClusterError::NotFound(format!(
+                "serviceaccount {namespace}/{service_account} not found"
+            )));
         }
         Ok(serde_json::json!({
             "apiVersion": "authentication.k8s.io/v1",
@@ -296,8 +367,13 @@ impl Host for FakeHost {
         }))
     }
 
-    fn render_dir(&self, dir: &str, vars: &Value, _funcs: Funcs, _technology: Option<Technology>)
-    -> Result<Vec<Document>, RenderError> {
+    fn render_dir(
+        &self,
+        dir: &str,
+        vars: &Value,
+        _funcs: Funcs,
+        _technology: Option<Technology>,
+    ) -> Result<Vec<Document>, RenderError> {
         self.render(dir, vars)
     }
 
@@ -305,9 +381,19 @@ impl Host for FakeHost {
         self.render(path, vars)
     }
 
-    fn render_string(&self, name: &str, _text: &str, vars: &Value, _funcs: Funcs) -> Result<String, RenderError> {
+    fn render_string(
+        &self,
+        name: &str,
+        _text: &str,
+        vars: &Value,
+        _funcs: Funcs,
+    ) -> Result<String, RenderError> {
         let docs = self.render(name, vars)?;
-        Ok(docs.iter().map(|d| d.object.to_string()).collect::<Vec<_>>().join("\n"))
+        Ok(docs
+            .iter()
+            .map(|d| d.object.to_string())
+            .collect::<Vec<_>>()
+            .join("\n"))
     }
 
     fn parse_yaml(&self, name: &str, text: &str) -> Result<Value, RenderError> {
@@ -321,7 +407,10 @@ impl Host for FakeHost {
     }
 
     fn to_yaml(&self, value: &Value) -> Result<String, RenderError> {
-        Ok(format!("{}\n", serde_json::to_string_pretty(value).unwrap_or_default()))
+        Ok(format!(
+            "{}\n",
+            serde_json::to_string_pretty(value).unwrap_or_default()
+        ))
     }
 
     fn image_version_set(&self, namespace: &str, name: &str, entry: ImageVersion) {
@@ -335,15 +424,25 @@ impl Host for FakeHost {
 
     fn image_versions(&self, namespace: &str, name: &str) -> Vec<ImageVersion> {
         let images = self.images.borrow();
-        images.get(&(namespace.into(), name.into())).map(|(l, _)| l.clone()).unwrap_or_default()
+        images
+            .get(&(namespace.into(), name.into()))
+            .map(|(l, _)| l.clone())
+            .unwrap_or_default()
     }
 
     fn set_unsuspended(&self, namespace: &str, name: &str) {
-        self.images.borrow_mut().entry((namespace.into(), name.into())).or_default().1 = true;
+        self.images
+            .borrow_mut()
+            .entry((namespace.into(), name.into()))
+            .or_default()
+            .1 = true;
     }
 
     fn is_unsuspended(&self, namespace: &str, name: &str) -> bool {
-        self.images.borrow().get(&(namespace.into(), name.into())).is_some_and(|(_, u)| *u)
+        self.images
+            .borrow()
+            .get(&(namespace.into(), name.into()))
+            .is_some_and(|(_, u)| *u)
     }
 
     fn log(&self, level: LogLevel, message: &str, fields: &[(&str, &str)]) {
@@ -376,7 +475,11 @@ mod tests {
         let items = host.list(&Target::Infra, &gvk, Some("ns"), Some("x=1")).unwrap();
         assert_eq!(items.len(), 1);
         assert_eq!(items[0]["metadata"]["name"], "a");
-        assert!(host.list(&Target::Infra, &gvk, Some("other"), None).unwrap().is_empty());
+        assert!(
+            host.list(&Target::Infra, &gvk, Some("other"), None)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -384,14 +487,17 @@ mod tests {
         let host = FakeHost::new().with_object(Target::Runtime, cm("a", json!({"x": "1"})));
         let mut req = cm("a", json!({"y": "2"}));
         req["metadata"]["resourceVersion"] = json!("999");
-        let stored = host.apply(&Target::Runtime, &req, &ApplyOptions::force("me")).unwrap();
+        let stored = host
+            .apply(&Target::Runtime, &req, &ApplyOptions::force("me"))
+            .unwrap();
         assert_eq!(stored["metadata"]["labels"], json!({"x": "1", "y": "2"}));
         assert_ne!(stored["metadata"]["resourceVersion"], json!("999"));
     }
 
     #[test]
     fn injected_errors_hit_only_their_op_and_kind() {
-        let host = FakeHost::new().with_error("list", Some("Secret"), ClusterError::Unavailable("down".into()));
+        let host =
+            FakeHost::new().with_error("list", Some("Secret"), ClusterError::Unavailable("down".into()));
         let secret = Gvk::new("", "v1", "Secret");
         let cm = Gvk::new("", "v1", "ConfigMap");
         assert!(host.list(&Target::Runtime, &secret, None, None).is_err());
@@ -404,10 +510,16 @@ mod tests {
     fn create_update_and_delete_follow_api_semantics() {
         let host = FakeHost::new();
         let stored = host.create(&Target::Runtime, &cm("a", json!({}))).unwrap();
-        assert!(matches!(host.create(&Target::Runtime, &cm("a", json!({}))), Err(ClusterError::AlreadyExists(_))));
+        assert!(matches!(
+            host.create(&Target::Runtime, &cm("a", json!({}))),
+            Err(ClusterError::AlreadyExists(_))
+        ));
         let mut stale = stored.clone();
         stale["metadata"]["resourceVersion"] = json!("0");
-        assert!(matches!(host.update(&Target::Runtime, &stale), Err(ClusterError::Conflict(_))));
+        assert!(matches!(
+            host.update(&Target::Runtime, &stale),
+            Err(ClusterError::Conflict(_))
+        ));
         assert!(host.update(&Target::Runtime, &stored).is_ok());
         let r = ObjectRef::of(&stored).unwrap();
         assert!(host.delete(&Target::Runtime, &r).unwrap());
@@ -417,11 +529,17 @@ mod tests {
     #[test]
     fn image_versions_upsert_by_path() {
         let host = FakeHost::new();
-        let v = |p: &str, v: &str| ImageVersion { path: p.into(), version: v.into() };
+        let v = |p: &str, v: &str| ImageVersion {
+            path: p.into(),
+            version: v.into(),
+        };
         host.image_version_set("ns", "r", v("image.tag", "1"));
         host.image_version_set("ns", "r", v("other", "2"));
         host.image_version_set("ns", "r", v("image.tag", "3"));
-        assert_eq!(host.image_versions("ns", "r"), vec![v("image.tag", "3"), v("other", "2")]);
+        assert_eq!(
+            host.image_versions("ns", "r"),
+            vec![v("image.tag", "3"), v("other", "2")]
+        );
         assert!(!host.is_unsuspended("ns", "r"));
         host.set_unsuspended("ns", "r");
         assert!(host.is_unsuspended("ns", "r"));

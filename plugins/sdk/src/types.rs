@@ -41,7 +41,11 @@ pub struct Gvk {
 impl Gvk {
     /// Builds a GVK from its parts.
     pub fn new(group: impl Into<String>, version: impl Into<String>, kind: impl Into<String>) -> Self {
-        Gvk { group: group.into(), version: version.into(), kind: kind.into() }
+        Gvk {
+            group: group.into(),
+            version: version.into(),
+            kind: kind.into(),
+        }
     }
 
     /// Parses an `apiVersion` (`v1` or `apps/v1`) plus a kind.
@@ -54,12 +58,20 @@ impl Gvk {
 
     /// The `apiVersion` string: `version` for the core group, `group/version` otherwise.
     pub fn api_version(&self) -> String {
-        if self.group.is_empty() { self.version.clone() } else { format!("{}/{}", self.group, self.version) }
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
     }
 
     /// Names one object of this kind.
     pub fn object(&self, namespace: Option<&str>, name: impl Into<String>) -> ObjectRef {
-        ObjectRef { gvk: self.clone(), namespace: namespace.map(str::to_owned), name: name.into() }
+        ObjectRef {
+            gvk: self.clone(),
+            namespace: namespace.map(str::to_owned),
+            name: name.into(),
+        }
     }
 }
 
@@ -79,7 +91,10 @@ impl ObjectRef {
         let kind = object.get("kind")?.as_str()?;
         let meta = object.get("metadata")?;
         let name = meta.get("name")?.as_str()?;
-        let namespace = meta.get("namespace").and_then(|n| n.as_str()).filter(|n| !n.is_empty());
+        let namespace = meta
+            .get("namespace")
+            .and_then(|n| n.as_str())
+            .filter(|n| !n.is_empty());
         Some(Gvk::from_api_version(api_version, kind).object(namespace, name))
     }
 }
@@ -160,7 +175,10 @@ pub struct ApplyOptions {
 impl ApplyOptions {
     /// Forced apply with `field_manager` (the operator owns the objects it applies).
     pub fn force(field_manager: impl Into<String>) -> Self {
-        ApplyOptions { field_manager: field_manager.into(), force: true }
+        ApplyOptions {
+            field_manager: field_manager.into(),
+            force: true,
+        }
     }
 }
 

@@ -41,7 +41,10 @@ impl Plugin for Wait {
 platform_mesh_plugin_sdk::export_plugin!(Wait);
 
 fn not_ready(namespace: &str, name: &str, kind: &str) -> Reconciled {
-    Reconciled::stop_after(REQUEUE, format!("resource {namespace}/{name} of type {kind} is not ready yet"))
+    Reconciled::stop_after(
+        REQUEUE,
+        format!("resource {namespace}/{name} of type {kind} is not ready yet"),
+    )
 }
 
 /// Checks one entry; `Some(stop)` if the chain has to wait.
@@ -66,10 +69,13 @@ fn check_entry(host: &dyn Host, entry: &ResourceType) -> Option<Reconciled> {
     let Ok(items) = host.list(&Target::Infra, &gvk, namespace, query.as_deref()) else {
         return Some(Reconciled::stop_after(REQUEUE, "list resources"));
     };
-    items.iter().find(|item| !condition_matches(item, entry)).map(|item| {
-        let field = |p: &str| item.pointer(p).and_then(Value::as_str).unwrap_or_default();
-        not_ready(field("/metadata/namespace"), field("/metadata/name"), &entry.kind)
-    })
+    items
+        .iter()
+        .find(|item| !condition_matches(item, entry))
+        .map(|item| {
+            let field = |p: &str| item.pointer(p).and_then(Value::as_str).unwrap_or_default();
+            not_ready(field("/metadata/namespace"), field("/metadata/name"), &entry.kind)
+        })
 }
 
 /// A condition with exactly the wanted type and status exists. Empty wanted strings never match, like upstream.
@@ -91,15 +97,25 @@ struct Issuer {
 
 /// Spec §8.3: any failure to read the configuration skips the check; `Some(stop)` while the audience is unset.
 fn check_audience(host: &dyn Host) -> Option<Reconciled> {
-    let wac = Gvk::new("tenancy.kcp.io", "v1alpha1", "WorkspaceAuthenticationConfiguration");
-    let object = host.get(&Target::kcp("root"), &wac.object(None, "orgs-authentication")).ok()??;
+    let wac = Gvk::new(
+        "tenancy.kcp.io",
+        "v1alpha1",
+        "WorkspaceAuthenticationConfiguration",
+    );
+    let object = host
+        .get(&Target::kcp("root"), &wac.object(None, "orgs-authentication"))
+        .ok()??;
     let issuer = object.pointer("/spec/jwt/0/issuer")?;
     let audiences = Issuer::deserialize(issuer).ok()?.audiences;
     match audiences.as_slice() {
-        [] => Some(Reconciled::stop_after(REQUEUE, "WorkspaceAuthenticationConfiguration audience is not yet set")),
-        [only] if only == PLACEHOLDER => {
-            Some(Reconciled::stop_after(REQUEUE, format!("audiences is set to {PLACEHOLDER:?}")))
-        }
+        [] => Some(Reconciled::stop_after(
+            REQUEUE,
+            "WorkspaceAuthenticationConfiguration audience is not yet set",
+        )),
+        [only] if only == PLACEHOLDER => Some(Reconciled::stop_after(
+            REQUEUE,
+            format!("audiences is set to {PLACEHOLDER:?}"),
+        )),
         _ => None,
     }
 }

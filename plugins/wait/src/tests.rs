@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use platform_mesh_plugin_sdk::{ClusterError, Context, Outcome, Plugin, Reconciled, Target, testing::FakeHost};
+use platform_mesh_plugin_sdk::{
+    ClusterError, Context, Outcome, Plugin, Reconciled, Target, testing::FakeHost,
+};
 use serde_json::{Value, json};
 
 use super::Wait;
@@ -45,7 +47,10 @@ fn no_resources_and_a_set_audience_is_ok() {
     let host = host();
     assert_eq!(Wait::process(&host, &pm(json!({}))).unwrap(), Reconciled::ok());
     let list = &host.calls()[0];
-    assert_eq!((list.op, list.kind.as_str(), list.namespace.as_deref()), ("list", "HelmRelease", Some("default")));
+    assert_eq!(
+        (list.op, list.kind.as_str(), list.namespace.as_deref()),
+        ("list", "HelmRelease", Some("default"))
+    );
     assert_eq!(list.target, Target::Infra);
 }
 
@@ -55,7 +60,10 @@ fn default_list_uses_the_operator_created_selector() {
         .with_object(Target::Infra, helm_release("ours", "False", operator_created()))
         .with_object(Target::Infra, helm_release("foreign", "False", json!({})));
     let done = Wait::process(&host, &pm(json!({}))).unwrap();
-    assert_eq!(done, stop("resource default/ours of type HelmRelease is not ready yet"));
+    assert_eq!(
+        done,
+        stop("resource default/ours of type HelmRelease is not ready yet")
+    );
 }
 
 #[test]
@@ -72,13 +80,19 @@ fn resource_not_ready_stops_with_requeue() {
         .with_object(Target::Infra, helm_release("a", "True", operator_created()))
         .with_object(Target::Infra, helm_release("b", "Unknown", operator_created()));
     let done = Wait::process(&host, &pm(json!({}))).unwrap();
-    assert_eq!(done, stop("resource default/b of type HelmRelease is not ready yet"));
+    assert_eq!(
+        done,
+        stop("resource default/b of type HelmRelease is not ready yet")
+    );
 }
 
 #[test]
 fn list_error_stops_with_requeue() {
     let host = host().with_error("list", None, ClusterError::Unavailable("boom".into()));
-    assert_eq!(Wait::process(&host, &pm(json!({}))).unwrap(), stop("list resources"));
+    assert_eq!(
+        Wait::process(&host, &pm(json!({}))).unwrap(),
+        stop("list resources")
+    );
 }
 
 #[test]
@@ -89,11 +103,22 @@ fn multiple_resource_types_are_all_checked() {
         {"group": "", "version": "v1", "kind": "ConfigMap", "namespace": "default",
          "conditionType": "Ready", "conditionStatus": "True"}
     ]}});
-    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm", "namespace": "default"}});
-    let host = host().with_object(Target::Infra, helm_release("a", "True", json!({}))).with_object(Target::Infra, cm);
+    let cm =
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm", "namespace": "default"}});
+    let host = host()
+        .with_object(Target::Infra, helm_release("a", "True", json!({})))
+        .with_object(Target::Infra, cm);
     let done = Wait::process(&host, &pm(spec)).unwrap();
-    assert_eq!(done, stop("resource default/cm of type ConfigMap is not ready yet"));
-    let lists: Vec<_> = host.calls().into_iter().filter(|c| c.op == "list").map(|c| c.kind).collect();
+    assert_eq!(
+        done,
+        stop("resource default/cm of type ConfigMap is not ready yet")
+    );
+    let lists: Vec<_> = host
+        .calls()
+        .into_iter()
+        .filter(|c| c.op == "list")
+        .map(|c| c.kind)
+        .collect();
     assert_eq!(lists, ["HelmRelease", "ConfigMap"]);
 }
 
@@ -115,7 +140,10 @@ fn custom_kustomization_with_match_labels_in_its_namespace() {
     assert_eq!(Wait::process(&host, &pm(spec.clone())).unwrap(), Reconciled::ok());
     host.insert(Target::Infra, kustomization("demo-2", "demo", "False"));
     let done = Wait::process(&host, &pm(spec)).unwrap();
-    assert_eq!(done, stop("resource flux-system/demo-2 of type Kustomization is not ready yet"));
+    assert_eq!(
+        done,
+        stop("resource flux-system/demo-2 of type Kustomization is not ready yet")
+    );
 }
 
 fn named(name: &str) -> Value {
@@ -128,7 +156,10 @@ fn named(name: &str) -> Value {
 #[test]
 fn resource_by_name_ready_is_ok() {
     let host = host().with_object(Target::Infra, helm_release("istiod", "True", json!({})));
-    assert_eq!(Wait::process(&host, &pm(named("istiod"))).unwrap(), Reconciled::ok());
+    assert_eq!(
+        Wait::process(&host, &pm(named("istiod"))).unwrap(),
+        Reconciled::ok()
+    );
     assert_eq!(host.calls()[0].op, "get");
 }
 
@@ -136,8 +167,14 @@ fn resource_by_name_ready_is_ok() {
 fn resource_by_name_not_ready_or_missing_stops() {
     let host = host().with_object(Target::Infra, helm_release("istiod", "False", json!({})));
     let done = Wait::process(&host, &pm(named("istiod"))).unwrap();
-    assert_eq!(done, stop("resource default/istiod of type HelmRelease is not ready yet"));
-    assert_eq!(Wait::process(&host, &pm(named("missing"))).unwrap(), stop("get resource"));
+    assert_eq!(
+        done,
+        stop("resource default/istiod of type HelmRelease is not ready yet")
+    );
+    assert_eq!(
+        Wait::process(&host, &pm(named("missing"))).unwrap(),
+        stop("get resource")
+    );
 }
 
 #[test]
@@ -165,14 +202,20 @@ fn entry_without_condition_never_matches() {
     ]}});
     let host = host().with_object(Target::Infra, helm_release("a", "True", json!({})));
     let done = Wait::process(&host, &pm(spec)).unwrap();
-    assert_eq!(done, stop("resource default/a of type HelmRelease is not ready yet"));
+    assert_eq!(
+        done,
+        stop("resource default/a of type HelmRelease is not ready yet")
+    );
 }
 
 #[test]
 fn empty_audience_stops() {
     let host = FakeHost::new().with_object(Target::kcp("root"), wac(json!([])));
     let done = Wait::process(&host, &pm(json!({}))).unwrap();
-    assert_eq!(done, stop("WorkspaceAuthenticationConfiguration audience is not yet set"));
+    assert_eq!(
+        done,
+        stop("WorkspaceAuthenticationConfiguration audience is not yet set")
+    );
 }
 
 #[test]
@@ -184,11 +227,17 @@ fn placeholder_audience_stops() {
 
 #[test]
 fn audience_check_is_skipped_when_unreadable() {
-    assert_eq!(Wait::process(&FakeHost::new(), &pm(json!({}))).unwrap(), Reconciled::ok());
+    assert_eq!(
+        Wait::process(&FakeHost::new(), &pm(json!({}))).unwrap(),
+        Reconciled::ok()
+    );
     let failing = host().with_error("get", None, ClusterError::Unavailable("kcp down".into()));
     assert_eq!(Wait::process(&failing, &pm(json!({}))).unwrap(), Reconciled::ok());
     let malformed = FakeHost::new().with_object(Target::kcp("root"), wac(json!("not-a-list")));
-    assert_eq!(Wait::process(&malformed, &pm(json!({}))).unwrap(), Reconciled::ok());
+    assert_eq!(
+        Wait::process(&malformed, &pm(json!({}))).unwrap(),
+        Reconciled::ok()
+    );
     let two = FakeHost::new().with_object(Target::kcp("root"), wac(json!(["<placeholder>", "x"])));
     assert_eq!(Wait::process(&two, &pm(json!({}))).unwrap(), Reconciled::ok());
 }
@@ -204,6 +253,12 @@ fn name_is_wait_subroutine_without_finalizers() {
 fn finalize_does_nothing() {
     let host = FakeHost::new();
     let done = Wait::finalize(&host, &pm(json!({}))).unwrap();
-    assert_eq!(done.outcome, Outcome::Ok { requeue_after: None, message: None });
+    assert_eq!(
+        done.outcome,
+        Outcome::Ok {
+            requeue_after: None,
+            message: None
+        }
+    );
     assert!(host.calls().is_empty());
 }

@@ -39,15 +39,30 @@ fn gvk_of(gvk: &Gvk) -> GroupVersionKind {
 
 /// The reference (gvk, namespace, name) of a JSON object passed by the plugin.
 fn ref_of(object: &Value) -> Result<(Gvk, Option<String>, String)> {
-    let field = |p: &str| object.pointer(p).and_then(Value::as_str).filter(|s| !s.is_empty());
+    let field = |p: &str| {
+        object
+            .pointer(p)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    };
     let (Some(api_version), Some(kind), Some(name)) =
         (field("/apiVersion"), field("/kind"), field("/metadata/name"))
     else {
-        return Err(Error::Invalid("the object needs apiVersion, kind and metadata.name".into()));
+        return Err(Error::Invalid(
+            "the object needs apiVersion, kind and metadata.name".into(),
+        ));
     };
     let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-    let gvk = Gvk { group: group.into(), version: version.into(), kind: kind.into() };
-    Ok((gvk, field("/metadata/namespace").map(str::to_owned), name.to_owned()))
+    let gvk = Gvk {
+        group: group.into(),
+        version: version.into(),
+        kind: kind.into(),
+    };
+    Ok((
+        gvk,
+        field("/metadata/namespace").map(str::to_owned),
+        name.to_owned(),
+    ))
 }
 
 fn to_json(mut object: DynamicObject, resource: &ApiResource) -> Result<String> {
@@ -73,11 +88,28 @@ impl HostCall {
         verb: Verb,
     ) -> Result<(Api<DynamicObject>, ApiResource)> {
         let namespace = namespace.filter(|ns| !ns.is_empty());
-        let access = Access { target, group: &gvk.group, kind: &gvk.kind, verb, namespace };
-        self.permissions.check(&access).map_err(|missing| Error::Forbidden(format!("plugin {}: {missing}", self.plugin)))?;
-        let client = self.services.clusters.client(target).await.map_err(from_cluster)?;
-        let (resource, namespaced) =
-            self.services.clusters.resolve(target, &client, &gvk_of(gvk)).await.map_err(from_cluster)?;
+        let access = Access {
+            target,
+            group: &gvk.group,
+            kind: &gvk.kind,
+            verb,
+            namespace,
+        };
+        self.permissions
+            .check(&access)
+            .map_err(|missing| Error::Forbidden(format!("plugin {}: {missing}", self.plugin)))?;
+        let client = self
+            .services
+            .clusters
+            .client(target)
+            .await
+            .map_err(from_cluster)?;
+        let (resource, namespaced) = self
+            .services
+            .clusters
+            .resolve(target, &client, &gvk_of(gvk))
+            .await
+            .map_err(from_cluster)?;
         tracing::debug!(plugin = %self.plugin, object = %self.object_key, verb = verb.as_str(),
             kind = %gvk.kind, namespace = namespace.unwrap_or(""), "cluster call");
         let api = match namespace {
@@ -88,8 +120,16 @@ impl HostCall {
     }
 
     async fn client_for_token(&self, target: &Target, namespace: &str) -> Result<Client> {
-        let access = Access { target, group: "", kind: "ServiceAccount", verb: Verb::RequestToken, namespace: Some(namespace) };
-        self.permissions.check(&access).map_err(|missing| Error::Forbidden(format!("plugin {}: {missing}", self.plugin)))?;
+        let access = Access {
+            target,
+            group: "",
+            kind: "ServiceAccount",
+            verb: Verb::RequestToken,
+            namespace: Some(namespace),
+        };
+        self.permissions
+            .check(&access)
+            .map_err(|missing| Error::Forbidden(format!("plugin {}: {missing}", self.plugin)))?;
         self.services.clusters.client(target).await.map_err(from_cluster)
     }
 }
@@ -97,7 +137,9 @@ impl HostCall {
 impl cluster::Host for HostCall {
     async fn get(&mut self, target: types::Target, object: ObjectRef) -> Result<Option<String>> {
         let target = target_of(target);
-        let (api, resource) = self.api(&target, &object.gvk, object.namespace.as_deref(), Verb::Get).await?;
+        let (api, resource) = self
+            .api(&target, &object.gvk, object.namespace.as_deref(), Verb::Get)
+            .await?;
         match api.get_opt(&object.name).await.map_err(from_kube)? {
             Some(found) => Ok(Some(to_json(found, &resource)?)),
             None => Ok(None),
@@ -118,10 +160,18 @@ impl cluster::Host for HostCall {
             params = params.labels(selector);
         }
         let list = api.list(&params).await.map_err(from_kube)?;
-        list.items.into_iter().map(|item| to_json(item, &resource)).collect()
+        list.items
+            .into_iter()
+            .map(|item| to_json(item, &resource))
+            .collect()
     }
 
-    async fn apply(&mut self, target: types::Target, object: String, options: ApplyOptions) -> Result<String> {
+    async fn apply(
+        &mut self,
+        target: types::Target,
+        object: String,
+        options: ApplyOptions,
+    ) -> Result<String> {
         let target = target_of(target);
         let mut value = parse("the applied object", &object)?;
         if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
@@ -134,7 +184,10 @@ impl cluster::Host for HostCall {
         if options.force {
             params = params.force();
         }
-        let stored = api.patch(&name, &params, &Patch::Apply(&value)).await.map_err(from_kube)?;
+        let stored = api
+            .patch(&name, &params, &Patch::Apply(&value))
+            .await
+            .map_err(from_kube)?;
         to_json(stored, &resource)
     }
 
@@ -142,18 +195,34 @@ impl cluster::Host for HostCall {
         let target = target_of(target);
         let value = parse("the created object", &object)?;
         let (gvk, namespace, _) = ref_of(&value)?;
-        let (api, resource) = self.api(&target, &gvk, namespace.as_deref(), Verb::Create).await?;
-        let object: DynamicObject = serde_json::from_value(value).map_err(|e| invalid_json("the created object", e))?;
-        to_json(api.create(&PostParams::default(), &object).await.map_err(from_kube)?, &resource)
+        let (api, resource) = self
+            .api(&target, &gvk, namespace.as_deref(), Verb::Create)
+            .await?;
+        let object: DynamicObject =
+            serde_json::from_value(value).map_err(|e| invalid_json("the created object", e))?;
+        to_json(
+            api.create(&PostParams::default(), &object)
+                .await
+                .map_err(from_kube)?,
+            &resource,
+        )
     }
 
     async fn update(&mut self, target: types::Target, object: String) -> Result<String> {
         let target = target_of(target);
         let value = parse("the updated object", &object)?;
         let (gvk, namespace, name) = ref_of(&value)?;
-        let (api, resource) = self.api(&target, &gvk, namespace.as_deref(), Verb::Update).await?;
-        let object: DynamicObject = serde_json::from_value(value).map_err(|e| invalid_json("the updated object", e))?;
-        to_json(api.replace(&name, &PostParams::default(), &object).await.map_err(from_kube)?, &resource)
+        let (api, resource) = self
+            .api(&target, &gvk, namespace.as_deref(), Verb::Update)
+            .await?;
+        let object: DynamicObject =
+            serde_json::from_value(value).map_err(|e| invalid_json("the updated object", e))?;
+        to_json(
+            api.replace(&name, &PostParams::default(), &object)
+                .await
+                .map_err(from_kube)?,
+            &resource,
+        )
     }
 
     async fn patch(
@@ -165,17 +234,28 @@ impl cluster::Host for HostCall {
     ) -> Result<String> {
         let target = target_of(target);
         let value = parse("the patch", &patch)?;
-        let (api, resource) = self.api(&target, &object.gvk, object.namespace.as_deref(), Verb::Patch).await?;
+        let (api, resource) = self
+            .api(&target, &object.gvk, object.namespace.as_deref(), Verb::Patch)
+            .await?;
         let patch = match kind {
             PatchKind::Merge => Patch::Merge(value),
-            PatchKind::Json => Patch::Json(serde_json::from_value(value).map_err(|e| invalid_json("the JSON patch", e))?),
+            PatchKind::Json => {
+                Patch::Json(serde_json::from_value(value).map_err(|e| invalid_json("the JSON patch", e))?)
+            }
         };
-        to_json(api.patch(&object.name, &PatchParams::default(), &patch).await.map_err(from_kube)?, &resource)
+        to_json(
+            api.patch(&object.name, &PatchParams::default(), &patch)
+                .await
+                .map_err(from_kube)?,
+            &resource,
+        )
     }
 
     async fn delete(&mut self, target: types::Target, object: ObjectRef) -> Result<bool> {
         let target = target_of(target);
-        let (api, _) = self.api(&target, &object.gvk, object.namespace.as_deref(), Verb::Delete).await?;
+        let (api, _) = self
+            .api(&target, &object.gvk, object.namespace.as_deref(), Verb::Delete)
+            .await?;
         match api.delete(&object.name, &DeleteParams::default()).await {
             Ok(_) => Ok(true),
             Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
@@ -183,12 +263,25 @@ impl cluster::Host for HostCall {
         }
     }
 
-    async fn patch_status(&mut self, target: types::Target, object: ObjectRef, patch: String) -> Result<String> {
+    async fn patch_status(
+        &mut self,
+        target: types::Target,
+        object: ObjectRef,
+        patch: String,
+    ) -> Result<String> {
         let target = target_of(target);
         let value = parse("the status patch", &patch)?;
-        let (api, resource) =
-            self.api(&target, &object.gvk, object.namespace.as_deref(), Verb::PatchStatus).await?;
-        let stored = api.patch_status(&object.name, &PatchParams::default(), &Patch::Merge(value)).await;
+        let (api, resource) = self
+            .api(
+                &target,
+                &object.gvk,
+                object.namespace.as_deref(),
+                Verb::PatchStatus,
+            )
+            .await?;
+        let stored = api
+            .patch_status(&object.name, &PatchParams::default(), &Patch::Merge(value))
+            .await;
         to_json(stored.map_err(from_kube)?, &resource)
     }
 

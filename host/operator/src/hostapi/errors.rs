@@ -18,7 +18,11 @@ pub fn chain(error: &dyn std::error::Error) -> String {
 pub fn from_kube(error: kube::Error) -> Error {
     match &error {
         kube::Error::Api(status) => {
-            let message = if status.message.is_empty() { chain(&error) } else { status.message.clone() };
+            let message = if status.message.is_empty() {
+                chain(&error)
+            } else {
+                status.message.clone()
+            };
             match status.code {
                 404 => Error::NotFound(message),
                 409 if status.reason == "AlreadyExists" => Error::AlreadyExists(message),
@@ -55,29 +59,61 @@ mod tests {
 
     use super::*;
 
-    fn api(code: u16, reason: &str) -> kube::Error {
+    /// The generated variant has no `PartialEq`; compare kind and message instead.
+    fn parts(error: Error) -> (&'static str, String) {
+        match error {
+            Error::NotFound(m) => ("not-found", m),
+            Error::AlreadyExists(m) => ("already-exists", m),
+            Error::Forbidden(m) => ("forbidden", m),
+            Error::Conflict(m) => ("conflict", m),
+            Error::Invalid(m) => ("invalid", m),
+            Error::Unavailable(m) => ("unavailable", m),
+            Error::Other(m) => ("other", m),
+        }
+    }
+
+    fn api(code: u16, reason: &str) -> (&'static str, String) {
         let mut status = Status::failure("server says no", reason);
         status.code = code;
-        kube::Error::Api(Box::new(status))
+        parts(from_kube(kube::Error::Api(Box::new(status))))
     }
 
     #[test]
     fn status_codes_map_to_variants() {
-        assert_eq!(from_kube(api(404, "NotFound")), Error::NotFound("server says no".into()));
-        assert_eq!(from_kube(api(409, "AlreadyExists")), Error::AlreadyExists("server says no".into()));
-        assert_eq!(from_kube(api(409, "Conflict")), Error::Conflict("server says no".into()));
-        assert_eq!(from_kube(api(403, "Forbidden")), Error::Forbidden("server says no".into()));
-        assert_eq!(from_kube(api(401, "Unauthorized")), Error::Forbidden("server says no".into()));
-        assert_eq!(from_kube(api(422, "Invalid")), Error::Invalid("server says no".into()));
-        assert_eq!(from_kube(api(400, "BadRequest")), Error::Invalid("server says no".into()));
-        assert_eq!(from_kube(api(429, "TooManyRequests")), Error::Unavailable("server says no".into()));
-        assert_eq!(from_kube(api(503, "ServiceUnavailable")), Error::Unavailable("server says no".into()));
-        assert_eq!(from_kube(api(418, "Teapot")), Error::Other("server says no".into()));
+        let cases = [
+            (404, "NotFound", "not-found"),
+            (409, "AlreadyExists", "already-exists"),
+            (409, "Conflict", "conflict"),
+            (403, "Forbidden", "forbidden"),
+            (401, "Unauthorized", "forbidden"),
+            (422, "Invalid", "invalid"),
+            (400, "BadRequest", "invalid"),
+            (429, "TooManyRequests", "unavailable"),
+            (503, "ServiceUnavailable", "unavailable"),
+            (418, "Teapot", "other"),
+        ];
+        for (code, reason, kind) in cases {
+            assert_eq!(
+                api(code, reason),
+                (kind, "server says no".to_owned()),
+                "{code} {reason}"
+            );
+        }
     }
 
     #[test]
     fn unknown_kind_is_not_found() {
-        let e = ClusterError::UnknownKind { target: "infra".into(), api_version: "x/v1".into(), kind: "Y".into() };
-        assert_eq!(from_cluster(e), Error::NotFound("Y in x/v1 is not served by the infra cluster".into()));
+        let e = ClusterError::UnknownKind {
+            target: "infra".into(),
+            api_version: "x/v1".into(),
+            kind: "Y".into(),
+        };
+        assert_eq!(
+            parts(from_cluster(e)),
+            (
+                "not-found",
+                "Y in x/v1 is not served by the infra cluster".to_owned()
+            )
+        );
     }
 }

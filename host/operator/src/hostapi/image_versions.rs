@@ -34,7 +34,10 @@ impl ImageVersionStore {
     fn with<R>(&self, f: impl FnOnce(&mut HashMap<String, Entry>) -> R) -> R {
         // A panic while holding the lock cannot leave an entry half-written (every update is one assignment or
         // push), so a poisoned lock is still consistent.
-        let mut guard = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut guard = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&mut guard)
     }
 
@@ -44,14 +47,22 @@ impl ImageVersionStore {
             let versions = &mut entries.entry(key(namespace, name)).or_default().versions;
             match versions.iter_mut().find(|v| v.path == path) {
                 Some(existing) => existing.version = version.to_owned(),
-                None => versions.push(ImageVersion { path: path.to_owned(), version: version.to_owned() }),
+                None => versions.push(ImageVersion {
+                    path: path.to_owned(),
+                    version: version.to_owned(),
+                }),
             }
         });
     }
 
     /// The versions recorded for the release in first-insertion order (empty if none).
     pub fn get(&self, namespace: &str, name: &str) -> Vec<ImageVersion> {
-        self.with(|entries| entries.get(&key(namespace, name)).map(|e| e.versions.clone()).unwrap_or_default())
+        self.with(|entries| {
+            entries
+                .get(&key(namespace, name))
+                .map(|e| e.versions.clone())
+                .unwrap_or_default()
+        })
     }
 
     /// Marks the release as unsuspended (idempotent).
@@ -75,8 +86,18 @@ mod tests {
         store.set("ns", "rel", "image.tag", "1.0");
         store.set("ns", "rel", "sidecar.tag", "2.0");
         store.set("ns", "rel", "image.tag", "1.1");
-        let got: Vec<_> = store.get("ns", "rel").into_iter().map(|v| (v.path, v.version)).collect();
-        assert_eq!(got, [("image.tag".into(), "1.1".into()), ("sidecar.tag".into(), "2.0".into())]);
+        let got: Vec<_> = store
+            .get("ns", "rel")
+            .into_iter()
+            .map(|v| (v.path, v.version))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("image.tag".into(), "1.1".into()),
+                ("sidecar.tag".into(), "2.0".into())
+            ]
+        );
         assert!(store.get("ns", "other").is_empty());
     }
 

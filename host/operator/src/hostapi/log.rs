@@ -5,7 +5,11 @@ use crate::plugin::bindings::log::{self, Level};
 
 /// Fields are rendered as one `key=value` list; `tracing` needs field names at compile time.
 fn render(fields: &[(String, String)]) -> String {
-    fields.iter().map(|(k, v)| format!("{k}={v:?}")).collect::<Vec<_>>().join(" ")
+    fields
+        .iter()
+        .map(|(k, v)| format!("{k}={v:?}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 impl log::Host for HostCall {
@@ -25,7 +29,10 @@ impl log::Host for HostCall {
 mod tests {
     #[test]
     fn fields_render_as_quoted_pairs() {
-        let fields = vec![("a".to_owned(), "1".to_owned()), ("b".to_owned(), "x y".to_owned())];
+        let fields = vec![
+            ("a".to_owned(), "1".to_owned()),
+            ("b".to_owned(), "x y".to_owned()),
+        ];
         assert_eq!(super::render(&fields), "a=\"1\" b=\"x y\"");
     }
 }

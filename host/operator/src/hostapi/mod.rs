@@ -50,7 +50,12 @@ impl HostCall {
         object_key: String,
         permissions: Arc<Permissions>,
     ) -> Self {
-        HostCall { services, plugin, object_key, permissions }
+        HostCall {
+            services,
+            plugin,
+            object_key,
+            permissions,
+        }
     }
 
     /// The plugin's name.
@@ -62,20 +67,20 @@ impl HostCall {
 impl crate::plugin::bindings::types::Host for HostCall {}
 
 impl image_versions_wit::Host for HostCall {
-    async fn set(
-        &mut self,
-        namespace: String,
-        name: String,
-        entry: WitImageVersion,
-    ) {
-        self.services.image_versions.set(&namespace, &name, &entry.path, &entry.version);
+    async fn set(&mut self, namespace: String, name: String, entry: WitImageVersion) {
+        self.services
+            .image_versions
+            .set(&namespace, &name, &entry.path, &entry.version);
     }
 
     async fn get(&mut self, namespace: String, name: String) -> Vec<WitImageVersion> {
         let entries = self.services.image_versions.get(&namespace, &name);
         entries
             .into_iter()
-            .map(|e| WitImageVersion { path: e.path, version: e.version })
+            .map(|e| WitImageVersion {
+                path: e.path,
+                version: e.version,
+            })
             .collect()
     }
 

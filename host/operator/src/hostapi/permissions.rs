@@ -87,8 +87,12 @@ pub struct Permissions {
 
 /// `*` matches any (possibly empty) run of characters; everything else literally.
 pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let Some((head, rest)) = pattern.split_once('*') else { return pattern == text };
-    let Some(mut remaining) = text.strip_prefix(head) else { return false };
+    let Some((head, rest)) = pattern.split_once('*') else {
+        return pattern == text;
+    };
+    let Some(mut remaining) = text.strip_prefix(head) else {
+        return false;
+    };
     let parts: Vec<&str> = rest.split('*').collect();
     let (last, middle) = parts.split_last().expect("split yields at least one part");
     for part in middle {
@@ -165,8 +169,14 @@ impl Permissions {
         if self.rules.iter().any(|rule| rule.allows(access)) {
             return Ok(());
         }
-        let group = if access.group.is_empty() { "core" } else { access.group };
-        let scope = access.namespace.map_or_else(|| "cluster-wide".to_owned(), |ns| format!("in namespace {ns}"));
+        let group = if access.group.is_empty() {
+            "core"
+        } else {
+            access.group
+        };
+        let scope = access
+            .namespace
+            .map_or_else(|| "cluster-wide".to_owned(), |ns| format!("in namespace {ns}"));
         Err(format!(
             "missing permission: {} {} ({group}) {scope} on {}",
             access.verb.as_str(),
@@ -182,11 +192,29 @@ mod tests {
 
     fn rule(targets: &[&str], groups: &[&str], kinds: &[&str], verbs: &[&str], namespaces: &[&str]) -> Rule {
         let v = |xs: &[&str]| xs.iter().map(|s| (*s).to_owned()).collect();
-        Rule { targets: v(targets), groups: v(groups), kinds: v(kinds), verbs: v(verbs), namespaces: v(namespaces) }
+        Rule {
+            targets: v(targets),
+            groups: v(groups),
+            kinds: v(kinds),
+            verbs: v(verbs),
+            namespaces: v(namespaces),
+        }
     }
 
-    fn access<'a>(target: &'a Target, group: &'a str, kind: &'a str, verb: Verb, ns: Option<&'a str>) -> Access<'a> {
-        Access { target, group, kind, verb, namespace: ns }
+    fn access<'a>(
+        target: &'a Target,
+        group: &'a str,
+        kind: &'a str,
+        verb: Verb,
+        ns: Option<&'a str>,
+    ) -> Access<'a> {
+        Access {
+            target,
+            group,
+            kind,
+            verb,
+            namespace: ns,
+        }
     }
 
     #[test]
@@ -211,12 +239,34 @@ mod tests {
         )]);
         let infra = Target::Infra;
         let ns = Some("platform-mesh-system");
-        assert!(perms.check(&access(&infra, "helm.toolkit.fluxcd.io", "HelmRelease", Verb::Apply, ns)).is_ok());
+        assert!(
+            perms
+                .check(&access(
+                    &infra,
+                    "helm.toolkit.fluxcd.io",
+                    "HelmRelease",
+                    Verb::Apply,
+                    ns
+                ))
+                .is_ok()
+        );
         let denied = [
-            access(&Target::Runtime, "helm.toolkit.fluxcd.io", "HelmRelease", Verb::Get, ns),
+            access(
+                &Target::Runtime,
+                "helm.toolkit.fluxcd.io",
+                "HelmRelease",
+                Verb::Get,
+                ns,
+            ),
             access(&infra, "", "Secret", Verb::Get, ns),
             access(&infra, "helm.toolkit.fluxcd.io", "HelmRelease", Verb::Delete, ns),
-            access(&infra, "helm.toolkit.fluxcd.io", "HelmRelease", Verb::Get, Some("default")),
+            access(
+                &infra,
+                "helm.toolkit.fluxcd.io",
+                "HelmRelease",
+                Verb::Get,
+                Some("default"),
+            ),
             access(&infra, "helm.toolkit.fluxcd.io", "HelmRelease", Verb::List, None),
         ];
         for a in denied {
@@ -227,27 +277,79 @@ mod tests {
     #[test]
     fn kcp_rules_match_workspace_path_globs() {
         let perms = Permissions::new(vec![rule(&["kcp:root:orgs:*"], &["*"], &["*"], &["*"], &[])]);
-        assert!(perms.check(&access(&Target::Kcp("root:orgs:acme".into()), "", "Secret", Verb::Get, None)).is_ok());
-        assert!(perms.check(&access(&Target::Kcp("root".into()), "", "Secret", Verb::Get, None)).is_err());
+        assert!(
+            perms
+                .check(&access(
+                    &Target::Kcp("root:orgs:acme".into()),
+                    "",
+                    "Secret",
+                    Verb::Get,
+                    None
+                ))
+                .is_ok()
+        );
+        assert!(
+            perms
+                .check(&access(
+                    &Target::Kcp("root".into()),
+                    "",
+                    "Secret",
+                    Verb::Get,
+                    None
+                ))
+                .is_err()
+        );
         let any_kcp = Permissions::new(vec![rule(&["kcp"], &["*"], &["*"], &["*"], &[])]);
-        assert!(any_kcp.check(&access(&Target::Kcp("root".into()), "", "Secret", Verb::Get, None)).is_ok());
-        assert!(any_kcp.check(&access(&Target::Infra, "", "Secret", Verb::Get, None)).is_err());
+        assert!(
+            any_kcp
+                .check(&access(
+                    &Target::Kcp("root".into()),
+                    "",
+                    "Secret",
+                    Verb::Get,
+                    None
+                ))
+                .is_ok()
+        );
+        assert!(
+            any_kcp
+                .check(&access(&Target::Infra, "", "Secret", Verb::Get, None))
+                .is_err()
+        );
     }
 
     #[test]
     fn denial_names_the_missing_permission() {
         let err = Permissions::default()
-            .check(&access(&Target::Kcp("root".into()), "tenancy.kcp.io", "Workspace", Verb::Apply, None))
+            .check(&access(
+                &Target::Kcp("root".into()),
+                "tenancy.kcp.io",
+                "Workspace",
+                Verb::Apply,
+                None,
+            ))
             .unwrap_err();
-        assert_eq!(err, "missing permission: apply Workspace (tenancy.kcp.io) cluster-wide on kcp:root");
-        let err = Permissions::default().check(&access(&Target::Infra, "", "Secret", Verb::Get, Some("a"))).unwrap_err();
-        assert_eq!(err, "missing permission: get Secret (core) in namespace a on infra");
+        assert_eq!(
+            err,
+            "missing permission: apply Workspace (tenancy.kcp.io) cluster-wide on kcp:root"
+        );
+        let err = Permissions::default()
+            .check(&access(&Target::Infra, "", "Secret", Verb::Get, Some("a")))
+            .unwrap_err();
+        assert_eq!(
+            err,
+            "missing permission: get Secret (core) in namespace a on infra"
+        );
     }
 
     #[test]
     fn permissive_allows_everything_and_rules_deserialise_from_the_configmap_shape() {
         let t = Target::Kcp("root:x".into());
-        assert!(Permissions::permissive().check(&access(&t, "a", "B", Verb::RequestToken, None)).is_ok());
+        assert!(
+            Permissions::permissive()
+                .check(&access(&t, "a", "B", Verb::RequestToken, None))
+                .is_ok()
+        );
         let rule: Rule = serde_json::from_value(serde_json::json!(
             {"target": "infra", "groups": ["helm.toolkit.fluxcd.io"], "kinds": ["*"], "verbs": ["get", "list"]}
         ))

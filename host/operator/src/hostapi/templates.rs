@@ -4,18 +4,34 @@
 use super::HostCall;
 use crate::plugin::bindings::templates::{self, Document, Funcs, RenderError, RenderOptions};
 
-const UNAVAILABLE: &str = "templates are not available yet: this operator build has no template engine (gotmpl)";
+const UNAVAILABLE: &str =
+    "templates are not available yet: this operator build has no template engine (gotmpl)";
 
 fn unavailable(source: String) -> RenderError {
-    RenderError { source, line: None, column: None, message: UNAVAILABLE.to_owned() }
+    RenderError {
+        source,
+        line: None,
+        column: None,
+        message: UNAVAILABLE.to_owned(),
+    }
 }
 
 impl templates::Host for HostCall {
-    async fn render_dir(&mut self, dir: String, _vars: String, _options: RenderOptions) -> Result<Vec<Document>, RenderError> {
+    async fn render_dir(
+        &mut self,
+        dir: String,
+        _vars: String,
+        _options: RenderOptions,
+    ) -> Result<Vec<Document>, RenderError> {
         Err(unavailable(dir))
     }
 
-    async fn render_file(&mut self, path: String, _vars: String, _funcs: Funcs) -> Result<Vec<Document>, RenderError> {
+    async fn render_file(
+        &mut self,
+        path: String,
+        _vars: String,
+        _funcs: Funcs,
+    ) -> Result<Vec<Document>, RenderError> {
         Err(unavailable(path))
     }
 

@@ -98,7 +98,10 @@ impl WasmSubroutine {
     }
 
     fn fail(&self, cause: impl std::fmt::Display) -> Failure {
-        Failure { message: format!("plugin {}: {cause}", self.stem), status_patch: None }
+        Failure {
+            message: format!("plugin {}: {cause}", self.stem),
+            status_patch: None,
+        }
     }
 
     async fn call(&self, action: Action, ctx: &CallContext) -> Result<StepResult, Failure> {
@@ -107,7 +110,12 @@ impl WasmSubroutine {
         self.call_in_span(action, ctx, key).instrument(span).await
     }
 
-    async fn call_in_span(&self, action: Action, ctx: &CallContext, key: String) -> Result<StepResult, Failure> {
+    async fn call_in_span(
+        &self,
+        action: Action,
+        ctx: &CallContext,
+        key: String,
+    ) -> Result<StepResult, Failure> {
         let wit_ctx = wit::Context {
             controller: ctx.controller.clone(),
             object_target: wit_target(&ctx.object_target),
@@ -115,9 +123,19 @@ impl WasmSubroutine {
             operator_config: ctx.operator_config.to_string(),
             plugin_config: self.config.clone(),
         };
-        let _slot = self.shared.slots.acquire().await.map_err(|_| self.fail("the plugin runtime is shut down"))?;
+        let _slot = self
+            .shared
+            .slots
+            .acquire()
+            .await
+            .map_err(|_| self.fail("the plugin runtime is shut down"))?;
         let timeout = self.shared.config.call_timeout;
-        let host = HostCall::new(self.shared.services.clone(), self.stem.clone(), key, self.permissions.clone());
+        let host = HostCall::new(
+            self.shared.services.clone(),
+            self.stem.clone(),
+            key,
+            self.permissions.clone(),
+        );
         let (mut store, output) = new_store(
             &self.shared.engine,
             &self.shared.config.workspace_dir,
@@ -158,14 +176,26 @@ impl WasmSubroutine {
 
     fn step_result(&self, done: wit::ReconcileResult) -> Result<StepResult, Failure> {
         let outcome = match done.outcome {
-            wit::Outcome::Ok(ok) => Outcome::Ok { requeue_after: ok.requeue_after_ms.map(millis), message: ok.message },
+            wit::Outcome::Ok(ok) => Outcome::Ok {
+                requeue_after: ok.requeue_after_ms.map(millis),
+                message: ok.message,
+            },
             wit::Outcome::Pending(p) if p.requeue_after_ms == 0 => {
                 return Err(self.fail("returned pending with a zero requeue interval"));
             }
-            wit::Outcome::Pending(p) => Outcome::Pending { message: p.message, requeue_after: millis(p.requeue_after_ms) },
-            wit::Outcome::Stop(s) => Outcome::Stop { message: s.message, requeue_after: s.requeue_after_ms.map(millis) },
+            wit::Outcome::Pending(p) => Outcome::Pending {
+                message: p.message,
+                requeue_after: millis(p.requeue_after_ms),
+            },
+            wit::Outcome::Stop(s) => Outcome::Stop {
+                message: s.message,
+                requeue_after: s.requeue_after_ms.map(millis),
+            },
         };
-        Ok(StepResult { outcome, status_patch: self.status_patch(done.status_patch)? })
+        Ok(StepResult {
+            outcome,
+            status_patch: self.status_patch(done.status_patch)?,
+        })
     }
 }
 
@@ -214,7 +244,10 @@ mod tests {
 
     #[test]
     fn object_key_is_namespace_slash_name_or_name() {
-        assert_eq!(super::object_key(&json!({"metadata": {"namespace": "a", "name": "b"}})), "a/b");
+        assert_eq!(
+            super::object_key(&json!({"metadata": {"namespace": "a", "name": "b"}})),
+            "a/b"
+        );
         assert_eq!(super::object_key(&json!({"metadata": {"name": "b"}})), "b");
     }
 }

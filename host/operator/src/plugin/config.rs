@@ -57,6 +57,9 @@ pub struct PluginOptions {
 impl Default for PluginOptions {
     /// `{}` and permissive permissions: what plugins shipped with the operator get until they are configured.
     fn default() -> Self {
-        PluginOptions { config: Value::Object(Default::default()), permissions: Permissions::permissive() }
+        PluginOptions {
+            config: Value::Object(Default::default()),
+            permissions: Permissions::permissive(),
+        }
     }
 }

@@ -30,7 +30,9 @@ pub fn new_engine(memory_limit: usize) -> Result<Engine, PluginError> {
         .total_stacks(MAX_INSTANCES)
         .max_memory_size(memory_limit);
     let mut config = Config::new();
-    config.epoch_interruption(true).allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    config
+        .epoch_interruption(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     let engine = Engine::new(&config).map_err(|e| PluginError::Engine(e.into_boxed_dyn_error()))?;
     spawn_ticker(&engine);
     Ok(engine)
@@ -39,13 +41,15 @@ pub fn new_engine(memory_limit: usize) -> Result<Engine, PluginError> {
 /// Advances the epoch every tick; the thread holds only a weak handle and ends when the engine is dropped.
 fn spawn_ticker(engine: &Engine) {
     let weak = engine.weak();
-    let spawned = std::thread::Builder::new().name("wasm-epoch-ticker".into()).spawn(move || {
-        while let Some(engine) = weak.upgrade() {
-            engine.increment_epoch();
-            drop(engine);
-            std::thread::sleep(TICK);
-        }
-    });
+    let spawned = std::thread::Builder::new()
+        .name("wasm-epoch-ticker".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(TICK);
+            }
+        });
     // Without a ticker every deadline would still be enforced by the call's timeout; log and go on.
     if let Err(error) = spawned {
         tracing::error!(%error, "cannot start the wasm epoch ticker; deadlines rely on call timeouts only");
@@ -72,7 +76,11 @@ fn cache_key(engine: &Engine, wasm: &[u8]) -> String {
     let mut engine_hasher = ShaHasher(Sha256::new());
     engine.precompile_compatibility_hash().hash(&mut engine_hasher);
     let engine_digest = engine_hasher.0.finalize();
-    format!("{}-{}", hex::encode(Sha256::digest(wasm)), hex::encode(&engine_digest[..8]))
+    format!(
+        "{}-{}",
+        hex::encode(Sha256::digest(wasm)),
+        hex::encode(&engine_digest[..8])
+    )
 }
 
 /// Loads a compiled artifact that this process (or an earlier one with the same engine hash) wrote.
@@ -86,9 +94,19 @@ fn deserialize_cached(engine: &Engine, path: &Path) -> wasmtime::Result<Componen
 }
 
 /// Compiles `path`, going through `cache_dir` when set: a hit costs a file read instead of a compile.
-pub fn load_component(engine: &Engine, path: &Path, cache_dir: Option<&Path>) -> Result<Component, PluginError> {
-    let wasm = fs::read(path).map_err(|source| PluginError::Read { path: path.to_owned(), source })?;
-    let compile_error = |e: wasmtime::Error| PluginError::Compile { path: path.to_owned(), source: e.into_boxed_dyn_error() };
+pub fn load_component(
+    engine: &Engine,
+    path: &Path,
+    cache_dir: Option<&Path>,
+) -> Result<Component, PluginError> {
+    let wasm = fs::read(path).map_err(|source| PluginError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let compile_error = |e: wasmtime::Error| PluginError::Compile {
+        path: path.to_owned(),
+        source: e.into_boxed_dyn_error(),
+    };
     let Some(cache_dir) = cache_dir else {
         return Component::new(engine, &wasm).map_err(compile_error);
     };
@@ -96,7 +114,9 @@ pub fn load_component(engine: &Engine, path: &Path, cache_dir: Option<&Path>) ->
     if cached.is_file() {
         match deserialize_cached(engine, &cached) {
             Ok(component) => return Ok(component),
-            Err(error) => tracing::warn!(path = %cached.display(), %error, "ignoring an unusable cached plugin"),
+            Err(error) => {
+                tracing::warn!(path = %cached.display(), %error, "ignoring an unusable cached plugin")
+            }
         }
     }
     let artifact = engine.precompile_component(&wasm).map_err(compile_error)?;
@@ -105,7 +125,10 @@ pub fn load_component(engine: &Engine, path: &Path, cache_dir: Option<&Path>) ->
 }
 
 fn write_atomically(dir: &Path, path: &PathBuf, bytes: &[u8]) -> Result<(), PluginError> {
-    let cache_error = |source| PluginError::Cache { path: path.clone(), source };
+    let cache_error = |source| PluginError::Cache {
+        path: path.clone(),
+        source,
+    };
     fs::create_dir_all(dir).map_err(cache_error)?;
     let temp = path.with_extension(format!("tmp{}", std::process::id()));
     fs::write(&temp, bytes).map_err(cache_error)?;

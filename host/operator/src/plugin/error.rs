@@ -65,8 +65,16 @@ pub enum PluginError {
         "plugin {path} was built against WIT platform-mesh:operator@{plugin}, but this operator implements @{host}; \
          rebuild the plugin with a compatible SDK"
     )]
-    Version { path: PathBuf, plugin: String, host: String },
+    Version {
+        path: PathBuf,
+        plugin: String,
+        host: String,
+    },
     /// Two plugins in one directory report the same name.
     #[error("plugins {first} and {second} are both named {name}")]
-    Duplicate { name: String, first: PathBuf, second: PathBuf },
+    Duplicate {
+        name: String,
+        first: PathBuf,
+        second: PathBuf,
+    },
 }

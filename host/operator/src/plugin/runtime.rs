@@ -81,9 +81,16 @@ impl PluginRuntime {
     pub fn new(config: RuntimeConfig, services: HostServices) -> Result<Self, PluginError> {
         let workspace = &config.workspace_dir;
         let is_dir = std::fs::metadata(workspace).and_then(|m| {
-            if m.is_dir() { Ok(()) } else { Err(std::io::Error::other("not a directory")) }
+            if m.is_dir() {
+                Ok(())
+            } else {
+                Err(std::io::Error::other("not a directory"))
+            }
         });
-        is_dir.map_err(|source| PluginError::Workspace { path: workspace.clone(), source })?;
+        is_dir.map_err(|source| PluginError::Workspace {
+            path: workspace.clone(),
+            source,
+        })?;
         let engine = new_engine(config.memory_limit)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| PluginError::Engine(boxed(e)))?;
@@ -96,7 +103,9 @@ impl PluginRuntime {
             services: Arc::new(services),
             slots: tokio::sync::Semaphore::new(MAX_INSTANCES as usize),
         };
-        Ok(PluginRuntime { shared: Arc::new(shared) })
+        Ok(PluginRuntime {
+            shared: Arc::new(shared),
+        })
     }
 
     /// The configuration it was created with.
@@ -107,7 +116,10 @@ impl PluginRuntime {
     /// Loads every `*.wasm` file of the plugins directory with default options.
     pub async fn load_dir(&self) -> Result<PluginSet, PluginError> {
         let dir = &self.shared.config.plugins_dir;
-        let read_dir = |source| PluginError::ReadDir { path: dir.clone(), source };
+        let read_dir = |source| PluginError::ReadDir {
+            path: dir.clone(),
+            source,
+        };
         let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
             .map_err(read_dir)?
             .map(|entry| entry.map(|e| e.path()))
@@ -137,7 +149,11 @@ impl PluginRuntime {
     }
 
     /// Loads one plugin with its configuration and permissions.
-    pub async fn load_file_with(&self, path: &Path, options: PluginOptions) -> Result<Arc<dyn Subroutine>, PluginError> {
+    pub async fn load_file_with(
+        &self,
+        path: &Path,
+        options: PluginOptions,
+    ) -> Result<Arc<dyn Subroutine>, PluginError> {
         Ok(Arc::new(self.load(path, &options).await?))
     }
 
@@ -148,12 +164,22 @@ impl PluginRuntime {
         let cache = shared.config.cache_dir.clone();
         let owned = path.to_owned();
         // Compiling takes tens of milliseconds of CPU: keep it off the async workers.
-        let component = tokio::task::spawn_blocking(move || load_component(&engine, &owned, cache.as_deref()))
-            .await
-            .map_err(|e| PluginError::Compile { path: path.to_owned(), source: Box::new(e) })??;
-        let link = |e: wasmtime::Error| PluginError::Link { path: path.to_owned(), source: boxed(e) };
+        let component =
+            tokio::task::spawn_blocking(move || load_component(&engine, &owned, cache.as_deref()))
+                .await
+                .map_err(|e| PluginError::Compile {
+                    path: path.to_owned(),
+                    source: Box::new(e),
+                })??;
+        let link = |e: wasmtime::Error| PluginError::Link {
+            path: path.to_owned(),
+            source: boxed(e),
+        };
         let pre = PluginPre::new(shared.linker.instantiate_pre(&component).map_err(link)?).map_err(link)?;
-        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let info = self.info(&pre, path, &stem).await?;
         if !compatible(WIT_VERSION, &info.wit_version) {
             return Err(PluginError::Version {
@@ -181,9 +207,17 @@ impl PluginRuntime {
         stem: &str,
     ) -> Result<super::bindings::wit_subroutine::PluginInfo, PluginError> {
         let shared = &self.shared;
-        let info_error = |e: wasmtime::Error| PluginError::Info { path: path.to_owned(), source: boxed(e) };
+        let info_error = |e: wasmtime::Error| PluginError::Info {
+            path: path.to_owned(),
+            source: boxed(e),
+        };
         // info() must not call imports; give it no permissions so that a plugin breaking the rule fails here.
-        let host = HostCall::new(shared.services.clone(), stem.into(), String::new(), Arc::new(Permissions::default()));
+        let host = HostCall::new(
+            shared.services.clone(),
+            stem.into(),
+            String::new(),
+            Arc::new(Permissions::default()),
+        );
         let (mut store, output) = new_store(
             &shared.engine,
             &shared.config.workspace_dir,
@@ -194,7 +228,10 @@ impl PluginRuntime {
         .map_err(info_error)?;
         let call = async {
             let instance = pre.instantiate_async(&mut store).await?;
-            instance.platform_mesh_operator_subroutine().call_info(&mut store).await
+            instance
+                .platform_mesh_operator_subroutine()
+                .call_info(&mut store)
+                .await
         };
         let result = call.await;
         output.forward();

@@ -42,14 +42,27 @@ pub struct Limits {
 }
 
 impl ResourceLimiter for Limits {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.memory {
-            return Err(wasmtime::Error::new(MemoryExceeded { limit: self.memory, desired }));
+            return Err(wasmtime::Error::new(MemoryExceeded {
+                limit: self.memory,
+                desired,
+            }));
         }
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 1 << 20)
     }
 }
@@ -66,7 +79,10 @@ pub struct StoreState {
 
 impl WasiView for StoreState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -79,7 +95,10 @@ pub struct Output {
 
 impl Output {
     fn new() -> Self {
-        Output { stdout: MemoryOutputPipe::new(OUTPUT_CAPACITY), stderr: MemoryOutputPipe::new(OUTPUT_CAPACITY) }
+        Output {
+            stdout: MemoryOutputPipe::new(OUTPUT_CAPACITY),
+            stderr: MemoryOutputPipe::new(OUTPUT_CAPACITY),
+        }
     }
 
     /// Stderr as text, trimmed.
@@ -89,10 +108,16 @@ impl Output {
 
     /// Forwards both streams to `tracing`, line by line, inside the caller's span (plugin and object).
     pub fn forward(&self) {
-        for line in String::from_utf8_lossy(&self.stdout.contents()).lines().filter(|l| !l.is_empty()) {
+        for line in String::from_utf8_lossy(&self.stdout.contents())
+            .lines()
+            .filter(|l| !l.is_empty())
+        {
             tracing::info!(stream = "stdout", "{line}");
         }
-        for line in String::from_utf8_lossy(&self.stderr.contents()).lines().filter(|l| !l.is_empty()) {
+        for line in String::from_utf8_lossy(&self.stderr.contents())
+            .lines()
+            .filter(|l| !l.is_empty())
+        {
             tracing::warn!(stream = "stderr", "{line}");
         }
     }

@@ -18,7 +18,9 @@ pub fn config_map(namespace: &str, name: &str, size: usize) -> Value {
 fn respond(status: StatusCode, body: Value) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
     *response.status_mut() = status;
-    response.headers_mut().insert("content-type", http::HeaderValue::from_static("application/json"));
+    response
+        .headers_mut()
+        .insert("content-type", http::HeaderValue::from_static("application/json"));
     response
 }
 
@@ -43,12 +45,23 @@ fn route(objects: &[Value], path: &str) -> Response<Full<Bytes>> {
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match parts.as_slice() {
         ["api", "v1", "namespaces", ns, "configmaps"] => {
-            let items: Vec<&Value> = objects.iter().filter(|o| o["metadata"]["namespace"] == *ns).collect();
-            respond(StatusCode::OK, json!({"kind": "ConfigMapList", "apiVersion": "v1", "metadata": {}, "items": items}))
+            let items: Vec<&Value> = objects
+                .iter()
+                .filter(|o| o["metadata"]["namespace"] == *ns)
+                .collect();
+            respond(
+                StatusCode::OK,
+                json!({"kind": "ConfigMapList", "apiVersion": "v1", "metadata": {}, "items": items}),
+            )
         }
         ["api", "v1", "namespaces", ns, "configmaps", name] => {
-            let found = objects.iter().find(|o| o["metadata"]["namespace"] == *ns && o["metadata"]["name"] == *name);
-            found.map_or_else(|| not_found(&format!("configmaps {name:?}")), |o| respond(StatusCode::OK, o.clone()))
+            let found = objects
+                .iter()
+                .find(|o| o["metadata"]["namespace"] == *ns && o["metadata"]["name"] == *name);
+            found.map_or_else(
+                || not_found(&format!("configmaps {name:?}")),
+                |o| respond(StatusCode::OK, o.clone()),
+            )
         }
         _ => not_found(path),
     }

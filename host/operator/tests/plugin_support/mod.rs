@@ -25,7 +25,11 @@ pub fn harness_with(tune: impl FnOnce(&mut RuntimeConfig)) -> Harness {
     let workspace = tempfile::tempdir().expect("temp dir");
     std::fs::write(workspace.path().join("hello.txt"), "hello from the workspace").expect("workspace file");
     let client = fake_api::client(vec![fake_api::config_map("default", "present", 100)]);
-    let clusters = Clusters::new(client.clone(), client, KcpAdmin::Config(Box::new(fake_api::config())));
+    let clusters = Clusters::new(
+        client.clone(),
+        client,
+        KcpAdmin::Config(Box::new(fake_api::config())),
+    );
     let services = HostServices {
         clusters: Arc::new(clusters),
         image_versions: Arc::new(ImageVersionStore::new()),

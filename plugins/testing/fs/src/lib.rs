@@ -14,7 +14,12 @@ impl Plugin for Fs {
     }
 
     fn process(_host: &dyn Host, ctx: &Context) -> CallResult {
-        let path = |k: &str| ctx.plugin_config.get(k).and_then(Value::as_str).map(str::to_owned);
+        let path = |k: &str| {
+            ctx.plugin_config
+                .get(k)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
         let result = if let Some(p) = path("read") {
             std::fs::read(p).map(|b| b.len())
         } else if let Some(p) = path("write") {

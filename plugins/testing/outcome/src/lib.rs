@@ -14,7 +14,9 @@ use serde_json::{Value, json};
 pub struct OutcomePlugin;
 
 fn choice(ctx: &Context) -> String {
-    let annotation = ctx.field("/metadata/annotations/test.platform-mesh.io~1outcome").and_then(Value::as_str);
+    let annotation = ctx
+        .field("/metadata/annotations/test.platform-mesh.io~1outcome")
+        .and_then(Value::as_str);
     let config = ctx.plugin_config.get("outcome").and_then(Value::as_str);
     annotation.or(config).unwrap_or("ok").to_owned()
 }
@@ -32,9 +34,19 @@ impl Plugin for OutcomePlugin {
         if let Some(get) = ctx.plugin_config.get("get") {
             let field = |k: &str| get.get(k).and_then(Value::as_str).unwrap_or_default();
             let gvk = Gvk::from_api_version(field("apiVersion"), field("kind"));
-            let object = ObjectRef { gvk, namespace: Some(field("namespace").to_owned()), name: field("name").into() };
-            let found = host.get(&Target::Runtime, &object).map_err(|e| Failure::new(format!("get: {e}")))?;
-            message = found.and_then(|o| o.pointer("/metadata/name").and_then(Value::as_str).map(str::to_owned));
+            let object = ObjectRef {
+                gvk,
+                namespace: Some(field("namespace").to_owned()),
+                name: field("name").into(),
+            };
+            let found = host
+                .get(&Target::Runtime, &object)
+                .map_err(|e| Failure::new(format!("get: {e}")))?;
+            message = found.and_then(|o| {
+                o.pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            });
         }
         let chosen = choice(ctx);
         let status = json!({"testOutcome": chosen});
