@@ -5,7 +5,9 @@
 
 pub mod cli;
 pub mod config;
+pub mod controller;
 pub mod crd;
+pub mod embedded;
 pub mod lifecycle;
 pub mod clusters;
 pub mod hostapi;

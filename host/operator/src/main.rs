@@ -1,1 +1,92 @@
-fn main() {}
+//! The `platform-mesh-operator` binary: parses the command line, sets up logging and runs the chosen command.
+
+use std::io::Write as _;
+
+use anyhow::Context as _;
+use clap::Parser as _;
+use platform_mesh_operator::{
+    cli::{Cli, Command, RunArgs},
+    config::OperatorConfig,
+    controller::{ProgressSink, operator},
+    crd, embedded,
+};
+use tokio_util::sync::CancellationToken;
+use tracing_subscriber::{EnvFilter, fmt};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Crds => {
+            let yaml = crd::crds_yaml()?;
+            std::io::stdout().write_all(yaml.as_bytes()).context("writing the CRDs to stdout")?;
+            Ok(())
+        }
+        Command::Run(args) => run(*args).await,
+    }
+}
+
+fn init_logging(config: &OperatorConfig) -> anyhow::Result<()> {
+    let filter = EnvFilter::try_new(&config.common.log_level)
+        .with_context(|| format!("invalid --log-level {:?}", config.common.log_level))?;
+    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let result = if config.common.no_json { builder.try_init() } else { builder.json().try_init() };
+    result.map_err(|e| anyhow::anyhow!(e)).context("installing the log subscriber")
+}
+
+/// Cancels the token on the first SIGINT or SIGTERM.
+fn cancel_on_signal(token: CancellationToken) {
+    tokio::spawn(async move {
+        let interrupt = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut terminate =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(signal) => signal,
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot listen for SIGTERM; only SIGINT stops the operator");
+                        let _ = interrupt.await;
+                        token.cancel();
+                        return;
+                    }
+                };
+            tokio::select! {
+                _ = interrupt => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = interrupt.await;
+        tracing::info!("shutdown signal received");
+        token.cancel();
+    });
+}
+
+async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let RunArgs { config, embedded: embedded_args } = args;
+    init_logging(&config)?;
+    let shutdown = CancellationToken::new();
+    cancel_on_signal(shutdown.clone());
+    if embedded_args.embedded {
+        return embedded::run(config, &embedded_args, shutdown).await.context("run --embedded");
+    }
+    let clients = operator::OperatorClients::from_config(&config).await?;
+    tracing::info!(plugins_dir = %config.plugins.plugins_dir.display(), "starting the operator");
+    let grace = config.common.shutdown_timeout;
+    let stopping = shutdown.clone();
+    let run = operator::run(&config, clients, ProgressSink::none(), shutdown.cancelled_owned());
+    tokio::pin!(run);
+    tokio::select! {
+        result = &mut run => result.context("running the operator"),
+        () = stopping.cancelled() => {
+            // The controller drains in-flight reconciles; give it the grace period, then exit regardless.
+            match tokio::time::timeout(grace, &mut run).await {
+                Ok(result) => result.context("running the operator"),
+                Err(_) => {
+                    tracing::warn!(?grace, "shutdown grace period elapsed");
+                    Ok(())
+                }
+            }
+        }
+    }
+}

@@ -157,18 +157,29 @@ fn operator_config_add_flags_providers() {
     assert_eq!(c.kcp.providers_apiexport_endpointslice_workspace, "root:x");
 }
 
-/// Environment variables are read for every flag; the command line wins. One test mutates the environment, so
-/// every variable it sets is unique to it.
+/// Environment variables are read for every flag, and the command line wins. The environment is process-wide,
+/// so the assertions run in a child process (this test binary, filtered to `environment_child`) that gets the
+/// variables; other tests never see them.
 #[test]
 fn environment_variables_set_flags_and_command_line_wins() {
-    // SAFETY-free: `set_var` is `unsafe` in edition 2024 only because of other threads reading the environment;
-    // no other test reads these variables.
-    #[allow(unsafe_code)]
-    unsafe {
-        std::env::set_var("PMO_KCP_URL", "https://from-env:1");
-        std::env::set_var("PMO_IDP_WELCOME_ADDITIONAL_REDIRECT_URIS", "https://x,https://y");
-        std::env::set_var("PMO_SUBROUTINES_FEATURE_TOGGLES_ENABLED", "true");
-        std::env::set_var("PMO_REGION", "eu");
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "config::tests::environment_child", "--nocapture"])
+        .env("PMO_TEST_ENVIRONMENT_CHILD", "1")
+        .env("PMO_KCP_URL", "https://from-env:1")
+        .env("PMO_IDP_WELCOME_ADDITIONAL_REDIRECT_URIS", "https://x,https://y")
+        .env("PMO_SUBROUTINES_FEATURE_TOGGLES_ENABLED", "true")
+        .env("PMO_REGION", "eu")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("1 passed"), "the child test ran: {stdout}");
+}
+
+#[test]
+fn environment_child() {
+    if std::env::var_os("PMO_TEST_ENVIRONMENT_CHILD").is_none() {
+        return;
     }
     let c = parse(&["--region=us"]);
     assert_eq!(c.kcp.kcp_url, "https://from-env:1");

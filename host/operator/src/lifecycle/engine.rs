@@ -78,6 +78,16 @@ pub enum EngineError {
     },
 }
 
+impl EngineError {
+    /// Whether the pass lost an optimistic-concurrency race while persisting (retry after 1 s, spec §3.3).
+    pub fn is_conflict(&self) -> bool {
+        match self {
+            EngineError::Persist(e) | EngineError::SubroutineAndPersist { persist: e, .. } => e.is_conflict(),
+            _ => false,
+        }
+    }
+}
+
 /// What a pass did.
 #[derive(Debug, Default)]
 pub struct PassReport {

@@ -1,0 +1,53 @@
+//! The PlatformMesh chain: upstream's fixed order, filtered by the `--subroutines-*-enabled` flags and by which
+//! plugins exist.
+
+use std::sync::Arc;
+
+use crate::{config::SubroutinesConfig, lifecycle::Subroutine};
+
+/// One position of the PlatformMesh chain: the plugin's file stem and its subroutine (condition) name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChainEntry {
+    /// Plugin file stem, e.g. `kcp-setup`.
+    pub plugin: &'static str,
+    /// Subroutine name, e.g. `KcpsetupSubroutine`.
+    pub subroutine: &'static str,
+}
+
+/// The upstream order of the PlatformMesh chain.
+pub const PLATFORM_MESH_ORDER: [ChainEntry; 5] = [
+    ChainEntry { plugin: "deployment", subroutine: "DeploymentSubroutine" },
+    ChainEntry { plugin: "kcp-setup", subroutine: "KcpsetupSubroutine" },
+    ChainEntry { plugin: "provider-secret", subroutine: "ProvidersecretSubroutine" },
+    ChainEntry { plugin: "feature-toggles", subroutine: "FeatureToggleSubroutine" },
+    ChainEntry { plugin: "wait", subroutine: "WaitSubroutine" },
+];
+
+/// The enabled entries of the PlatformMesh chain, in order.
+pub fn enabled_platform_mesh_entries(flags: &SubroutinesConfig) -> Vec<ChainEntry> {
+    let enabled = [
+        flags.subroutines_deployment_enabled,
+        flags.subroutines_kcp_setup_enabled,
+        flags.subroutines_provider_secret_enabled,
+        flags.subroutines_feature_toggles_enabled,
+        flags.subroutines_wait_enabled,
+    ];
+    PLATFORM_MESH_ORDER.iter().zip(enabled).filter(|(_, on)| *on).map(|(entry, _)| *entry).collect()
+}
+
+/// The PlatformMesh chain: each enabled entry whose plugin `lookup` finds (by subroutine name, then file stem).
+/// Also returns the enabled entries that have no plugin, so the caller can say so.
+pub fn platform_mesh_chain(
+    flags: &SubroutinesConfig,
+    lookup: impl Fn(&str) -> Option<Arc<dyn Subroutine>>,
+) -> (Vec<Arc<dyn Subroutine>>, Vec<ChainEntry>) {
+    let mut chain = Vec::new();
+    let mut missing = Vec::new();
+    for entry in enabled_platform_mesh_entries(flags) {
+        match lookup(entry.subroutine).or_else(|| lookup(entry.plugin)) {
+            Some(subroutine) => chain.push(subroutine),
+            None => missing.push(entry),
+        }
+    }
+    (chain, missing)
+}

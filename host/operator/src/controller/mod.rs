@@ -1,0 +1,24 @@
+//! Controllers: kube-runtime `Controller`s that run a lifecycle chain per object.
+
+pub mod chain;
+pub mod operator;
+pub mod mapper;
+pub mod platformmesh;
+pub mod predicate;
+pub mod progress;
+
+pub use chain::{ChainEntry, PLATFORM_MESH_ORDER, platform_mesh_chain};
+pub use platformmesh::{ControllerError, ControllerSettings, run as run_platform_mesh};
+pub use progress::{ProgressEvent, ProgressSink};
+
+/// An error and its causes on one line, joined by `: ` (each cause printed once).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

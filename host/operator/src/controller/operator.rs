@@ -1,0 +1,149 @@
+//! Wiring of `run`: cluster clients, host services, the plugin runtime and its plugin set, the PlatformMesh chain,
+//! and the controller.
+
+use std::{future::Future, path::Path, sync::Arc};
+
+use kube::{
+    Client, Config,
+    config::{KubeConfigOptions, Kubeconfig},
+};
+
+use super::{
+    chain::platform_mesh_chain,
+    platformmesh::{self, ControllerError, ControllerSettings},
+    progress::ProgressSink,
+};
+use crate::{
+    clusters::{Clusters, KcpAdmin},
+    config::OperatorConfig,
+    hostapi::{HostServices, ImageVersionStore},
+    lifecycle::{Lifecycle, LifecycleOptions, Target},
+    plugin::{PluginError, PluginRuntime, RuntimeConfig},
+};
+
+/// Why the operator could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A kubeconfig file could not be read or used.
+    #[error("loading kubeconfig {path}")]
+    Kubeconfig {
+        /// The file.
+        path: String,
+        /// The cause.
+        #[source]
+        source: kube::config::KubeconfigError,
+    },
+    /// No cluster configuration was found (no kubeconfig, not in a cluster).
+    #[error("finding a cluster configuration (set KUBECONFIG, --kubeconfig or run in a cluster)")]
+    Infer(#[source] kube::config::InferConfigError),
+    /// A client could not be built.
+    #[error("building a Kubernetes client")]
+    Client(#[source] kube::Error),
+    /// The plugin runtime failed to start or to load plugins.
+    #[error("loading plugins from {dir}")]
+    Plugins {
+        /// `--plugins-dir`.
+        dir: String,
+        /// The cause.
+        #[source]
+        source: PluginError,
+    },
+    /// The controller failed.
+    #[error(transparent)]
+    Controller(#[from] ControllerError),
+}
+
+/// The clients the operator works with.
+#[derive(Clone)]
+pub struct OperatorClients {
+    /// The watched cluster.
+    pub runtime: Client,
+    /// Where Flux / Argo CD run.
+    pub infra: Client,
+    /// Where the kcp admin configuration comes from.
+    pub kcp_admin: KcpAdmin,
+}
+
+async fn client_from_file(path: &str) -> Result<Client, RunError> {
+    let kubeconfig = |source| RunError::Kubeconfig { path: path.to_owned(), source };
+    let file = Kubeconfig::read_from(Path::new(path)).map_err(kubeconfig)?;
+    let config = Config::from_custom_kubeconfig(file, &KubeConfigOptions::default()).await.map_err(kubeconfig)?;
+    Client::try_from(config).map_err(RunError::Client)
+}
+
+impl OperatorClients {
+    /// Clients from the flags (spec §2.4): runtime from `--remote-runtime-kubeconfig`, else `--kubeconfig`, else
+    /// standard discovery; infra from `--remote-infra-kubeconfig`, else the same discovery.
+    pub async fn from_config(config: &OperatorConfig) -> Result<Self, RunError> {
+        let discovered = || async {
+            if config.common.kubeconfig.is_empty() {
+                let inferred = Config::infer().await.map_err(RunError::Infer)?;
+                Client::try_from(inferred).map_err(RunError::Client)
+            } else {
+                client_from_file(&config.common.kubeconfig).await
+            }
+        };
+        let runtime = match config.remote.remote_runtime_kubeconfig.as_str() {
+            "" => discovered().await?,
+            path => client_from_file(path).await?,
+        };
+        let infra = match config.remote.remote_infra_kubeconfig.as_str() {
+            "" => discovered().await?,
+            path => client_from_file(path).await?,
+        };
+        let kcp_admin = KcpAdmin::Secret {
+            namespace: config.kcp.kcp_namespace.clone(),
+            name: config.kcp.kcp_cluster_admin_secret_name.clone(),
+            url: config.kcp.base_url(),
+        };
+        Ok(OperatorClients { runtime, infra, kcp_admin })
+    }
+}
+
+/// Loads the plugins, builds the PlatformMesh chain and runs the controller until `shutdown` completes.
+pub async fn run(
+    config: &OperatorConfig,
+    clients: OperatorClients,
+    progress: ProgressSink,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) -> Result<(), RunError> {
+    let lifecycle = platform_mesh_lifecycle(config, &clients).await?;
+    let settings = ControllerSettings {
+        concurrency: config.common.max_concurrent_reconciles,
+        debug_label_value: config.common.debug_label_value.clone(),
+    };
+    platformmesh::run(clients.runtime, lifecycle, settings, progress, shutdown).await?;
+    Ok(())
+}
+
+/// The PlatformMesh lifecycle: the enabled subroutines whose plugins exist in `--plugins-dir`.
+pub async fn platform_mesh_lifecycle(config: &OperatorConfig, clients: &OperatorClients) -> Result<Lifecycle, RunError> {
+    let plugins_error = |source| RunError::Plugins { dir: config.plugins.plugins_dir.display().to_string(), source };
+    let services = HostServices {
+        clusters: Arc::new(Clusters::new(clients.runtime.clone(), clients.infra.clone(), clients.kcp_admin.clone())),
+        image_versions: Arc::new(ImageVersionStore::new()),
+        workspace_dir: config.workspace_dir.clone(),
+    };
+    let runtime_config = RuntimeConfig {
+        plugins_dir: config.plugins.plugins_dir.clone(),
+        workspace_dir: config.workspace_dir.clone(),
+        cache_dir: config.plugins.plugin_cache_dir.clone(),
+        call_timeout: config.plugins.plugin_call_timeout,
+        memory_limit: config.plugins.plugin_memory_limit,
+    };
+    let runtime = PluginRuntime::new(runtime_config, services).map_err(plugins_error)?;
+    let set = runtime.load_dir().await.map_err(plugins_error)?;
+    let (chain, missing) = platform_mesh_chain(&config.subroutines, |name| set.get(name));
+    for entry in &missing {
+        tracing::warn!(plugin = entry.plugin, subroutine = entry.subroutine, "enabled subroutine has no plugin; skipped");
+    }
+    let names: Vec<&str> = chain.iter().map(|s| s.name()).collect();
+    tracing::info!(chain = ?names, "PlatformMesh chain");
+    Ok(Lifecycle::new(
+        platformmesh::CONTROLLER,
+        Target::Runtime,
+        chain,
+        LifecycleOptions::default(),
+        config.to_plugin_json(),
+    ))
+}

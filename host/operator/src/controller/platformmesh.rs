@@ -1,0 +1,145 @@
+//! The PlatformMesh controller: kube-runtime's `Controller` over PlatformMesh objects, also triggered by their
+//! profile ConfigMaps, running the lifecycle engine for each object.
+//!
+//! Profile ConfigMaps are watched across namespaces with a plain watch stream (kube-runtime's `watches`), which
+//! keeps no cache of ConfigMaps: each event is mapped to the PlatformMeshes it is the profile of (through the
+//! controller's own PlatformMesh cache) and then dropped.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::{
+    Api, Client, ResourceExt,
+    api::ListParams,
+    runtime::{
+        Controller,
+        controller::{Action, Config},
+        reflector::ObjectRef,
+        watcher,
+    },
+};
+
+use super::{mapper, predicate, progress::ProgressSink};
+use crate::{
+    crd::PlatformMesh,
+    lifecycle::{Backoff, BackoffConfig, EngineError, KubeStore, Lifecycle, ObjectKey},
+};
+
+/// The controller name used in logs and progress events.
+pub const CONTROLLER: &str = "platformmesh";
+
+/// Why the controller could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ControllerError {
+    /// The PlatformMesh CRD is not installed.
+    #[error(
+        "the PlatformMesh CRD (platformmeshes.core.platform-mesh.io) is not installed; install it with \
+         `platform-mesh-operator crds | kubectl apply -f -`"
+    )]
+    CrdMissing(#[source] kube::Error),
+    /// Listing PlatformMeshes failed for another reason.
+    #[error("checking access to PlatformMesh objects")]
+    Access(#[source] kube::Error),
+}
+
+/// A failed reconcile, as handed to the error policy.
+#[derive(Debug, thiserror::Error)]
+#[error("reconciling PlatformMesh {key}")]
+pub struct ReconcileError {
+    key: ObjectKey,
+    #[source]
+    source: EngineError,
+}
+
+/// Settings of the controller.
+#[derive(Clone, Debug)]
+pub struct ControllerSettings {
+    /// `--max-concurrent-reconciles`.
+    pub concurrency: u16,
+    /// `--debug-label-value`.
+    pub debug_label_value: String,
+}
+
+struct Context {
+    lifecycle: Lifecycle,
+    store: KubeStore,
+    progress: ProgressSink,
+    backoff: Backoff<ObjectKey>,
+    debug_label_value: String,
+}
+
+/// Runs the PlatformMesh controller until `shutdown` completes.
+///
+/// # Errors
+/// [`ControllerError::CrdMissing`] at start when the CRD is not installed.
+pub async fn run(
+    client: Client,
+    lifecycle: Lifecycle,
+    settings: ControllerSettings,
+    progress: ProgressSink,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) -> Result<(), ControllerError> {
+    let api: Api<PlatformMesh> = Api::all(client.clone());
+    if let Err(error) = api.list(&ListParams::default().limit(1)).await {
+        return Err(match &error {
+            kube::Error::Api(status) if status.code == 404 => ControllerError::CrdMissing(error),
+            _ => ControllerError::Access(error),
+        });
+    }
+    let resource = kube::api::ApiResource::erase::<PlatformMesh>(&());
+    let context = Arc::new(Context {
+        lifecycle,
+        store: KubeStore::new(client.clone(), resource),
+        progress,
+        backoff: Backoff::new(BackoffConfig::PLATFORM_MESH),
+        debug_label_value: settings.debug_label_value,
+    });
+    let controller = Controller::new(api, watcher::Config::default().any_semantic())
+        .with_config(Config::default().concurrency(settings.concurrency));
+    let cache = controller.store();
+    let config_maps: Api<ConfigMap> = Api::all(client);
+    controller
+        .watches(config_maps, watcher::Config::default(), move |cm| {
+            let (namespace, name) = (cm.namespace().unwrap_or_default(), cm.name_any());
+            let platform_meshes = cache.state();
+            mapper::platform_meshes_for_config_map(&namespace, &name, platform_meshes.iter().map(|pm| pm.as_ref()))
+                .into_iter()
+                .map(|key| ObjectRef::new(&key.name).within(key.namespace.as_deref().unwrap_or_default()))
+        })
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, error_policy, context)
+        .for_each(|result| async move {
+            if let Err(error) = result {
+                tracing::debug!(error = %error, "controller event");
+            }
+        })
+        .await;
+    Ok(())
+}
+
+fn key_of(pm: &PlatformMesh) -> ObjectKey {
+    ObjectKey::namespaced(pm.namespace().unwrap_or_default(), pm.name_any())
+}
+
+async fn reconcile(pm: Arc<PlatformMesh>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+    if !predicate::debug_label_matches(pm.metadata.labels.as_ref(), &ctx.debug_label_value) {
+        return Ok(Action::await_change());
+    }
+    let key = key_of(&pm);
+    let report = ctx.lifecycle.reconcile(&ctx.store, &key).await;
+    ctx.progress.emit(CONTROLLER, &key, &report.changes);
+    if let Some(source) = report.error {
+        return Err(ReconcileError { key, source });
+    }
+    ctx.backoff.forget(&key);
+    Ok(report.requeue_after.map_or_else(Action::await_change, Action::requeue))
+}
+
+fn error_policy(_pm: Arc<PlatformMesh>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
+    // A lost write race is retried quickly; everything else backs off per object.
+    let delay =
+        if error.source.is_conflict() { Duration::from_secs(1) } else { ctx.backoff.next_delay(&error.key) };
+    tracing::warn!(error = %super::error_chain(error), retry_in = ?delay, "reconcile failed");
+    Action::requeue(delay)
+}
