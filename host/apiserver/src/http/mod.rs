@@ -5,6 +5,7 @@ mod body;
 mod debug;
 mod discovery;
 mod objects;
+mod openapi;
 mod patch;
 mod route;
 mod table;
@@ -182,7 +183,11 @@ fn non_resource(shared: &Shared, cref: &ClusterRef, route: &Route) -> Result<Val
     match route {
         Route::Version => Ok(discovery::version()),
         Route::Health => Ok(Value::String("ok".into())),
-        Route::OpenApi => Err(ApiError::new(404, "NotFound", "OpenAPI documents are not served by the embedded API server")),
+        Route::OpenApi(rest) if rest == "v3" => Ok(openapi::root(cluster)),
+        Route::OpenApi(rest) => rest
+            .strip_prefix("v3/")
+            .and_then(|gv| openapi::group_version(cluster, gv))
+            .ok_or_else(|| ApiError::new(404, "NotFound", "only OpenAPI v3 group-version documents are served")),
         Route::CoreVersions => Ok(discovery::core_versions(shared.url.trim_start_matches("http://"))),
         Route::Groups => Ok(discovery::group_list(cluster)),
         Route::Group(g) => discovery::group(cluster, g).ok_or_else(not_found),
@@ -286,6 +291,11 @@ async fn resource_request(shared: &Arc<Shared>, req: &Req, cref: &ClusterRef, rp
 }
 
 fn execute(store: &mut Store, ctx: &Ctx<'_>, verb: Verb) -> Result<Outcome, ApiError> {
+    let content_type = ctx.req.header(header::CONTENT_TYPE);
+    if content_type.contains("protobuf") || content_type.contains("cbor") {
+        // Only JSON (and YAML for apply) is spoken; clients fall back to JSON on 415.
+        return Err(ApiError::unsupported_media(content_type));
+    }
     let sub = ctx.rp.subresource.as_deref();
     match (verb, sub) {
         (Verb::Create, Some("token")) if ctx.info.plural == "serviceaccounts" && ctx.info.group.is_empty() => {

@@ -35,8 +35,8 @@ pub enum Route {
     Version,
     /// `/healthz`, `/readyz`, `/livez`.
     Health,
-    /// `/openapi/...`.
-    OpenApi,
+    /// `/openapi/<rest>`.
+    OpenApi(String),
     /// `/api`.
     CoreVersions,
     /// `/apis`.
@@ -64,7 +64,7 @@ pub fn parse(path: &str) -> Option<(ClusterRef, Route)> {
     let route = match segs.as_slice() {
         ["version"] => Route::Version,
         ["healthz" | "readyz" | "livez", ..] => Route::Health,
-        ["openapi", ..] => Route::OpenApi,
+        ["openapi", rest @ ..] => Route::OpenApi(rest.join("/")),
         ["debug", rest @ ..] => Route::Debug(rest.join("/")),
         ["api"] => Route::CoreVersions,
         ["api", v] => Route::GroupVersion(String::new(), v.to_string()),
