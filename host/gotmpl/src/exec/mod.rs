@@ -1,0 +1,6 @@
+//! Execution: translation to minijinja, the runtime functions, and Go's value formatting.
+
+pub mod compile;
+pub mod format;
+pub mod printf;
+pub mod runtime;

@@ -1,0 +1,149 @@
+//! The [`Renderer`]: compiled-template cache, rendering of strings, files and directories.
+
+mod dir;
+mod run;
+mod split;
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+
+pub use split::split_documents;
+
+use crate::error::{Error, ErrorKind};
+use crate::{FuncMap, Limits, Technology};
+use run::Compiled;
+
+/// One YAML document produced by rendering a file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    /// The file it came from (relative to the `base` of [`Renderer::render_dir`]).
+    pub source: String,
+    /// Zero-based position among the file's non-empty documents.
+    pub index: usize,
+    /// The parsed document.
+    pub object: Value,
+}
+
+/// Renders Go templates. Cheap to share (`Send + Sync`); compiled templates are cached per path and function
+/// map, and recompiled when the file content changes.
+pub struct Renderer {
+    limits: Limits,
+    cache: Mutex<HashMap<(String, FuncMap), (u64, Arc<Compiled>)>>,
+}
+
+fn content_hash(text: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
+}
+
+impl Renderer {
+    /// Creates a renderer with the given limits.
+    pub fn new(limits: Limits) -> Self {
+        Renderer {
+            limits,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The compiled form of `text`, from the cache when the same key has the same content.
+    fn compiled(&self, key: &str, name: &str, text: &str, funcs: FuncMap) -> Result<Arc<Compiled>, Error> {
+        let hash = content_hash(text);
+        let cache_key = (key.to_string(), funcs);
+        if let Ok(cache) = self.cache.lock()
+            && let Some((h, c)) = cache.get(&cache_key)
+            && *h == hash
+            && &*c.source == text
+        {
+            return Ok(c.clone());
+        }
+        let compiled = Arc::new(run::build(name, text, funcs, &self.limits)?);
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.insert(cache_key, (hash, compiled.clone()));
+        }
+        Ok(compiled)
+    }
+
+    /// Renders `text` as the template `name` with `data` as `.`.
+    pub fn render_str(&self, name: &str, text: &str, data: &Value, funcs: FuncMap) -> Result<String, Error> {
+        self.compiled(name, name, text, funcs)?
+            .execute(data, &self.limits)
+    }
+
+    /// Renders one file (template name = its base name) and returns its YAML documents: split on `---`
+    /// markers, trimmed, empty and comment-only documents dropped, each parsed with [`crate::yaml::from_yaml`].
+    pub fn render_file(
+        &self,
+        path: &Path,
+        source: &str,
+        data: &Value,
+        funcs: FuncMap,
+    ) -> Result<Vec<Document>, Error> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let key = path.display().to_string();
+        let text = self
+            .compiled(&key, &name, source, funcs)?
+            .execute(data, &self.limits)?;
+        let mut out = Vec::new();
+        for (index, doc) in split_documents(&text).into_iter().enumerate() {
+            let object = crate::yaml::from_yaml(&doc).map_err(|e| {
+                let line = e.line();
+                Error::new(ErrorKind::Yaml, &name, format!("{key}: document {index}: {e}"))
+                    .at(line, None)
+                    .with_source(e)
+            })?;
+            out.push(Document {
+                source: key.clone(),
+                index,
+                object,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Renders every `*.yaml` file under `dir` (recursively, lexical walk order), skipping files by
+    /// deployment technology when one is given. Fails on the first failing file, returning nothing.
+    /// Each document's `source` is its file's path relative to `base`.
+    pub fn render_dir(
+        &self,
+        base: &Path,
+        dir: &Path,
+        data: &Value,
+        funcs: FuncMap,
+        technology: Option<Technology>,
+    ) -> Result<Vec<Document>, Error> {
+        let mut out = Vec::new();
+        for path in dir::yaml_files(dir)? {
+            let base_name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if technology.is_some_and(|t| dir::skipped(&base_name, t)) {
+                continue;
+            }
+            let source = std::fs::read_to_string(&path).map_err(|e| {
+                let p = path.display().to_string();
+                Error::new(ErrorKind::Io, &p, format!("reading {p}: {e}")).with_source(e)
+            })?;
+            let rel = path.strip_prefix(base).unwrap_or(&path).display().to_string();
+            for mut doc in self.render_file(&path, &source, data, funcs)? {
+                doc.source = rel.clone();
+                out.push(doc);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Default for Renderer {
+    fn default() -> Self {
+        Renderer::new(Limits::default())
+    }
+}
