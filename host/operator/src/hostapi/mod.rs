@@ -12,6 +12,8 @@ mod image_versions;
 mod log;
 mod permissions;
 mod templates;
+#[cfg(test)]
+mod tests;
 
 use std::{path::PathBuf, sync::Arc};
 
