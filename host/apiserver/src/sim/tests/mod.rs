@@ -110,3 +110,37 @@ async fn set_status(api: &Api<DynamicObject>, name: &str, status: Value) {
         .await
         .expect("status patch");
 }
+
+#[tokio::test]
+async fn all_simulators_start_and_stop_together() {
+    let server = crate::start(ServerConfig::default())
+        .await
+        .expect("server with every simulator starts");
+    // Every simulator installed its CRDs (or seeded its objects) before start returned.
+    let crds: Api<
+        k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+    > = Api::all(server.client());
+    for name in [
+        "helmreleases.helm.toolkit.fluxcd.io",
+        "applications.argoproj.io",
+        "certificates.cert-manager.io",
+        "rootshards.operator.kcp.io",
+        "resources.delivery.ocm.software",
+    ] {
+        let crd = crds.get(name).await.expect(name);
+        let established = crd
+            .status
+            .and_then(|s| s.conditions)
+            .is_some_and(|c| c.iter().any(|c| c.type_ == "Established" && c.status == "True"));
+        assert!(established, "{name} is Established");
+    }
+    let secrets: Api<Secret> = Api::namespaced(server.client(), "platform-mesh-system");
+    assert!(
+        secrets
+            .get_opt("domain-certificate")
+            .await
+            .expect("get")
+            .is_some()
+    );
+    server.shutdown().await;
+}
