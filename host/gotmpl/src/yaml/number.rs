@@ -94,11 +94,46 @@ pub fn yaml_float_text(f: f64) -> String {
         if text == "-0" {
             return "0".to_string();
         }
-        if let Ok(v) = text.parse::<i128>() {
-            if i64::try_from(v).is_ok() || u64::try_from(v).is_ok() {
-                return text;
-            }
+        if let Ok(v) = text.parse::<i128>()
+            && (i64::try_from(v).is_ok() || u64::try_from(v).is_ok())
+        {
+            return text;
         }
     }
     format_g64(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{format_g32, format_g64, yaml_float_text};
+
+    #[test]
+    fn g_format_matches_go() {
+        let cases = [
+            (0.5, "0.5"),
+            (999_999.0, "999999"),
+            (1_000_000.0, "1e+06"),
+            (123_456_789.0, "1.23456789e+08"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (-2.5, "-2.5"),
+            (1e100, "1e+100"),
+            (-0.0, "-0"),
+            (0.1 + 0.2, "0.30000000000000004"),
+        ];
+        for (f, want) in cases {
+            assert_eq!(format_g64(f), want, "{f}");
+        }
+        assert_eq!(format_g32(std::f64::consts::PI), "3.1415927");
+        assert_eq!(format_g32(1e39), "+Inf");
+    }
+
+    #[test]
+    fn json_round_trip_text() {
+        assert_eq!(yaml_float_text(-0.0), "0");
+        assert_eq!(yaml_float_text(12_345_678_901.0), "12345678901");
+        assert_eq!(yaml_float_text(1e21), "1e+21");
+        assert_eq!(yaml_float_text(1.5e-7), "1.5e-07");
+        assert_eq!(yaml_float_text(1_234_567.891), "1.234567891e+06");
+    }
 }

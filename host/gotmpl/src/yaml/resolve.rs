@@ -73,19 +73,17 @@ fn resolve_number(s: &str) -> Resolved {
         if let Ok(i) = i64::try_from(v) {
             return Resolved::Int(i);
         }
-        if v >= 0 {
-            if let Ok(u) = u64::try_from(v) {
-                // ParseUint rejects a leading '+', ParseInt accepted it but overflowed.
-                if !plain.starts_with('+') {
-                    return Resolved::Uint(u);
-                }
-            }
+        // ParseUint (tried when ParseInt overflows) rejects a leading '+'.
+        if let Ok(u) = u64::try_from(v)
+            && !plain.starts_with('+')
+        {
+            return Resolved::Uint(u);
         }
     }
-    if is_yaml_style_float(&plain) {
-        if let Some(f) = go_parse_float(&plain) {
-            return Resolved::Float(f);
-        }
+    if is_yaml_style_float(&plain)
+        && let Some(f) = go_parse_float(&plain)
+    {
+        return Resolved::Float(f);
     }
     Resolved::Str
 }
@@ -331,5 +329,45 @@ fn days_in(month: u32, year: u32) -> u32 {
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Resolved, is_base60_float, is_timestamp, resolve_plain};
+
+    #[test]
+    fn resolution_table() {
+        assert_eq!(resolve_plain(""), Resolved::Null);
+        assert_eq!(resolve_plain("Y"), Resolved::Bool(true));
+        assert_eq!(resolve_plain("oN"), Resolved::Str);
+        assert_eq!(resolve_plain("-0b11"), Resolved::Int(-3));
+        assert_eq!(resolve_plain("0B11"), Resolved::Int(3));
+        assert_eq!(resolve_plain("+0x10"), Resolved::Int(16));
+        assert_eq!(
+            resolve_plain("+9223372036854775808"),
+            Resolved::Float(9_223_372_036_854_775_808.0)
+        );
+        assert_eq!(resolve_plain("1_0.5"), Resolved::Float(10.5));
+        assert_eq!(resolve_plain("._5"), Resolved::Str);
+        assert_eq!(resolve_plain("1."), Resolved::Float(1.0));
+        assert_eq!(resolve_plain("+.5"), Resolved::Float(0.5));
+        assert_eq!(resolve_plain("1e"), Resolved::Str);
+        assert_eq!(resolve_plain("<<"), Resolved::Str);
+    }
+
+    #[test]
+    fn timestamps_and_base60() {
+        assert!(is_timestamp("2024-1-2"));
+        assert!(is_timestamp("2024-02-29"));
+        assert!(!is_timestamp("2023-02-29"));
+        assert!(is_timestamp("2001-12-14T21:59:43.1Z"));
+        assert!(is_timestamp("2001-12-14 1:2:3,5"));
+        assert!(!is_timestamp("2001-12-14 21:59:43Z"));
+        assert!(!is_timestamp("2001-12-14T21:59:43"));
+        assert!(!is_timestamp("20011-12-14"));
+        assert!(is_base60_float("-1_0:59:5.5"));
+        assert!(!is_base60_float("1:60"));
+        assert!(!is_base60_float("1"));
     }
 }
