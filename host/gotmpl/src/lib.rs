@@ -44,15 +44,11 @@ mod merge;
 mod parse;
 mod render;
 mod value;
-#[cfg(gotmpl_yaml)]
-pub mod yaml;
-#[cfg(not(gotmpl_yaml))]
-#[path = "yaml_pending.rs"]
 pub mod yaml;
 
 pub use error::{Error, ErrorKind, Result};
 pub use merge::merge;
-pub use render::{Document, Renderer, split_documents};
+pub use render::{Document, Renderer};
 
 /// Which upstream function map a template is rendered with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -72,6 +68,9 @@ pub enum Technology {
     Argocd,
 }
 
+/// Default of [`Limits::max_output_bytes`]: 16 MiB.
+pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 16 << 20;
+
 /// Resource limits for one render.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -86,7 +85,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             fuel: 50_000_000,
-            max_output_bytes: 16 << 20,
+            max_output_bytes: DEFAULT_MAX_OUTPUT_BYTES,
         }
     }
 }

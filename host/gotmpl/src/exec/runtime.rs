@@ -24,7 +24,8 @@ pub enum Fault {
 thread_local! {
     static FAULT: RefCell<Option<Fault>> = const { RefCell::new(None) };
     static LAST_INCLUDE: Cell<usize> = const { Cell::new(usize::MAX) };
-    static OUTPUT_CAP: Cell<usize> = const { Cell::new(usize::MAX) };
+    // Outside a render (e.g. a function called directly) the default limit applies.
+    static OUTPUT_CAP: Cell<usize> = const { Cell::new(crate::DEFAULT_MAX_OUTPUT_BYTES) };
 }
 
 /// Prepares the thread for one render.

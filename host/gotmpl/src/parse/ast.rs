@@ -64,8 +64,6 @@ pub struct Pipe {
     pub assign: bool,
     /// The commands, joined by `|`.
     pub cmds: Vec<Cmd>,
-    /// Offset of the pipeline.
-    pub pos: usize,
 }
 
 /// One command: an operand, or a function and its arguments.

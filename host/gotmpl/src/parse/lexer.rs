@@ -83,16 +83,24 @@ fn is_alnum(c: char) -> bool {
     c == '_' || c.is_alphanumeric()
 }
 
-/// Splits a template into tokens.
-pub fn lex(src: &str) -> Result<Vec<Token>, LexError> {
-    Lexer {
+/// Splits a template into tokens. On a lexical error the tokens before it are returned too (ending in
+/// `Eof`), because Go's parser consumes tokens as they are produced and may fail on an earlier one.
+pub fn lex(src: &str) -> Result<Vec<Token>, (Vec<Token>, LexError)> {
+    let mut lexer = Lexer {
         src,
         b: src.as_bytes(),
         pos: 0,
         out: Vec::new(),
         paren: 0,
+    };
+    match lexer.run() {
+        Ok(()) => Ok(lexer.out),
+        Err(e) => {
+            let end = lexer.src.len();
+            lexer.emit(Tok::Eof, end);
+            Err((lexer.out, e))
+        }
     }
-    .run()
 }
 
 struct Lexer<'a> {
@@ -127,7 +135,7 @@ impl Lexer<'_> {
         &self.src[self.pos..]
     }
 
-    fn run(mut self) -> Result<Vec<Token>, LexError> {
+    fn run(&mut self) -> Result<(), LexError> {
         let mut trim_next_text = false;
         loop {
             let start = self.pos;
@@ -142,7 +150,7 @@ impl Lexer<'_> {
                 }
                 self.pos = self.src.len();
                 self.emit(Tok::Eof, self.pos);
-                return Ok(self.out);
+                return Ok(());
             };
             let delim = start + off;
             let after = &self.b[delim + 2..];
@@ -540,10 +548,13 @@ mod tests {
 
     #[test]
     fn errors_match_go() {
-        assert_eq!(lex("{{.x-}}").unwrap_err().msg, "bad character U+002D '-'");
-        assert_eq!(lex("{{ 3k }}").unwrap_err().msg, "bad number syntax: \"3k\"");
-        assert_eq!(lex("a {{ .x").unwrap_err().msg, "unclosed action");
-        assert_eq!(lex("{{ \"abc }}").unwrap_err().msg, "unterminated quoted string");
+        assert_eq!(lex("{{.x-}}").unwrap_err().1.msg, "bad character U+002D '-'");
+        assert_eq!(lex("{{ 3k }}").unwrap_err().1.msg, "bad number syntax: \"3k\"");
+        assert_eq!(lex("a {{ .x").unwrap_err().1.msg, "unclosed action");
+        assert_eq!(
+            lex("{{ \"abc }}").unwrap_err().1.msg,
+            "unterminated quoted string"
+        );
     }
 
     #[test]

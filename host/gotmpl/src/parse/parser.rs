@@ -21,18 +21,39 @@ pub struct ParseError {
 pub struct Parsed {
     /// Every template by name; the main template is stored under the file's name.
     pub templates: BTreeMap<String, List>,
-    /// Number of variable slots allocated.
-    pub vars: usize,
     /// The id of each template's `$` variable.
     pub dollars: BTreeMap<String, usize>,
 }
 
 /// Parses `src` as template `name`; `is_func` says which function names exist in the function map.
 pub fn parse(name: &str, src: &str, is_func: &dyn Fn(&str) -> bool) -> Result<Parsed, ParseError> {
-    let toks = lex(src).map_err(|e| ParseError {
-        msg: e.msg,
-        line: e.line,
-    })?;
+    let (toks, lex_error) = match lex(src) {
+        Ok(t) => (t, None),
+        Err((t, e)) => (t, Some(e)),
+    };
+    let result = parse_tokens(name, toks, is_func);
+    match (result, lex_error) {
+        (Ok(_), Some(e)) => Err(ParseError {
+            msg: e.msg,
+            line: e.line,
+        }),
+        (Err((_, true)), Some(e)) => Err(ParseError {
+            msg: e.msg,
+            line: e.line,
+        }),
+        (Err((pe, _)), _) => Err(pe),
+        (Ok(p), None) => Ok(p),
+    }
+}
+
+/// Parses a token stream; a failure says whether the parser had reached the final token (then a lexical error
+/// that truncated the stream is the real cause).
+fn parse_tokens(
+    name: &str,
+    toks: Vec<Token>,
+    is_func: &dyn Fn(&str) -> bool,
+) -> Result<Parsed, (ParseError, bool)> {
+    let last = toks.len() - 1;
     let mut p = Parser {
         toks,
         i: 0,
@@ -42,18 +63,21 @@ pub fn parse(name: &str, src: &str, is_func: &dyn Fn(&str) -> bool) -> Result<Pa
         range_depth: 0,
         blocks: Vec::new(),
         dollars: BTreeMap::new(),
+        seen: 0,
     };
     let mut templates = BTreeMap::new();
-    let main = p.top_level(&mut templates)?;
+    let main = match p.top_level(&mut templates) {
+        Ok(m) => m,
+        Err(e) => return Err((e, p.seen >= last)),
+    };
     for (block, list, line) in std::mem::take(&mut p.blocks) {
-        add_template(&mut templates, &block, list, line)?;
+        add_template(&mut templates, &block, list, line).map_err(|e| (e, true))?;
     }
     let line = p.toks[p.i.min(p.toks.len() - 1)].line;
-    add_template(&mut templates, name, main, line)?;
+    add_template(&mut templates, name, main, line).map_err(|e| (e, true))?;
     p.dollars.insert(name.to_string(), 0);
     Ok(Parsed {
         templates,
-        vars: p.next_var,
         dollars: p.dollars,
     })
 }
@@ -93,6 +117,8 @@ struct Parser<'f> {
     /// Bodies of `{{block}}` actions, added as definitions after parsing.
     blocks: Vec<(String, List, usize)>,
     dollars: BTreeMap<String, usize>,
+    /// The furthest token examined; Go reports parse errors at the line of its most recent lookahead.
+    seen: usize,
 }
 
 /// What ended an item list.
@@ -102,8 +128,10 @@ enum Stop {
 }
 
 impl Parser<'_> {
-    fn peek(&self) -> &Token {
-        &self.toks[self.i.min(self.toks.len() - 1)]
+    fn peek(&mut self) -> &Token {
+        let i = self.i.min(self.toks.len() - 1);
+        self.seen = self.seen.max(i);
+        &self.toks[i]
     }
 
     fn next(&mut self) -> Token {
@@ -131,7 +159,7 @@ impl Parser<'_> {
     }
 
     fn err<T>(&self, msg: impl Into<String>) -> Result<T, ParseError> {
-        let line = self.toks[self.i.saturating_sub(1).min(self.toks.len() - 1)].line;
+        let line = self.toks[self.seen.min(self.toks.len() - 1)].line;
         Err(ParseError {
             msg: msg.into(),
             line,
@@ -363,12 +391,10 @@ impl Parser<'_> {
 
     /// Parses a pipeline up to `}}` (or `)` when `in_paren`).
     fn pipeline(&mut self, context: &str, in_paren: bool) -> Result<Pipe, ParseError> {
-        let start = self.peek_non_space();
         let mut pipe = Pipe {
             decl: Vec::new(),
             assign: false,
             cmds: Vec::new(),
-            pos: start.pos,
         };
         self.declarations(&mut pipe, context)?;
         loop {

@@ -2,7 +2,6 @@
 
 mod dir;
 mod run;
-mod split;
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -10,8 +9,6 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
-
-pub use split::split_documents;
 
 use crate::error::{Error, ErrorKind};
 use crate::{FuncMap, Limits, Technology};
@@ -74,8 +71,10 @@ impl Renderer {
             .execute(data, &self.limits)
     }
 
-    /// Renders one file (template name = its base name) and returns its YAML documents: split on `---`
-    /// markers, trimmed, empty and comment-only documents dropped, each parsed with [`crate::yaml::from_yaml`].
+    /// Renders one file (template name = its base name) and returns its YAML documents: split at document
+    /// markers (`---`, `...`) at line starts, trimmed, empty and comment-only documents dropped, each parsed
+    /// with [`crate::yaml::from_yaml`]. This replaces upstream's split on the exact `\n---\n` (spec §11.2
+    /// item 23), so comment-only pieces no longer become empty objects.
     pub fn render_file(
         &self,
         path: &Path,
@@ -92,8 +91,12 @@ impl Renderer {
             .compiled(&key, &name, source, funcs)?
             .execute(data, &self.limits)?;
         let mut out = Vec::new();
-        for (index, doc) in split_documents(&text).into_iter().enumerate() {
-            let object = crate::yaml::from_yaml(&doc).map_err(|e| {
+        let docs = crate::yaml::split_documents(&text)
+            .into_iter()
+            .map(str::trim)
+            .filter(|d| !crate::yaml::is_empty_document(d));
+        for (index, doc) in docs.enumerate() {
+            let object = crate::yaml::from_yaml(doc).map_err(|e| {
                 let line = e.line();
                 Error::new(ErrorKind::Yaml, &name, format!("{key}: document {index}: {e}"))
                     .at(line, None)

@@ -73,6 +73,18 @@ pub fn build(name: &str, source: &str, map: FuncMap, limits: &Limits) -> Result<
     })
 }
 
+/// Whether an error or any of its causes mentions `needle` (minijinja wraps include failures).
+fn error_chain_mentions(e: &(dyn std::error::Error + 'static), needle: &str) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err.to_string().contains(needle) {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
 /// A writer that refuses to grow beyond a limit.
 struct Capped {
     buf: Vec<u8>,
@@ -146,7 +158,7 @@ impl Compiled {
                     limits.max_output_bytes
                 ),
             ),
-            _ if e.to_string().contains("recursion") => {
+            _ if error_chain_mentions(&e, "recursion limit exceeded") => {
                 let msg = "exceeded maximum template depth (100000)";
                 match runtime::last_include().and_then(|s| self.program.sites.get(s)) {
                     Some(site) => self.exec_error(ErrorKind::Execution, site, msg),
