@@ -5,6 +5,8 @@
 //!   `status.URL=<base_url>/clusters/<path>`, where `<path>` is the parent workspace's path plus `:<name>`. Paths
 //!   are learned from the Workspaces seen (starting at `root`), else from the `kcp.io/path` annotation of the
 //!   parent's `LogicalCluster` `cluster`.
+//!   Before it turns Ready, the `spec.defaultAPIBindings` of its WorkspaceType (`spec.type {name, path}`, path
+//!   defaulting to the parent) are created as APIBindings named after the export in the new workspace.
 //! - WorkspaceType: `Ready=True`.
 //! - APIExport: `status.identityHash` = [`identity_hash`] of its logical cluster and name, when missing.
 //! - APIBinding: resolves `spec.reference.export {path, name}` (path defaults to the binding's own cluster), takes
@@ -179,13 +181,72 @@ async fn reconcile_workspace(ctx: Arc<Context>, obj: Obj, paths: Paths) -> Resul
         return Ok(Action::Requeue(RETRY));
     };
     let path = format!("{parent_path}:{}", obj.name());
-    lock(&paths).insert(logical, path.clone());
+    lock(&paths).insert(logical.clone(), path.clone());
+    if obj.status()["phase"] != "Ready" {
+        create_default_bindings(&ctx, obj.spec(), &parent_path, &logical).await?;
+    }
     obj.update_status(
         &ctx,
         workspace_status(ctx.base_url(), &path, obj.status(), obj.generation()),
     )
     .await?;
     Ok(Action::Done)
+}
+
+/// The APIBindings a workspace of type `spec.type {name, path}` starts with: the type's
+/// `spec.defaultAPIBindings` as `(binding name, export path, export name)`; the type path defaults to the parent.
+pub fn default_bindings(workspace_type: &Value, type_path: &str) -> Vec<(String, String, String)> {
+    workspace_type["spec"]["defaultAPIBindings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|b| {
+            let export = b["export"].as_str().filter(|e| !e.is_empty())?;
+            let path = b["path"].as_str().filter(|p| !p.is_empty()).unwrap_or(type_path);
+            Some((export.to_string(), path.to_string(), export.to_string()))
+        })
+        .collect()
+}
+
+/// Creates the default APIBindings of the workspace's type in the new logical cluster, as kcp's initializers do
+/// before a workspace turns Ready. A type that cannot be found (e.g. the built-in `universal`) has none.
+async fn create_default_bindings(
+    ctx: &Context,
+    spec: &Value,
+    parent_path: &str,
+    logical: &str,
+) -> Result<(), ReconcileError> {
+    let Some(type_name) = spec["type"]["name"].as_str().filter(|n| !n.is_empty()) else {
+        return Ok(());
+    };
+    let type_path = spec["type"]["path"]
+        .as_str()
+        .filter(|p| !p.is_empty())
+        .unwrap_or(parent_path);
+    let types = ctx.api(Some(type_path), &WORKSPACE_TYPE.api_resource(), None)?;
+    let Some(workspace_type) = types.get_opt(type_name).await? else {
+        return Ok(());
+    };
+    let workspace_type = to_value(&workspace_type, "WorkspaceType")?;
+    let bindings = ctx.api(Some(logical), &APIBINDING.api_resource(), None)?;
+    for (name, path, export) in default_bindings(&workspace_type, type_path) {
+        let binding: DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "apis.kcp.io/v1alpha1",
+            "kind": "APIBinding",
+            "metadata": {"name": name},
+            "spec": {"reference": {"export": {"path": path, "name": export}}},
+        }))
+        .map_err(|source| ReconcileError::Decode {
+            what: "APIBinding".into(),
+            source,
+        })?;
+        match bindings.create(&PostParams::default(), &binding).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 409 => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 async fn reconcile_ready(ctx: Arc<Context>, obj: Obj) -> Result<Action, ReconcileError> {
@@ -481,6 +542,27 @@ mod tests {
             "object"
         );
         assert_eq!(crd["spec"]["versions"][0]["subresources"], json!({"status": {}}));
+    }
+
+    #[test]
+    fn default_bindings_default_their_path_to_the_type_path() {
+        let wt = json!({"spec": {"defaultAPIBindings": [
+            {"export": "tenancy.kcp.io", "path": "root"},
+            {"export": "core.platform-mesh.io"},
+            {"path": "root"}
+        ]}});
+        assert_eq!(
+            default_bindings(&wt, "root:pm"),
+            vec![
+                ("tenancy.kcp.io".into(), "root".into(), "tenancy.kcp.io".into()),
+                (
+                    "core.platform-mesh.io".into(),
+                    "root:pm".into(),
+                    "core.platform-mesh.io".into()
+                ),
+            ]
+        );
+        assert!(default_bindings(&json!({}), "root").is_empty());
     }
 
     #[test]

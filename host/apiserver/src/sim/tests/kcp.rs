@@ -204,3 +204,32 @@ async fn v1alpha2_exports_bind_through_their_resource_schemas() {
     assert_eq!(crd.data["spec"]["scope"], "Namespaced");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn workspaces_start_with_their_types_default_bindings() {
+    let server = server(&[SimKind::Kcp]).await;
+    let root = server.kcp_client("root");
+    let exports = dynamic(&root, &APIEXPORT_V1ALPHA1.api_resource(), None);
+    create(
+        &exports,
+        json!({"apiVersion": "apis.kcp.io/v1alpha1", "kind": "APIExport",
+        "metadata": {"name": "example.io"}, "spec": {}}),
+    )
+    .await;
+    let types = dynamic(&root, &crate::sim::kcp::WORKSPACE_TYPE.api_resource(), None);
+    create(&types, json!({"apiVersion": "tenancy.kcp.io/v1alpha1", "kind": "WorkspaceType",
+        "metadata": {"name": "team"}, "spec": {"defaultAPIBindings": [{"export": "example.io", "path": "root"}]}}))
+    .await;
+    let workspaces = dynamic(&root, &WORKSPACE.api_resource(), None);
+    create(
+        &workspaces,
+        json!({"apiVersion": "tenancy.kcp.io/v1alpha1", "kind": "Workspace",
+        "metadata": {"name": "t1"}, "spec": {"type": {"name": "team", "path": "root"}}}),
+    )
+    .await;
+    wait_for(&workspaces, "t1", |o| o.data["status"]["phase"] == "Ready").await;
+    let bindings = dynamic(&server.kcp_client("root:t1"), &APIBINDING.api_resource(), None);
+    let binding = wait_for(&bindings, "example.io", |o| o.data["status"]["phase"] == "Bound").await;
+    assert_eq!(binding.data["spec"]["reference"]["export"]["path"], "root");
+    server.shutdown().await;
+}
