@@ -19,7 +19,9 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Crds => {
             let yaml = crd::crds_yaml()?;
-            std::io::stdout().write_all(yaml.as_bytes()).context("writing the CRDs to stdout")?;
+            std::io::stdout()
+                .write_all(yaml.as_bytes())
+                .context("writing the CRDs to stdout")?;
             Ok(())
         }
         Command::Run(args) => run(*args).await,
@@ -30,8 +32,14 @@ fn init_logging(config: &OperatorConfig) -> anyhow::Result<()> {
     let filter = EnvFilter::try_new(&config.common.log_level)
         .with_context(|| format!("invalid --log-level {:?}", config.common.log_level))?;
     let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let result = if config.common.no_json { builder.try_init() } else { builder.json().try_init() };
-    result.map_err(|e| anyhow::anyhow!(e)).context("installing the log subscriber")
+    let result = if config.common.no_json {
+        builder.try_init()
+    } else {
+        builder.json().try_init()
+    };
+    result
+        .map_err(|e| anyhow::anyhow!(e))
+        .context("installing the log subscriber")
 }
 
 /// Cancels the token on the first SIGINT or SIGTERM.
@@ -40,16 +48,16 @@ fn cancel_on_signal(token: CancellationToken) {
         let interrupt = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut terminate =
-                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(signal) => signal,
-                    Err(error) => {
-                        tracing::warn!(%error, "cannot listen for SIGTERM; only SIGINT stops the operator");
-                        let _ = interrupt.await;
-                        token.cancel();
-                        return;
-                    }
-                };
+            let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            {
+                Ok(signal) => signal,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot listen for SIGTERM; only SIGINT stops the operator");
+                    let _ = interrupt.await;
+                    token.cancel();
+                    return;
+                }
+            };
             tokio::select! {
                 _ = interrupt => {}
                 _ = terminate.recv() => {}
@@ -63,12 +71,17 @@ fn cancel_on_signal(token: CancellationToken) {
 }
 
 async fn run(args: RunArgs) -> anyhow::Result<()> {
-    let RunArgs { config, embedded: embedded_args } = args;
+    let RunArgs {
+        config,
+        embedded: embedded_args,
+    } = args;
     init_logging(&config)?;
     let shutdown = CancellationToken::new();
     cancel_on_signal(shutdown.clone());
     if embedded_args.embedded {
-        return embedded::run(config, &embedded_args, shutdown).await.context("run --embedded");
+        return embedded::run(config, &embedded_args, shutdown)
+            .await
+            .context("run --embedded");
     }
     let clients = operator::OperatorClients::from_config(&config).await?;
     tracing::info!(plugins_dir = %config.plugins.plugins_dir.display(), "starting the operator");

@@ -33,7 +33,10 @@ fn deploy_crds_match_generated_types() {
 }
 
 fn schema_of(name: &str) -> Value {
-    let crd = crd::all_crds().into_iter().find(|c| c.metadata.name.as_deref() == Some(name)).unwrap();
+    let crd = crd::all_crds()
+        .into_iter()
+        .find(|c| c.metadata.name.as_deref() == Some(name))
+        .unwrap();
     serde_json::to_value(&crd.spec.versions[0]).unwrap()
 }
 
@@ -78,23 +81,40 @@ fn provider_kubeconfig_column_points_at_real_field() {
 fn platformmesh_schema_has_defaults_preserve_and_list_maps() {
     let version = schema_of("platformmeshes.core.platform-mesh.io");
     let spec = &version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"];
-    assert_eq!(spec["ocm"]["properties"]["repo"]["properties"]["name"]["default"], "platform-mesh");
-    assert_eq!(spec["ocm"]["properties"]["component"]["properties"]["name"]["default"], "platform-mesh");
+    assert_eq!(
+        spec["ocm"]["properties"]["repo"]["properties"]["name"]["default"],
+        "platform-mesh"
+    );
+    assert_eq!(
+        spec["ocm"]["properties"]["component"]["properties"]["name"]["default"],
+        "platform-mesh"
+    );
     assert_eq!(spec["values"]["x-kubernetes-preserve-unknown-fields"], true);
     assert_eq!(spec["infraValues"]["x-kubernetes-preserve-unknown-fields"], true);
     let item = &spec["wait"]["properties"]["resourceTypes"]["items"];
     assert_eq!(item["x-kubernetes-map-type"], "atomic");
     assert_eq!(item["required"], json!(["group", "kind", "version"]));
-    assert_eq!(item["properties"]["matchExpressions"]["x-kubernetes-list-type"], "atomic");
+    assert_eq!(
+        item["properties"]["matchExpressions"]["x-kubernetes-list-type"],
+        "atomic"
+    );
     assert_eq!(spec["profileConfigMap"]["properties"]["name"]["minLength"], 1);
     assert_eq!(spec["profileConfigMap"]["required"], json!(["name"]));
     let connection = &spec["kcp"]["properties"]["providerConnections"]["items"];
     assert_eq!(connection["required"], json!(["secret"]));
-    let rule = connection["x-kubernetes-validations"][0]["rule"].as_str().unwrap();
-    assert!(rule.contains("endpointSliceName") && rule.contains("apiExportName"), "{rule}");
+    let rule = connection["x-kubernetes-validations"][0]["rule"]
+        .as_str()
+        .unwrap();
+    assert!(
+        rule.contains("endpointSliceName") && rule.contains("apiExportName"),
+        "{rule}"
+    );
     let status = &version["schema"]["openAPIV3Schema"]["properties"]["status"]["properties"];
     assert_eq!(status["conditions"]["x-kubernetes-list-type"], "map");
-    assert_eq!(status["conditions"]["x-kubernetes-list-map-keys"], json!(["type"]));
+    assert_eq!(
+        status["conditions"]["x-kubernetes-list-map-keys"],
+        json!(["type"])
+    );
     assert_eq!(status["observedGeneration"]["format"], "int64");
 }
 
@@ -104,7 +124,10 @@ fn managedprovider_schema_has_flux_ocm_rule_and_enum() {
     let spec = &version["schema"]["openAPIV3Schema"]["properties"]["spec"];
     assert_eq!(spec["required"], json!(["platformMeshRef", "runtimeDeployments"]));
     let item = &spec["properties"]["runtimeDeployments"]["items"];
-    assert_eq!(item["x-kubernetes-validations"][0]["rule"], "has(self.flux) != has(self.ocm)");
+    assert_eq!(
+        item["x-kubernetes-validations"][0]["rule"],
+        "has(self.flux) != has(self.ocm)"
+    );
     let flux_type = &item["properties"]["flux"]["properties"]["type"];
     assert_eq!(flux_type["default"], "oci");
     assert_eq!(flux_type["enum"], json!(["oci", "helm"]));

@@ -26,11 +26,21 @@ async fn env(name: &str) -> Env {
     let server = server_with_crds().await;
     create_platform_mesh(&server.client(), NS, name, json!({})).await;
     let store = KubeStore::new(server.client(), platform_mesh_resource());
-    Env { server, store, key: ObjectKey::namespaced(NS, name) }
+    Env {
+        server,
+        store,
+        key: ObjectKey::namespaced(NS, name),
+    }
 }
 
 fn lifecycle(chain: Vec<Arc<dyn Subroutine>>, options: LifecycleOptions) -> Lifecycle {
-    Lifecycle::new("platformmesh", Target::Runtime, chain, options, json!({"kcpUrl": "https://k"}))
+    Lifecycle::new(
+        "platformmesh",
+        Target::Runtime,
+        chain,
+        options,
+        json!({"kcpUrl": "https://k"}),
+    )
 }
 
 impl Env {
@@ -39,7 +49,10 @@ impl Env {
     }
 
     async fn delete(&self) {
-        platform_mesh_api(&self.server.client(), NS).delete(&self.key.name, &DeleteParams::default()).await.unwrap();
+        platform_mesh_api(&self.server.client(), NS)
+            .delete(&self.key.name, &DeleteParams::default())
+            .await
+            .unwrap();
     }
 }
 
@@ -47,8 +60,13 @@ impl Env {
 async fn object_not_found_is_success_without_requeue() {
     let env = env("pm").await;
     let j = journal();
-    let lc = lifecycle(vec![Arc::new(Scripted::new("A", &j))], LifecycleOptions::default());
-    let report = lc.reconcile(&env.store, &ObjectKey::namespaced(NS, "missing")).await;
+    let lc = lifecycle(
+        vec![Arc::new(Scripted::new("A", &j))],
+        LifecycleOptions::default(),
+    );
+    let report = lc
+        .reconcile(&env.store, &ObjectKey::namespaced(NS, "missing"))
+        .await;
     assert!(report.gone && report.error.is_none() && report.requeue_after.is_none());
     assert!(j.lock().unwrap().is_empty());
 }
@@ -57,12 +75,18 @@ async fn object_not_found_is_success_without_requeue() {
 async fn single_processor_completes_and_sets_ready_and_observed_generation() {
     let env = env("pm").await;
     let j = journal();
-    let lc = lifecycle(vec![Arc::new(Scripted::new("A", &j))], LifecycleOptions::default());
+    let lc = lifecycle(
+        vec![Arc::new(Scripted::new("A", &j))],
+        LifecycleOptions::default(),
+    );
     let report = lc.reconcile(&env.store, &env.key).await;
     assert!(report.error.is_none() && report.requeue_after.is_none());
     let obj = env.object().await.unwrap();
     let a = condition(&obj, "A").unwrap();
-    assert_eq!((a["status"].as_str(), a["reason"].as_str(), a["message"].as_str()), (Some("True"), Some("Complete"), Some("")));
+    assert_eq!(
+        (a["status"].as_str(), a["reason"].as_str(), a["message"].as_str()),
+        (Some("True"), Some("Complete"), Some(""))
+    );
     let ready = condition(&obj, "Ready").unwrap();
     assert_eq!(ready["message"], "all subroutines completed successfully");
     assert_eq!(ready["observedGeneration"], obj["metadata"]["generation"]);
@@ -79,17 +103,29 @@ async fn processor_error_stops_chain_and_sets_error_conditions() {
         Arc::new(Scripted::new("A", &j).processing([Script::Fail("boom")])),
         Arc::new(Scripted::new("B", &j)),
     ];
-    let report = lifecycle(chain, LifecycleOptions::default()).reconcile(&env.store, &env.key).await;
+    let report = lifecycle(chain, LifecycleOptions::default())
+        .reconcile(&env.store, &env.key)
+        .await;
     assert!(matches!(report.error, Some(EngineError::Subroutine { ref name, .. }) if name == "A"));
     assert_eq!(*j.lock().unwrap(), ["A:process"]);
     let obj = env.object().await.unwrap();
     assert_eq!(condition(&obj, "A").unwrap()["reason"], "Error");
     assert_eq!(condition(&obj, "A").unwrap()["message"], "boom");
-    assert_eq!(condition(&obj, "B").unwrap()["reason"], "Unknown", "B did not run");
+    assert_eq!(
+        condition(&obj, "B").unwrap()["reason"],
+        "Unknown",
+        "B did not run"
+    );
     let ready = condition(&obj, "Ready").unwrap();
-    assert_eq!((ready["status"].as_str(), ready["reason"].as_str()), (Some("False"), Some("Error")));
+    assert_eq!(
+        (ready["status"].as_str(), ready["reason"].as_str()),
+        (Some("False"), Some("Error"))
+    );
     assert_eq!(ready["message"], "one or more subroutines encountered an error");
-    assert!(obj["status"].get("observedGeneration").is_none(), "not a clean pass");
+    assert!(
+        obj["status"].get("observedGeneration").is_none(),
+        "not a clean pass"
+    );
 }
 
 #[tokio::test]
@@ -97,26 +133,40 @@ async fn stop_with_requeue_breaks_chain_and_requeues() {
     let env = env("pm").await;
     let j = journal();
     let chain: Vec<Arc<dyn Subroutine>> = vec![
-        Arc::new(Scripted::new("A", &j).processing([Script::Stop("not ready", Some(Duration::from_secs(5)))])),
+        Arc::new(
+            Scripted::new("A", &j).processing([Script::Stop("not ready", Some(Duration::from_secs(5)))]),
+        ),
         Arc::new(Scripted::new("B", &j)),
     ];
-    let report = lifecycle(chain, LifecycleOptions::default()).reconcile(&env.store, &env.key).await;
+    let report = lifecycle(chain, LifecycleOptions::default())
+        .reconcile(&env.store, &env.key)
+        .await;
     assert!(report.error.is_none());
     assert_eq!(report.requeue_after, Some(Duration::from_secs(5)));
     assert_eq!(*j.lock().unwrap(), ["A:process"]);
     let obj = env.object().await.unwrap();
     let a = condition(&obj, "A").unwrap();
-    assert_eq!((a["status"].as_str(), a["reason"].as_str(), a["message"].as_str()), (Some("False"), Some("Stopped"), Some("not ready")));
-    assert_eq!(condition(&obj, "Ready").unwrap()["message"], "one or more subroutines stopped the chain");
+    assert_eq!(
+        (a["status"].as_str(), a["reason"].as_str(), a["message"].as_str()),
+        (Some("False"), Some("Stopped"), Some("not ready"))
+    );
+    assert_eq!(
+        condition(&obj, "Ready").unwrap()["message"],
+        "one or more subroutines stopped the chain"
+    );
 }
 
 #[tokio::test]
 async fn stop_breaks_chain_without_requeue() {
     let env = env("pm").await;
     let j = journal();
-    let chain: Vec<Arc<dyn Subroutine>> =
-        vec![Arc::new(Scripted::new("A", &j).processing([Script::Stop("halt", None)])), Arc::new(Scripted::new("B", &j))];
-    let report = lifecycle(chain, LifecycleOptions::default()).reconcile(&env.store, &env.key).await;
+    let chain: Vec<Arc<dyn Subroutine>> = vec![
+        Arc::new(Scripted::new("A", &j).processing([Script::Stop("halt", None)])),
+        Arc::new(Scripted::new("B", &j)),
+    ];
+    let report = lifecycle(chain, LifecycleOptions::default())
+        .reconcile(&env.store, &env.key)
+        .await;
     assert!(report.error.is_none() && report.requeue_after.is_none());
     assert_eq!(*j.lock().unwrap(), ["A:process"]);
 }
@@ -129,14 +179,19 @@ async fn pending_continues_chain_with_ready_unknown_and_requeue() {
         Arc::new(Scripted::new("A", &j).processing([Script::Pending("waiting", Duration::from_secs(10))])),
         Arc::new(Scripted::new("B", &j)),
     ];
-    let report = lifecycle(chain, LifecycleOptions::default()).reconcile(&env.store, &env.key).await;
+    let report = lifecycle(chain, LifecycleOptions::default())
+        .reconcile(&env.store, &env.key)
+        .await;
     assert_eq!(report.requeue_after, Some(Duration::from_secs(10)));
     assert_eq!(*j.lock().unwrap(), ["A:process", "B:process"]);
     let obj = env.object().await.unwrap();
     assert_eq!(condition(&obj, "A").unwrap()["status"], "Unknown");
     assert_eq!(condition(&obj, "B").unwrap()["status"], "True");
     let ready = condition(&obj, "Ready").unwrap();
-    assert_eq!((ready["status"].as_str(), ready["reason"].as_str()), (Some("Unknown"), Some("Pending")));
+    assert_eq!(
+        (ready["status"].as_str(), ready["reason"].as_str()),
+        (Some("Unknown"), Some("Pending"))
+    );
 }
 
 #[tokio::test]
@@ -148,7 +203,9 @@ async fn multiple_pending_use_the_shortest_requeue() {
         Arc::new(Scripted::new("B", &j).processing([Script::Pending("b", Duration::from_secs(7))])),
         Arc::new(Scripted::new("C", &j).processing([Script::OkRequeue(Duration::from_secs(20))])),
     ];
-    let report = lifecycle(chain, LifecycleOptions::default()).reconcile(&env.store, &env.key).await;
+    let report = lifecycle(chain, LifecycleOptions::default())
+        .reconcile(&env.store, &env.key)
+        .await;
     assert_eq!(report.requeue_after, Some(Duration::from_secs(7)));
 }
 
@@ -156,9 +213,12 @@ async fn multiple_pending_use_the_shortest_requeue() {
 async fn ok_with_requeue_completes_and_requeues() {
     let env = env("pm").await;
     let j = journal();
-    let chain: Vec<Arc<dyn Subroutine>> =
-        vec![Arc::new(Scripted::new("A", &j).processing([Script::OkRequeue(Duration::from_secs(3))]))];
-    let report = lifecycle(chain, LifecycleOptions::default()).reconcile(&env.store, &env.key).await;
+    let chain: Vec<Arc<dyn Subroutine>> = vec![Arc::new(
+        Scripted::new("A", &j).processing([Script::OkRequeue(Duration::from_secs(3))]),
+    )];
+    let report = lifecycle(chain, LifecycleOptions::default())
+        .reconcile(&env.store, &env.key)
+        .await;
     assert_eq!(report.requeue_after, Some(Duration::from_secs(3)));
     let obj = env.object().await.unwrap();
     assert_eq!(condition(&obj, "Ready").unwrap()["reason"], "Complete");
@@ -175,9 +235,16 @@ async fn add_finalizers_first_pass_only_adds_them_once() {
     let lc = lifecycle(chain, LifecycleOptions::default());
     let report = lc.reconcile(&env.store, &env.key).await;
     assert!(report.added_finalizers && report.error.is_none() && report.requeue_after.is_none());
-    assert!(j.lock().unwrap().is_empty(), "no subroutine runs in the finalizer pass");
+    assert!(
+        j.lock().unwrap().is_empty(),
+        "no subroutine runs in the finalizer pass"
+    );
     let obj = env.object().await.unwrap();
-    assert_eq!(obj["metadata"]["finalizers"], json!([FIN]), "the shared string is added once");
+    assert_eq!(
+        obj["metadata"]["finalizers"],
+        json!([FIN]),
+        "the shared string is added once"
+    );
     assert!(obj["status"].get("conditions").is_none());
     lc.reconcile(&env.store, &env.key).await;
     assert_eq!(j.lock().unwrap().len(), 2, "the next pass processes");
@@ -199,7 +266,11 @@ async fn finalize_flow_runs_reversed_removes_finalizers_and_object_disappears() 
     j.lock().unwrap().clear();
     let report = lc.reconcile(&env.store, &env.key).await;
     assert!(report.error.is_none() && report.gone);
-    assert_eq!(*j.lock().unwrap(), ["C:finalize", "A:finalize"], "reverse order; B has no finalizer and is skipped");
+    assert_eq!(
+        *j.lock().unwrap(),
+        ["C:finalize", "A:finalize"],
+        "reverse order; B has no finalizer and is skipped"
+    );
     assert!(env.object().await.is_none());
 }
 
@@ -210,7 +281,9 @@ async fn finalize_with_requeue_keeps_finalizer_and_writes_finalize_condition() {
     let chain: Vec<Arc<dyn Subroutine>> = vec![
         Arc::new(Scripted::new("A", &j).finalizer("a/f")),
         Arc::new(
-            Scripted::new("B", &j).finalizer("b/f").finalizing([Script::Stop("cleaning", Some(Duration::from_secs(2)))]),
+            Scripted::new("B", &j)
+                .finalizer("b/f")
+                .finalizing([Script::Stop("cleaning", Some(Duration::from_secs(2)))]),
         ),
     ];
     let lc = lifecycle(chain, LifecycleOptions::default());
@@ -220,7 +293,11 @@ async fn finalize_with_requeue_keeps_finalizer_and_writes_finalize_condition() {
     j.lock().unwrap().clear();
     let report = lc.reconcile(&env.store, &env.key).await;
     assert_eq!(report.requeue_after, Some(Duration::from_secs(2)));
-    assert_eq!(*j.lock().unwrap(), ["B:finalize"], "the stop ends the chain before A");
+    assert_eq!(
+        *j.lock().unwrap(),
+        ["B:finalize"],
+        "the stop ends the chain before A"
+    );
     let obj = env.object().await.unwrap();
     assert_eq!(obj["metadata"]["finalizers"], json!(["a/f", "b/f"]));
     assert_eq!(condition(&obj, "BFinalize").unwrap()["reason"], "Stopped");
@@ -231,12 +308,19 @@ async fn read_only_mode_adds_no_finalizers_and_writes_nothing() {
     let env = env("pm").await;
     let j = journal();
     let chain: Vec<Arc<dyn Subroutine>> = vec![Arc::new(Scripted::new("A", &j).finalizer("a/f"))];
-    let options = LifecycleOptions { conditions: false, read_only: true, observed_generation: false };
+    let options = LifecycleOptions {
+        conditions: false,
+        read_only: true,
+        observed_generation: false,
+    };
     let before = env.object().await.unwrap();
     let report = lifecycle(chain, options).reconcile(&env.store, &env.key).await;
     assert!(report.error.is_none());
     assert_eq!(*j.lock().unwrap(), ["A:process"]);
-    assert_eq!(env.object().await.unwrap()["metadata"]["resourceVersion"], before["metadata"]["resourceVersion"]);
+    assert_eq!(
+        env.object().await.unwrap()["metadata"]["resourceVersion"],
+        before["metadata"]["resourceVersion"]
+    );
 }
 
 #[tokio::test]
@@ -244,7 +328,11 @@ async fn no_conditions_configured_writes_no_conditions() {
     let env = env("pm").await;
     let j = journal();
     let chain: Vec<Arc<dyn Subroutine>> = vec![Arc::new(Scripted::new("A", &j))];
-    let options = LifecycleOptions { conditions: false, read_only: false, observed_generation: false };
+    let options = LifecycleOptions {
+        conditions: false,
+        read_only: false,
+        observed_generation: false,
+    };
     lifecycle(chain, options).reconcile(&env.store, &env.key).await;
     assert!(env.object().await.unwrap()["status"].get("conditions").is_none());
 }
@@ -253,8 +341,14 @@ async fn no_conditions_configured_writes_no_conditions() {
 async fn non_finalizer_subroutine_is_skipped_during_deletion_without_condition() {
     let env = env("pm").await;
     let j = journal();
-    let chain: Vec<Arc<dyn Subroutine>> =
-        vec![Arc::new(Scripted::new("A", &j).finalizer("a/f").finalizing([Script::Stop("hold", None)])), Arc::new(Scripted::new("B", &j))];
+    let chain: Vec<Arc<dyn Subroutine>> = vec![
+        Arc::new(
+            Scripted::new("A", &j)
+                .finalizer("a/f")
+                .finalizing([Script::Stop("hold", None)]),
+        ),
+        Arc::new(Scripted::new("B", &j)),
+    ];
     let lc = lifecycle(chain, LifecycleOptions::default());
     lc.reconcile(&env.store, &env.key).await;
     lc.reconcile(&env.store, &env.key).await;
@@ -273,13 +367,20 @@ async fn status_patches_are_merged_and_seen_by_later_subroutines() {
     let j = journal();
     let second = Arc::new(Scripted::new("B", &j));
     let chain: Vec<Arc<dyn Subroutine>> = vec![
-        Arc::new(Scripted::new("A", &j).processing([Script::OkWithStatus(json!({"kcpWorkspaces": [{"name": "root:orgs", "phase": "Ready"}]}))])),
+        Arc::new(Scripted::new("A", &j).processing([Script::OkWithStatus(
+            json!({"kcpWorkspaces": [{"name": "root:orgs", "phase": "Ready"}]}),
+        )])),
         second.clone(),
     ];
-    lifecycle(chain, LifecycleOptions::default()).reconcile(&env.store, &env.key).await;
+    lifecycle(chain, LifecycleOptions::default())
+        .reconcile(&env.store, &env.key)
+        .await;
     let seen = second.seen.lock().unwrap()[0].object.clone();
     assert_eq!(seen["status"]["kcpWorkspaces"][0]["name"], "root:orgs");
-    assert_eq!(second.seen.lock().unwrap()[0].operator_config["kcpUrl"], "https://k");
+    assert_eq!(
+        second.seen.lock().unwrap()[0].operator_config["kcpUrl"],
+        "https://k"
+    );
     let obj = env.object().await.unwrap();
     assert_eq!(obj["status"]["kcpWorkspaces"][0]["phase"], "Ready");
 }
@@ -288,14 +389,20 @@ async fn status_patches_are_merged_and_seen_by_later_subroutines() {
 async fn steady_state_pass_writes_nothing_and_keeps_transition_times() {
     let env = env("pm").await;
     let j = journal();
-    let lc = lifecycle(vec![Arc::new(Scripted::new("A", &j))], LifecycleOptions::default());
+    let lc = lifecycle(
+        vec![Arc::new(Scripted::new("A", &j))],
+        LifecycleOptions::default(),
+    );
     lc.reconcile(&env.store, &env.key).await;
     let first = env.object().await.unwrap();
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let report = lc.reconcile(&env.store, &env.key).await;
     assert!(report.changes.is_empty());
     let second = env.object().await.unwrap();
-    assert_eq!(first["metadata"]["resourceVersion"], second["metadata"]["resourceVersion"], "nothing written");
+    assert_eq!(
+        first["metadata"]["resourceVersion"], second["metadata"]["resourceVersion"],
+        "nothing written"
+    );
     assert_eq!(first["status"]["conditions"], second["status"]["conditions"]);
 }
 
@@ -304,7 +411,9 @@ async fn error_then_recovery_flips_transition_time_only_for_changed_status() {
     let env = env("pm").await;
     let j = journal();
     let lc = lifecycle(
-        vec![Arc::new(Scripted::new("A", &j).processing([Script::Fail("x"), Script::Ok]))],
+        vec![Arc::new(
+            Scripted::new("A", &j).processing([Script::Fail("x"), Script::Ok]),
+        )],
         LifecycleOptions::default(),
     );
     lc.reconcile(&env.store, &env.key).await;
@@ -312,6 +421,9 @@ async fn error_then_recovery_flips_transition_time_only_for_changed_status() {
     tokio::time::sleep(Duration::from_millis(1100)).await;
     lc.reconcile(&env.store, &env.key).await;
     let ok = env.object().await.unwrap();
-    assert_ne!(condition(&failed, "A").unwrap()["lastTransitionTime"], condition(&ok, "A").unwrap()["lastTransitionTime"]);
+    assert_ne!(
+        condition(&failed, "A").unwrap()["lastTransitionTime"],
+        condition(&ok, "A").unwrap()["lastTransitionTime"]
+    );
     assert_eq!(condition(&ok, "A").unwrap()["status"], "True");
 }

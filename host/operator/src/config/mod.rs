@@ -9,12 +9,12 @@ use std::{path::PathBuf, time::Duration};
 use clap::{ArgAction, Args};
 use serde::Serialize;
 
-mod units;
 #[cfg(test)]
 mod tests;
+mod units;
 
-pub use units::{format_go_duration, parse_bytes, parse_go_duration};
 use units::serialize_duration;
+pub use units::{format_go_duration, parse_bytes, parse_go_duration};
 
 /// The plugins directory used when `--plugins-dir` is not given: the directory the build placed the operator's own
 /// plugins in, or `/operator/plugins` (the container layout) when the build did not say.
@@ -140,7 +140,11 @@ pub struct KcpConfig {
     #[arg(long, env = "PMO_KCP_FRONT_PROXY_PORT", default_value = "8443")]
     pub kcp_front_proxy_port: String,
     /// Secret from which the admin kcp config is built.
-    #[arg(long, env = "PMO_KCP_CLUSTER_ADMIN_SECRET_NAME", default_value = "kcp-cluster-admin-client-cert")]
+    #[arg(
+        long,
+        env = "PMO_KCP_CLUSTER_ADMIN_SECRET_NAME",
+        default_value = "kcp-cluster-admin-client-cert"
+    )]
     pub kcp_cluster_admin_secret_name: String,
     /// `registrationAllowed` of the `welcome` IdentityProviderConfiguration.
     #[arg(long, env = "PMO_IDP_REGISTRATION_ALLOWED", action = ArgAction::Set, default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
@@ -149,13 +153,25 @@ pub struct KcpConfig {
     #[arg(long, env = "PMO_IDP_WELCOME_ADDITIONAL_REDIRECT_URIS", value_delimiter = ',')]
     pub idp_welcome_additional_redirect_uris: Vec<String>,
     /// Extra post-logout redirect URIs of the `welcome` client (comma-separated).
-    #[arg(long, env = "PMO_IDP_WELCOME_ADDITIONAL_POST_LOGOUT_REDIRECT_URIS", value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "PMO_IDP_WELCOME_ADDITIONAL_POST_LOGOUT_REDIRECT_URIS",
+        value_delimiter = ','
+    )]
     pub idp_welcome_additional_post_logout_redirect_uris: Vec<String>,
     /// APIExportEndpointSlice whose virtual workspace the Provider controller watches.
-    #[arg(long, env = "PMO_PROVIDERS_APIEXPORT_ENDPOINTSLICE_NAME", default_value = "providers.platform-mesh.io")]
+    #[arg(
+        long,
+        env = "PMO_PROVIDERS_APIEXPORT_ENDPOINTSLICE_NAME",
+        default_value = "providers.platform-mesh.io"
+    )]
     pub providers_apiexport_endpointslice_name: String,
     /// Workspace of that slice.
-    #[arg(long, env = "PMO_PROVIDERS_APIEXPORT_ENDPOINTSLICE_WORKSPACE", default_value = "root:platform-mesh-system")]
+    #[arg(
+        long,
+        env = "PMO_PROVIDERS_APIEXPORT_ENDPOINTSLICE_WORKSPACE",
+        default_value = "root:platform-mesh-system"
+    )]
     pub providers_apiexport_endpointslice_workspace: String,
 }
 
@@ -181,10 +197,18 @@ pub struct SubroutinesConfig {
     #[arg(long, env = "PMO_SUBROUTINES_DEPLOYMENT_ENABLED", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, default_missing_value = "true")]
     pub subroutines_deployment_enabled: bool,
     /// Name of the kcp authorization-webhook kubeconfig Secret.
-    #[arg(long, env = "PMO_AUTHORIZATION_WEBHOOK_SECRET_NAME", default_value = "kcp-webhook-secret")]
+    #[arg(
+        long,
+        env = "PMO_AUTHORIZATION_WEBHOOK_SECRET_NAME",
+        default_value = "kcp-webhook-secret"
+    )]
     pub authorization_webhook_secret_name: String,
     /// Name of the Secret holding the webhook CA.
-    #[arg(long, env = "PMO_AUTHORIZATION_WEBHOOK_SECRET_CA_NAME", default_value = "rebac-authz-webhook-cert")]
+    #[arg(
+        long,
+        env = "PMO_AUTHORIZATION_WEBHOOK_SECRET_CA_NAME",
+        default_value = "rebac-authz-webhook-cert"
+    )]
     pub authorization_webhook_secret_ca_name: String,
     /// Check istiod readiness and the operator's sidecar.
     #[arg(long, env = "PMO_SUBROUTINES_DEPLOYMENT_ENABLE_ISTIO", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, default_missing_value = "true")]
@@ -193,7 +217,11 @@ pub struct SubroutinesConfig {
     #[arg(long, env = "PMO_SUBROUTINES_KCP_SETUP_ENABLED", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, default_missing_value = "true")]
     pub subroutines_kcp_setup_enabled: bool,
     /// Secret (namespace `platform-mesh-system`) with the domain CA.
-    #[arg(long, env = "PMO_DOMAIN_CERTIFICATE_CA_SECRET_NAME", default_value = "domain-certificate")]
+    #[arg(
+        long,
+        env = "PMO_DOMAIN_CERTIFICATE_CA_SECRET_NAME",
+        default_value = "domain-certificate"
+    )]
     pub domain_certificate_ca_secret_name: String,
     /// Key of the domain CA in that Secret.
     #[arg(long, env = "PMO_DOMAIN_CERTIFICATE_CA_SECRET_KEY", default_value = "ca.crt")]

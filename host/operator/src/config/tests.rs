@@ -28,12 +28,21 @@ fn new_operator_config_has_upstream_defaults() {
     assert_eq!(c.kcp.kcp_root_shard_name, "root");
     assert_eq!(c.kcp.kcp_front_proxy_name, "frontproxy");
     assert_eq!(c.kcp.kcp_front_proxy_port, "8443");
-    assert_eq!(c.kcp.kcp_cluster_admin_secret_name, "kcp-cluster-admin-client-cert");
+    assert_eq!(
+        c.kcp.kcp_cluster_admin_secret_name,
+        "kcp-cluster-admin-client-cert"
+    );
     assert!(!c.kcp.idp_registration_allowed);
     assert!(c.kcp.idp_welcome_additional_redirect_uris.is_empty());
     assert!(c.kcp.idp_welcome_additional_post_logout_redirect_uris.is_empty());
-    assert_eq!(c.kcp.providers_apiexport_endpointslice_name, "providers.platform-mesh.io");
-    assert_eq!(c.kcp.providers_apiexport_endpointslice_workspace, "root:platform-mesh-system");
+    assert_eq!(
+        c.kcp.providers_apiexport_endpointslice_name,
+        "providers.platform-mesh.io"
+    );
+    assert_eq!(
+        c.kcp.providers_apiexport_endpointslice_workspace,
+        "root:platform-mesh-system"
+    );
     let s = &c.subroutines;
     assert!(s.subroutines_deployment_enabled);
     assert_eq!(s.authorization_webhook_secret_name, "kcp-webhook-secret");
@@ -43,7 +52,10 @@ fn new_operator_config_has_upstream_defaults() {
     assert_eq!(s.domain_certificate_ca_secret_name, "domain-certificate");
     assert_eq!(s.domain_certificate_ca_secret_key, "ca.crt");
     assert!(s.subroutines_provider_secret_enabled);
-    assert!(!s.subroutines_feature_toggles_enabled, "feature toggles are off by default");
+    assert!(
+        !s.subroutines_feature_toggles_enabled,
+        "feature toggles are off by default"
+    );
     assert!(s.subroutines_wait_enabled);
     assert!(s.subroutines_managed_provider_wait_platform_mesh_enabled);
     assert!(s.subroutines_managed_provider_resource_enabled);
@@ -80,7 +92,10 @@ fn new_operator_config_has_upstream_defaults() {
     assert_eq!(c.plugins.plugin_cache_dir, None);
     assert_eq!(c.plugins.plugin_call_timeout, Duration::from_secs(30));
     assert_eq!(c.plugins.plugin_memory_limit, 64 << 20);
-    assert_eq!(c.kcp.base_url(), "https://frontproxy-front-proxy.platform-mesh-system:8443");
+    assert_eq!(
+        c.kcp.base_url(),
+        "https://frontproxy-front-proxy.platform-mesh-system:8443"
+    );
 }
 
 #[test]
@@ -121,20 +136,42 @@ fn operator_config_add_flags_parses_every_platformmesh_flag() {
     assert_eq!(c.workspace_dir, PathBuf::from("/ws"));
     assert_eq!(c.kcp.base_url(), "https://kcp.example:6443");
     assert_eq!(
-        (c.kcp.kcp_namespace.as_str(), c.kcp.kcp_root_shard_name.as_str(), c.kcp.kcp_front_proxy_name.as_str()),
+        (
+            c.kcp.kcp_namespace.as_str(),
+            c.kcp.kcp_root_shard_name.as_str(),
+            c.kcp.kcp_front_proxy_name.as_str()
+        ),
         ("kcp", "shard", "fp")
     );
     assert_eq!(c.kcp.kcp_front_proxy_port, "9443");
     assert_eq!(c.kcp.kcp_cluster_admin_secret_name, "admin");
     assert!(c.kcp.idp_registration_allowed);
-    assert_eq!(c.kcp.idp_welcome_additional_redirect_uris, ["https://a/cb", "https://b/cb"]);
-    assert_eq!(c.kcp.idp_welcome_additional_post_logout_redirect_uris, ["https://c/out"]);
+    assert_eq!(
+        c.kcp.idp_welcome_additional_redirect_uris,
+        ["https://a/cb", "https://b/cb"]
+    );
+    assert_eq!(
+        c.kcp.idp_welcome_additional_post_logout_redirect_uris,
+        ["https://c/out"]
+    );
     let s = &c.subroutines;
     assert!(!s.subroutines_deployment_enabled && !s.subroutines_deployment_enable_istio);
     assert!(!s.subroutines_kcp_setup_enabled && !s.subroutines_provider_secret_enabled);
     assert!(s.subroutines_feature_toggles_enabled && !s.subroutines_wait_enabled);
-    assert_eq!((s.authorization_webhook_secret_name.as_str(), s.authorization_webhook_secret_ca_name.as_str()), ("wh", "whca"));
-    assert_eq!((s.domain_certificate_ca_secret_name.as_str(), s.domain_certificate_ca_secret_key.as_str()), ("dc", "tls.crt"));
+    assert_eq!(
+        (
+            s.authorization_webhook_secret_name.as_str(),
+            s.authorization_webhook_secret_ca_name.as_str()
+        ),
+        ("wh", "whca")
+    );
+    assert_eq!(
+        (
+            s.domain_certificate_ca_secret_name.as_str(),
+            s.domain_certificate_ca_secret_key.as_str()
+        ),
+        ("dc", "tls.crt")
+    );
     assert_eq!(c.remote.remote_runtime_kubeconfig, "/rt");
     assert_eq!(c.remote.remote_runtime_infra_secret_name, "rs");
     assert_eq!(c.remote.remote_runtime_infra_secret_key, "rk");
@@ -172,7 +209,11 @@ fn environment_variables_set_flags_and_command_line_wins() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(stdout.contains("1 passed"), "the child test ran: {stdout}");
 }
 
@@ -183,7 +224,10 @@ fn environment_child() {
     }
     let c = parse(&["--region=us"]);
     assert_eq!(c.kcp.kcp_url, "https://from-env:1");
-    assert_eq!(c.kcp.idp_welcome_additional_redirect_uris, ["https://x", "https://y"]);
+    assert_eq!(
+        c.kcp.idp_welcome_additional_redirect_uris,
+        ["https://x", "https://y"]
+    );
     assert!(c.subroutines.subroutines_feature_toggles_enabled);
     assert_eq!(c.common.region, "us");
 }

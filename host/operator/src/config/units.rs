@@ -16,10 +16,16 @@ pub fn parse_go_duration(text: &str) -> Result<Duration, String> {
         return Err("empty duration".into());
     }
     while !rest.is_empty() {
-        let number_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
-        let number: f64 = rest[..number_len].parse().map_err(|_| format!("invalid duration {text:?}"))?;
+        let number_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let number: f64 = rest[..number_len]
+            .parse()
+            .map_err(|_| format!("invalid duration {text:?}"))?;
         rest = &rest[number_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let seconds = match &rest[..unit_len] {
             "ns" => 1e-9,
             "us" | "µs" => 1e-6,
@@ -39,13 +45,21 @@ pub fn parse_go_duration(text: &str) -> Result<Duration, String> {
 pub fn format_go_duration(duration: Duration) -> String {
     if duration < Duration::from_secs(1) {
         let millis = duration.as_millis();
-        return if millis == 0 { "0s".into() } else { format!("{millis}ms") };
+        return if millis == 0 {
+            "0s".into()
+        } else {
+            format!("{millis}ms")
+        };
     }
     let secs = duration.as_secs_f64();
     let hours = (secs / 3600.0).floor();
     let minutes = ((secs - hours * 3600.0) / 60.0).floor();
     let seconds = secs - hours * 3600.0 - minutes * 60.0;
-    let seconds = if seconds.fract() == 0.0 { format!("{seconds:.0}s") } else { format!("{seconds}s") };
+    let seconds = if seconds.fract() == 0.0 {
+        format!("{seconds:.0}s")
+    } else {
+        format!("{seconds}s")
+    };
     match (hours as u64, minutes as u64) {
         (0, 0) => seconds,
         (0, m) => format!("{m}m{seconds}"),
@@ -53,7 +67,10 @@ pub fn format_go_duration(duration: Duration) -> String {
     }
 }
 
-pub(super) fn serialize_duration<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+pub(super) fn serialize_duration<S: Serializer>(
+    duration: &Duration,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&format_go_duration(*duration))
 }
 
@@ -65,7 +82,10 @@ pub fn parse_bytes(text: &str) -> Result<usize, String> {
         t if t.ends_with("Ki") => (&t[..t.len() - 2], 1 << 10),
         t => (t, 1),
     };
-    let number: usize = number.parse().map_err(|_| format!("invalid byte size {text:?}"))?;
-    number.checked_mul(factor).ok_or_else(|| format!("byte size {text:?} is too large"))
+    let number: usize = number
+        .parse()
+        .map_err(|_| format!("invalid byte size {text:?}"))?;
+    number
+        .checked_mul(factor)
+        .ok_or_else(|| format!("byte size {text:?} is too large"))
 }
-

@@ -16,11 +16,26 @@ pub struct ChainEntry {
 
 /// The upstream order of the PlatformMesh chain.
 pub const PLATFORM_MESH_ORDER: [ChainEntry; 5] = [
-    ChainEntry { plugin: "deployment", subroutine: "DeploymentSubroutine" },
-    ChainEntry { plugin: "kcp-setup", subroutine: "KcpsetupSubroutine" },
-    ChainEntry { plugin: "provider-secret", subroutine: "ProvidersecretSubroutine" },
-    ChainEntry { plugin: "feature-toggles", subroutine: "FeatureToggleSubroutine" },
-    ChainEntry { plugin: "wait", subroutine: "WaitSubroutine" },
+    ChainEntry {
+        plugin: "deployment",
+        subroutine: "DeploymentSubroutine",
+    },
+    ChainEntry {
+        plugin: "kcp-setup",
+        subroutine: "KcpsetupSubroutine",
+    },
+    ChainEntry {
+        plugin: "provider-secret",
+        subroutine: "ProvidersecretSubroutine",
+    },
+    ChainEntry {
+        plugin: "feature-toggles",
+        subroutine: "FeatureToggleSubroutine",
+    },
+    ChainEntry {
+        plugin: "wait",
+        subroutine: "WaitSubroutine",
+    },
 ];
 
 /// The enabled entries of the PlatformMesh chain, in order.
@@ -32,7 +47,12 @@ pub fn enabled_platform_mesh_entries(flags: &SubroutinesConfig) -> Vec<ChainEntr
         flags.subroutines_feature_toggles_enabled,
         flags.subroutines_wait_enabled,
     ];
-    PLATFORM_MESH_ORDER.iter().zip(enabled).filter(|(_, on)| *on).map(|(entry, _)| *entry).collect()
+    PLATFORM_MESH_ORDER
+        .iter()
+        .zip(enabled)
+        .filter(|(_, on)| *on)
+        .map(|(entry, _)| *entry)
+        .collect()
 }
 
 /// The PlatformMesh chain: each enabled entry whose plugin `lookup` finds (by subroutine name, then file stem).

@@ -17,7 +17,8 @@ pub fn platform_meshes_for_config_map<'a>(
             let pm_namespace = pm.metadata.namespace.as_deref()?;
             let pm_name = pm.metadata.name.as_deref()?;
             let (cm_namespace, cm_name) = profile_config_map(pm_namespace, pm_name, pm);
-            (cm_namespace == namespace && cm_name == name).then(|| ObjectKey::namespaced(pm_namespace, pm_name))
+            (cm_namespace == namespace && cm_name == name)
+                .then(|| ObjectKey::namespaced(pm_namespace, pm_name))
         })
         .collect()
 }
@@ -26,7 +27,11 @@ pub fn platform_meshes_for_config_map<'a>(
 pub fn profile_config_map(pm_namespace: &str, pm_name: &str, pm: &PlatformMesh) -> (String, String) {
     match &pm.spec.profile_config_map {
         Some(reference) if !reference.name.is_empty() => {
-            let namespace = reference.namespace.as_deref().filter(|ns| !ns.is_empty()).unwrap_or(pm_namespace);
+            let namespace = reference
+                .namespace
+                .as_deref()
+                .filter(|ns| !ns.is_empty())
+                .unwrap_or(pm_namespace);
             (namespace.to_owned(), reference.name.clone())
         }
         _ => (pm_namespace.to_owned(), format!("{pm_name}-profile")),
@@ -61,20 +66,29 @@ mod tests {
     #[test]
     fn config_map_matches_default_name_returns_request() {
         let pms = [pm("ns", "pm", None)];
-        assert_eq!(platform_meshes_for_config_map("ns", "pm-profile", &pms), [ObjectKey::namespaced("ns", "pm")]);
+        assert_eq!(
+            platform_meshes_for_config_map("ns", "pm-profile", &pms),
+            [ObjectKey::namespaced("ns", "pm")]
+        );
     }
 
     #[test]
     fn config_map_matches_explicit_ref_same_namespace() {
         let pms = [pm("ns", "pm", Some(("custom", None)))];
         assert_eq!(platform_meshes_for_config_map("ns", "custom", &pms).len(), 1);
-        assert!(platform_meshes_for_config_map("ns", "pm-profile", &pms).is_empty(), "the default no longer applies");
+        assert!(
+            platform_meshes_for_config_map("ns", "pm-profile", &pms).is_empty(),
+            "the default no longer applies"
+        );
     }
 
     #[test]
     fn config_map_matches_explicit_ref_cross_namespace() {
         let pms = [pm("ns", "pm", Some(("custom", Some("profiles"))))];
-        assert_eq!(platform_meshes_for_config_map("profiles", "custom", &pms), [ObjectKey::namespaced("ns", "pm")]);
+        assert_eq!(
+            platform_meshes_for_config_map("profiles", "custom", &pms),
+            [ObjectKey::namespaced("ns", "pm")]
+        );
         assert!(platform_meshes_for_config_map("ns", "custom", &pms).is_empty());
     }
 
@@ -86,9 +100,18 @@ mod tests {
 
     #[test]
     fn multiple_matches_return_all_matching_requests() {
-        let pms = [pm("a", "one", Some(("shared", Some("p")))), pm("b", "two", Some(("shared", Some("p"))))];
+        let pms = [
+            pm("a", "one", Some(("shared", Some("p")))),
+            pm("b", "two", Some(("shared", Some("p")))),
+        ];
         let keys = platform_meshes_for_config_map("p", "shared", &pms);
-        assert_eq!(keys, [ObjectKey::namespaced("a", "one"), ObjectKey::namespaced("b", "two")]);
+        assert_eq!(
+            keys,
+            [
+                ObjectKey::namespaced("a", "one"),
+                ObjectKey::namespaced("b", "two")
+            ]
+        );
     }
 
     #[test]

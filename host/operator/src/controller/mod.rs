@@ -1,8 +1,8 @@
 //! Controllers: kube-runtime `Controller`s that run a lifecycle chain per object.
 
 pub mod chain;
-pub mod operator;
 pub mod mapper;
+pub mod operator;
 pub mod platformmesh;
 pub mod predicate;
 pub mod progress;

@@ -65,9 +65,14 @@ pub struct OperatorClients {
 }
 
 async fn client_from_file(path: &str) -> Result<Client, RunError> {
-    let kubeconfig = |source| RunError::Kubeconfig { path: path.to_owned(), source };
+    let kubeconfig = |source| RunError::Kubeconfig {
+        path: path.to_owned(),
+        source,
+    };
     let file = Kubeconfig::read_from(Path::new(path)).map_err(kubeconfig)?;
-    let config = Config::from_custom_kubeconfig(file, &KubeConfigOptions::default()).await.map_err(kubeconfig)?;
+    let config = Config::from_custom_kubeconfig(file, &KubeConfigOptions::default())
+        .await
+        .map_err(kubeconfig)?;
     Client::try_from(config).map_err(RunError::Client)
 }
 
@@ -96,7 +101,11 @@ impl OperatorClients {
             name: config.kcp.kcp_cluster_admin_secret_name.clone(),
             url: config.kcp.base_url(),
         };
-        Ok(OperatorClients { runtime, infra, kcp_admin })
+        Ok(OperatorClients {
+            runtime,
+            infra,
+            kcp_admin,
+        })
     }
 }
 
@@ -117,10 +126,20 @@ pub async fn run(
 }
 
 /// The PlatformMesh lifecycle: the enabled subroutines whose plugins exist in `--plugins-dir`.
-pub async fn platform_mesh_lifecycle(config: &OperatorConfig, clients: &OperatorClients) -> Result<Lifecycle, RunError> {
-    let plugins_error = |source| RunError::Plugins { dir: config.plugins.plugins_dir.display().to_string(), source };
+pub async fn platform_mesh_lifecycle(
+    config: &OperatorConfig,
+    clients: &OperatorClients,
+) -> Result<Lifecycle, RunError> {
+    let plugins_error = |source| RunError::Plugins {
+        dir: config.plugins.plugins_dir.display().to_string(),
+        source,
+    };
     let services = HostServices {
-        clusters: Arc::new(Clusters::new(clients.runtime.clone(), clients.infra.clone(), clients.kcp_admin.clone())),
+        clusters: Arc::new(Clusters::new(
+            clients.runtime.clone(),
+            clients.infra.clone(),
+            clients.kcp_admin.clone(),
+        )),
         image_versions: Arc::new(ImageVersionStore::new()),
         workspace_dir: config.workspace_dir.clone(),
     };
@@ -135,7 +154,11 @@ pub async fn platform_mesh_lifecycle(config: &OperatorConfig, clients: &Operator
     let set = runtime.load_dir().await.map_err(plugins_error)?;
     let (chain, missing) = platform_mesh_chain(&config.subroutines, |name| set.get(name));
     for entry in &missing {
-        tracing::warn!(plugin = entry.plugin, subroutine = entry.subroutine, "enabled subroutine has no plugin; skipped");
+        tracing::warn!(
+            plugin = entry.plugin,
+            subroutine = entry.subroutine,
+            "enabled subroutine has no plugin; skipped"
+        );
     }
     let names: Vec<&str> = chain.iter().map(|s| s.name()).collect();
     tracing::info!(chain = ?names, "PlatformMesh chain");

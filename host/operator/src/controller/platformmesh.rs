@@ -103,9 +103,13 @@ pub async fn run(
         .watches(config_maps, watcher::Config::default(), move |cm| {
             let (namespace, name) = (cm.namespace().unwrap_or_default(), cm.name_any());
             let platform_meshes = cache.state();
-            mapper::platform_meshes_for_config_map(&namespace, &name, platform_meshes.iter().map(|pm| pm.as_ref()))
-                .into_iter()
-                .map(|key| ObjectRef::new(&key.name).within(key.namespace.as_deref().unwrap_or_default()))
+            mapper::platform_meshes_for_config_map(
+                &namespace,
+                &name,
+                platform_meshes.iter().map(|pm| pm.as_ref()),
+            )
+            .into_iter()
+            .map(|key| ObjectRef::new(&key.name).within(key.namespace.as_deref().unwrap_or_default()))
         })
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, context)
@@ -133,13 +137,18 @@ async fn reconcile(pm: Arc<PlatformMesh>, ctx: Arc<Context>) -> Result<Action, R
         return Err(ReconcileError { key, source });
     }
     ctx.backoff.forget(&key);
-    Ok(report.requeue_after.map_or_else(Action::await_change, Action::requeue))
+    Ok(report
+        .requeue_after
+        .map_or_else(Action::await_change, Action::requeue))
 }
 
 fn error_policy(_pm: Arc<PlatformMesh>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
     // A lost write race is retried quickly; everything else backs off per object.
-    let delay =
-        if error.source.is_conflict() { Duration::from_secs(1) } else { ctx.backoff.next_delay(&error.key) };
+    let delay = if error.source.is_conflict() {
+        Duration::from_secs(1)
+    } else {
+        ctx.backoff.next_delay(&error.key)
+    };
     tracing::warn!(error = %super::error_chain(error), retry_in = ?delay, "reconcile failed");
     Action::requeue(delay)
 }

@@ -9,7 +9,10 @@ pub const DEBUG_LABEL: &str = "debug.platform-mesh.io";
 
 /// Whether an object with `labels` passes the filter for `value`.
 pub fn debug_label_matches(labels: Option<&BTreeMap<String, String>>, value: &str) -> bool {
-    let label = labels.and_then(|l| l.get(DEBUG_LABEL)).map(String::as_str).unwrap_or("");
+    let label = labels
+        .and_then(|l| l.get(DEBUG_LABEL))
+        .map(String::as_str)
+        .unwrap_or("");
     label == value
 }
 

@@ -37,7 +37,11 @@ impl ProgressSink {
     pub fn emit(&self, controller: &str, key: &ObjectKey, changes: &[ConditionChange]) {
         let Some(sender) = &self.sender else { return };
         for change in changes {
-            let event = ProgressEvent { controller: controller.to_owned(), key: key.clone(), change: change.clone() };
+            let event = ProgressEvent {
+                controller: controller.to_owned(),
+                key: key.clone(),
+                change: change.clone(),
+            };
             // The receiver may be gone (e.g. the embedded run finished); progress is not worth failing over.
             let _ = sender.send(event);
         }

@@ -22,13 +22,8 @@ use super::{provider::SecretReference, schema};
     derive = "PartialEq",
     derive = "Default",
     doc = "A provider the operator registers in kcp and deploys into the runtime cluster.",
-    printcolumn(name = "Phase", type_ = "string", description = "Overall lifecycle phase", json_path = ".status.phase"),
-    printcolumn(
-        name = "Ready",
-        type_ = "string",
-        description = "Shows if resource is ready",
-        json_path = ".status.conditions[?(@.type=='Ready')].status"
-    )
+    printcolumn = r#"{"name": "Phase", "type": "string", "description": "Overall lifecycle phase", "jsonPath": ".status.phase"}"#,
+    printcolumn = r#"{"name": "Ready", "type": "string", "description": "Shows if resource is ready", "jsonPath": ".status.conditions[?(@.type=='Ready')].status"}"#
 )]
 #[serde(rename_all = "camelCase")]
 pub struct ManagedProviderSpec {

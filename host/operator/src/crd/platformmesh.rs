@@ -22,64 +22,15 @@ use super::schema;
     derive = "PartialEq",
     derive = "Default",
     doc = "A platform-mesh installation: the operator deploys its components, sets up kcp and writes provider secrets.",
-    printcolumn(
-        name = "KCP",
-        type_ = "string",
-        description = "KCP status (shows reason if Unknown)",
-        json_path = ".status.conditions[?(@.type=='KcpsetupSubroutine')].status"
-    ),
-    printcolumn(
-        name = "KCP_REASON",
-        type_ = "string",
-        description = "KCP reason if status is Unknown",
-        json_path = ".status.conditions[?(@.type=='KcpsetupSubroutine')].reason",
-        priority = "1"
-    ),
-    printcolumn(
-        name = "SECRET",
-        type_ = "string",
-        description = "SECRET status (shows reason if Unknown)",
-        json_path = ".status.conditions[?(@.type=='ProvidersecretSubroutine')].status"
-    ),
-    printcolumn(
-        name = "SECRET_REASON",
-        type_ = "string",
-        description = "SECRET reason if status is Unknown",
-        json_path = ".status.conditions[?(@.type=='ProvidersecretSubroutine')].reason",
-        priority = "1"
-    ),
-    printcolumn(
-        name = "DEPLOYMENT",
-        type_ = "string",
-        description = "DEPLOYMENT status (shows reason if Unknown)",
-        json_path = ".status.conditions[?(@.type=='DeploymentSubroutine')].status"
-    ),
-    printcolumn(
-        name = "DEPLOYMENT_REASON",
-        type_ = "string",
-        description = "DEPLOYMENT reason if status is Unknown",
-        json_path = ".status.conditions[?(@.type=='DeploymentSubroutine')].reason",
-        priority = "1"
-    ),
-    printcolumn(
-        name = "WAIT",
-        type_ = "string",
-        description = "WAIT status (shows reason if Unknown)",
-        json_path = ".status.conditions[?(@.type=='WaitSubroutine')].status"
-    ),
-    printcolumn(
-        name = "WAIT_REASON",
-        type_ = "string",
-        description = "WAIT reason if status is Unknown",
-        json_path = ".status.conditions[?(@.type=='WaitSubroutine')].reason",
-        priority = "1"
-    ),
-    printcolumn(
-        name = "Ready",
-        type_ = "string",
-        description = "Shows if resource is ready",
-        json_path = ".status.conditions[?(@.type=='Ready')].status"
-    )
+    printcolumn = r#"{"name": "KCP", "type": "string", "description": "KCP status (shows reason if Unknown)", "jsonPath": ".status.conditions[?(@.type=='KcpsetupSubroutine')].status"}"#,
+    printcolumn = r#"{"name": "KCP_REASON", "type": "string", "description": "KCP reason if status is Unknown", "jsonPath": ".status.conditions[?(@.type=='KcpsetupSubroutine')].reason", "priority": 1}"#,
+    printcolumn = r#"{"name": "SECRET", "type": "string", "description": "SECRET status (shows reason if Unknown)", "jsonPath": ".status.conditions[?(@.type=='ProvidersecretSubroutine')].status"}"#,
+    printcolumn = r#"{"name": "SECRET_REASON", "type": "string", "description": "SECRET reason if status is Unknown", "jsonPath": ".status.conditions[?(@.type=='ProvidersecretSubroutine')].reason", "priority": 1}"#,
+    printcolumn = r#"{"name": "DEPLOYMENT", "type": "string", "description": "DEPLOYMENT status (shows reason if Unknown)", "jsonPath": ".status.conditions[?(@.type=='DeploymentSubroutine')].status"}"#,
+    printcolumn = r#"{"name": "DEPLOYMENT_REASON", "type": "string", "description": "DEPLOYMENT reason if status is Unknown", "jsonPath": ".status.conditions[?(@.type=='DeploymentSubroutine')].reason", "priority": 1}"#,
+    printcolumn = r#"{"name": "WAIT", "type": "string", "description": "WAIT status (shows reason if Unknown)", "jsonPath": ".status.conditions[?(@.type=='WaitSubroutine')].status"}"#,
+    printcolumn = r#"{"name": "WAIT_REASON", "type": "string", "description": "WAIT reason if status is Unknown", "jsonPath": ".status.conditions[?(@.type=='WaitSubroutine')].reason", "priority": 1}"#,
+    printcolumn = r#"{"name": "Ready", "type": "string", "description": "Shows if resource is ready", "jsonPath": ".status.conditions[?(@.type=='Ready')].status"}"#
 )]
 #[serde(rename_all = "camelCase")]
 pub struct PlatformMeshSpec {
@@ -137,7 +88,11 @@ pub struct Kcp {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extra_provider_connections: Option<Vec<ProviderConnection>>,
     /// Extra API bindings added to workspace types.
-    #[serde(default, rename = "extraDefaultAPIBindings", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "extraDefaultAPIBindings",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub extra_default_api_bindings: Option<Vec<DefaultApiBinding>>,
     /// Extra workspaces to create.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -242,7 +197,9 @@ pub struct NamedDefault {
 
 impl Default for NamedDefault {
     fn default() -> Self {
-        Self { name: default_platform_mesh() }
+        Self {
+            name: default_platform_mesh(),
+        }
     }
 }
 

@@ -20,19 +20,9 @@ use super::schema;
     derive = "PartialEq",
     derive = "Default",
     doc = "A service provider in kcp: the operator creates its workspace and a scoped kubeconfig.",
-    printcolumn(name = "Phase", type_ = "string", description = "Bootstrap phase", json_path = ".status.phase"),
-    printcolumn(
-        name = "KubeconfigSecret",
-        type_ = "string",
-        description = "Secret holding the provider kubeconfig",
-        json_path = ".status.providerKubeconfigSecretRef.name"
-    ),
-    printcolumn(
-        name = "Ready",
-        type_ = "string",
-        description = "Shows if resource is ready",
-        json_path = ".status.conditions[?(@.type=='Ready')].status"
-    )
+    printcolumn = r#"{"name": "Phase", "type": "string", "description": "Bootstrap phase", "jsonPath": ".status.phase"}"#,
+    printcolumn = r#"{"name": "KubeconfigSecret", "type": "string", "description": "Secret holding the provider kubeconfig", "jsonPath": ".status.providerKubeconfigSecretRef.name"}"#,
+    printcolumn = r#"{"name": "Ready", "type": "string", "description": "Shows if resource is ready", "jsonPath": ".status.conditions[?(@.type=='Ready')].status"}"#
 )]
 #[serde(rename_all = "camelCase")]
 pub struct ProviderSpec {

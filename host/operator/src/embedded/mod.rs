@@ -128,9 +128,12 @@ pub async fn run(
 ) -> Result<(), EmbeddedError> {
     let started = Instant::now();
     config.workspace_dir = workspace_dir(&config.workspace_dir);
-    let server = apiserver::start(ServerConfig { simulators: SimConfig::all(), ..ServerConfig::default() })
-        .await
-        .map_err(EmbeddedError::Start)?;
+    let server = apiserver::start(ServerConfig {
+        simulators: SimConfig::all(),
+        ..ServerConfig::default()
+    })
+    .await
+    .map_err(EmbeddedError::Start)?;
     let result = run_against(&server, config, args, shutdown, started).await;
     server.shutdown().await;
     result
@@ -146,14 +149,23 @@ async fn run_against(
     let client = server.client();
     println!("embedded API server listening on {}", server.url());
     let kubeconfig = if config.common.kubeconfig.is_empty() {
-        std::env::temp_dir().join(format!("platform-mesh-embedded-{}.kubeconfig", std::process::id()))
+        std::env::temp_dir().join(format!(
+            "platform-mesh-embedded-{}.kubeconfig",
+            std::process::id()
+        ))
     } else {
         PathBuf::from(&config.common.kubeconfig)
     };
     server
         .write_kubeconfig(&kubeconfig)
-        .map_err(|source| EmbeddedError::Kubeconfig { path: kubeconfig.display().to_string(), source })?;
-    println!("kubeconfig written to {} (contexts: embedded, kcp-root)", kubeconfig.display());
+        .map_err(|source| EmbeddedError::Kubeconfig {
+            path: kubeconfig.display().to_string(),
+            source,
+        })?;
+    println!(
+        "kubeconfig written to {} (contexts: embedded, kcp-root)",
+        kubeconfig.display()
+    );
 
     install_crds(&client).await?;
     let mut platform_mesh = None;
@@ -170,16 +182,27 @@ async fn run_against(
     let target = platform_mesh.ok_or(EmbeddedError::NoPlatformMesh)?;
 
     config.kcp.kcp_url = server.url().to_owned();
-    let url = server.url().parse().map_err(|_| EmbeddedError::Url { url: server.url().to_owned() })?;
+    let url = server.url().parse().map_err(|_| EmbeddedError::Url {
+        url: server.url().to_owned(),
+    })?;
     let kcp_config = kube::Config::new(url);
-    let clients =
-        OperatorClients { runtime: client.clone(), infra: client, kcp_admin: KcpAdmin::Config(Box::new(kcp_config)) };
+    let clients = OperatorClients {
+        runtime: client.clone(),
+        infra: client,
+        kcp_admin: KcpAdmin::Config(Box::new(kcp_config)),
+    };
     let (progress, mut events) = ProgressSink::channel();
     let stop = CancellationToken::new();
     let operator_stop = stop.clone();
     let operator_config = config.clone();
     let mut operator = tokio::spawn(async move {
-        operator::run(&operator_config, clients, progress, operator_stop.cancelled_owned()).await
+        operator::run(
+            &operator_config,
+            clients,
+            progress,
+            operator_stop.cancelled_owned(),
+        )
+        .await
     });
 
     let deadline = tokio::time::sleep(args.timeout);

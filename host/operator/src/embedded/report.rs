@@ -40,7 +40,11 @@ pub fn summary(time_to_ready: Duration, stats: &RequestStats) -> String {
     if !stats.by_cluster.is_empty() {
         out.push_str("Requests by cluster / kcp workspace:\n");
         for (cluster, count) in &stats.by_cluster {
-            let name = if cluster.is_empty() { "(runtime cluster)" } else { cluster.as_str() };
+            let name = if cluster.is_empty() {
+                "(runtime cluster)"
+            } else {
+                cluster.as_str()
+            };
             let _ = writeln!(out, "  {name:<55} {count}");
         }
     }

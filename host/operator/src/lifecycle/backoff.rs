@@ -58,7 +58,10 @@ pub struct Backoff<K> {
 impl<K: Eq + Hash + Clone> Backoff<K> {
     /// A limiter with these parameters and no history.
     pub fn new(config: BackoffConfig) -> Self {
-        Backoff { config, entries: Mutex::new(HashMap::new()) }
+        Backoff {
+            config,
+            entries: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The delay before retrying `key` after a failure now.
@@ -68,24 +71,39 @@ impl<K: Eq + Hash + Clone> Backoff<K> {
 
     /// The delay before retrying `key` after a failure at `now`.
     pub fn next_delay_at(&self, key: &K, now: Instant) -> Duration {
-        let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let entry = entries.entry(key.clone()).or_insert(Entry { first_failure: now, exp_failures: 0 });
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let entry = entries.entry(key.clone()).or_insert(Entry {
+            first_failure: now,
+            exp_failures: 0,
+        });
         if now.saturating_duration_since(entry.first_failure) <= self.config.window {
             return self.config.static_delay;
         }
         let factor = 2u32.saturating_pow(entry.exp_failures);
         entry.exp_failures = entry.exp_failures.saturating_add(1);
-        self.config.exp_initial.saturating_mul(factor).min(self.config.exp_max)
+        self.config
+            .exp_initial
+            .saturating_mul(factor)
+            .min(self.config.exp_max)
     }
 
     /// Forgets the failure history of `key` (after a successful reconcile).
     pub fn forget(&self, key: &K) {
-        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(key);
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(key);
     }
 
     /// How many keys have a failure history.
     pub fn len(&self) -> usize {
-        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).len()
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .len()
     }
 
     /// Whether no key has a failure history.
@@ -103,9 +121,14 @@ mod tests {
         let limiter = Backoff::new(BackoffConfig::DEFAULT);
         let t0 = Instant::now();
         assert_eq!(limiter.next_delay_at(&"a", t0), Duration::from_secs(2));
-        assert_eq!(limiter.next_delay_at(&"a", t0 + Duration::from_secs(60)), Duration::from_secs(2));
+        assert_eq!(
+            limiter.next_delay_at(&"a", t0 + Duration::from_secs(60)),
+            Duration::from_secs(2)
+        );
         let late = t0 + Duration::from_secs(61);
-        let delays: Vec<u64> = (0..11).map(|_| limiter.next_delay_at(&"a", late).as_secs()).collect();
+        let delays: Vec<u64> = (0..11)
+            .map(|_| limiter.next_delay_at(&"a", late).as_secs())
+            .collect();
         assert_eq!(delays, [2, 4, 8, 16, 32, 64, 128, 256, 512, 1000, 1000]);
     }
 

@@ -61,15 +61,36 @@ pub struct DesiredCondition {
 /// The `Ready` condition for a pass, by the priority error → stopped → pending → complete.
 pub fn ready_condition(errored: bool, stopped: bool, pending: bool) -> DesiredCondition {
     let (status, reason, message) = if errored {
-        (Status::False, reason::ERROR, "one or more subroutines encountered an error")
+        (
+            Status::False,
+            reason::ERROR,
+            "one or more subroutines encountered an error",
+        )
     } else if stopped {
-        (Status::False, reason::STOPPED, "one or more subroutines stopped the chain")
+        (
+            Status::False,
+            reason::STOPPED,
+            "one or more subroutines stopped the chain",
+        )
     } else if pending {
-        (Status::Unknown, reason::PENDING, "one or more subroutines are pending")
+        (
+            Status::Unknown,
+            reason::PENDING,
+            "one or more subroutines are pending",
+        )
     } else {
-        (Status::True, reason::COMPLETE, "all subroutines completed successfully")
+        (
+            Status::True,
+            reason::COMPLETE,
+            "all subroutines completed successfully",
+        )
     };
-    DesiredCondition { type_: READY.into(), status, reason: reason.into(), message: message.into() }
+    DesiredCondition {
+        type_: READY.into(),
+        status,
+        reason: reason.into(),
+        message: message.into(),
+    }
 }
 
 /// The conditions list of `object` (created empty if absent).
@@ -79,7 +100,10 @@ fn conditions_mut(object: &mut Value) -> Option<&mut Vec<Value>> {
     if !status.is_object() {
         *status = Value::Object(Map::new());
     }
-    let conditions = status.as_object_mut()?.entry("conditions").or_insert_with(|| Value::Array(Vec::new()));
+    let conditions = status
+        .as_object_mut()?
+        .entry("conditions")
+        .or_insert_with(|| Value::Array(Vec::new()));
     if !conditions.is_array() {
         *conditions = Value::Array(Vec::new());
     }
@@ -88,11 +112,20 @@ fn conditions_mut(object: &mut Value) -> Option<&mut Vec<Value>> {
 
 /// The condition of type `type_`, if present.
 pub fn find<'a>(object: &'a Value, type_: &str) -> Option<&'a Value> {
-    object.pointer("/status/conditions")?.as_array()?.iter().find(|c| c["type"] == type_)
+    object
+        .pointer("/status/conditions")?
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == type_)
 }
 
 /// Adds `Unknown`/`Unknown` conditions ("awaiting first reconciliation for <type>") for every type that has none.
-pub fn init_unknown<'a>(object: &mut Value, types: impl IntoIterator<Item = &'a str>, generation: i64, now: &str) {
+pub fn init_unknown<'a>(
+    object: &mut Value,
+    types: impl IntoIterator<Item = &'a str>,
+    generation: i64,
+    now: &str,
+) {
     for type_ in types {
         if find(object, type_).is_some() {
             continue;
@@ -113,7 +146,9 @@ pub fn init_unknown<'a>(object: &mut Value, types: impl IntoIterator<Item = &'a 
 /// Sets a condition: a new one gets `lastTransitionTime = now`; an existing one keeps its time unless the status
 /// changes; reason, message and observedGeneration are always overwritten.
 pub fn set(object: &mut Value, desired: &DesiredCondition, generation: i64, now: &str) {
-    let Some(list) = conditions_mut(object) else { return };
+    let Some(list) = conditions_mut(object) else {
+        return;
+    };
     let status = desired.status.as_str();
     match list.iter_mut().find(|c| c["type"] == desired.type_.as_str()) {
         Some(existing) => {
@@ -151,12 +186,18 @@ pub struct ConditionChange {
 
 /// The conditions of `after` whose status, reason or message differ from `before` (in `after`'s order).
 pub fn changes(before: &Value, after: &Value) -> Vec<ConditionChange> {
-    let Some(list) = after.pointer("/status/conditions").and_then(Value::as_array) else { return Vec::new() };
+    let Some(list) = after.pointer("/status/conditions").and_then(Value::as_array) else {
+        return Vec::new();
+    };
     list.iter()
         .filter(|c| {
             let type_ = c["type"].as_str().unwrap_or_default();
             match find(before, type_) {
-                Some(old) => old["status"] != c["status"] || old["reason"] != c["reason"] || old["message"] != c["message"],
+                Some(old) => {
+                    old["status"] != c["status"]
+                        || old["reason"] != c["reason"]
+                        || old["message"] != c["message"]
+                }
                 None => true,
             }
         })
@@ -174,7 +215,12 @@ mod tests {
     use super::*;
 
     fn desired(status: Status, reason: &str, message: &str) -> DesiredCondition {
-        DesiredCondition { type_: "A".into(), status, reason: reason.into(), message: message.into() }
+        DesiredCondition {
+            type_: "A".into(),
+            status,
+            reason: reason.into(),
+            message: message.into(),
+        }
     }
 
     #[test]
@@ -195,7 +241,10 @@ mod tests {
         set(&mut obj, &desired(Status::Unknown, "Pending", "wait"), 1, "t0");
         set(&mut obj, &desired(Status::Unknown, "Pending", "still"), 2, "t1");
         let c = find(&obj, "A").unwrap();
-        assert_eq!((c["lastTransitionTime"].as_str(), c["message"].as_str()), (Some("t0"), Some("still")));
+        assert_eq!(
+            (c["lastTransitionTime"].as_str(), c["message"].as_str()),
+            (Some("t0"), Some("still"))
+        );
         assert_eq!(c["observedGeneration"], 2);
         set(&mut obj, &desired(Status::True, "Complete", ""), 2, "t2");
         assert_eq!(find(&obj, "A").unwrap()["lastTransitionTime"], "t2");
@@ -206,16 +255,32 @@ mod tests {
         assert_eq!(ready_condition(true, true, true).reason, "Error");
         assert_eq!(ready_condition(false, true, true).reason, "Stopped");
         let pending = ready_condition(false, false, true);
-        assert_eq!((pending.status, pending.message.as_str()), (Status::Unknown, "one or more subroutines are pending"));
+        assert_eq!(
+            (pending.status, pending.message.as_str()),
+            (Status::Unknown, "one or more subroutines are pending")
+        );
         let done = ready_condition(false, false, false);
-        assert_eq!((done.status, done.message.as_str()), (Status::True, "all subroutines completed successfully"));
+        assert_eq!(
+            (done.status, done.message.as_str()),
+            (Status::True, "all subroutines completed successfully")
+        );
     }
 
     #[test]
     fn changes_report_only_differences() {
         let before = json!({"status": {"conditions": [{"type": "A", "status": "True", "reason": "Complete", "message": ""}]}});
         let mut after = before.clone();
-        set(&mut after, &DesiredCondition { type_: "B".into(), status: Status::False, reason: "Stopped".into(), message: "m".into() }, 1, "t");
+        set(
+            &mut after,
+            &DesiredCondition {
+                type_: "B".into(),
+                status: Status::False,
+                reason: "Stopped".into(),
+                message: "m".into(),
+            },
+            1,
+            "t",
+        );
         let diff = changes(&before, &after);
         assert_eq!(diff.len(), 1);
         assert_eq!(diff[0].type_, "B");

@@ -41,7 +41,11 @@ pub struct LifecycleOptions {
 
 impl Default for LifecycleOptions {
     fn default() -> Self {
-        LifecycleOptions { conditions: true, read_only: false, observed_generation: true }
+        LifecycleOptions {
+            conditions: true,
+            read_only: false,
+            observed_generation: true,
+        }
     }
 }
 
@@ -121,7 +125,13 @@ impl Lifecycle {
         options: LifecycleOptions,
         operator_config: Value,
     ) -> Self {
-        Lifecycle { controller: controller.into(), object_target, chain, options, operator_config }
+        Lifecycle {
+            controller: controller.into(),
+            object_target,
+            chain,
+            options,
+            operator_config,
+        }
     }
 
     /// The subroutine names in chain order.
@@ -133,10 +143,22 @@ impl Lifecycle {
     pub async fn reconcile<S: ObjectStore>(&self, store: &S, key: &ObjectKey) -> PassReport {
         let object = match store.get(key).await {
             Ok(Some(object)) => object,
-            Ok(None) => return PassReport { gone: true, ..PassReport::default() },
-            Err(error) => return PassReport { error: Some(EngineError::Fetch(error)), ..PassReport::default() },
+            Ok(None) => {
+                return PassReport {
+                    gone: true,
+                    ..PassReport::default()
+                };
+            }
+            Err(error) => {
+                return PassReport {
+                    error: Some(EngineError::Fetch(error)),
+                    ..PassReport::default()
+                };
+            }
         };
-        let deleting = object.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null());
+        let deleting = object
+            .pointer("/metadata/deletionTimestamp")
+            .is_some_and(|t| !t.is_null());
 
         if !deleting && !self.options.read_only {
             let wanted = self.chain.iter().flat_map(|s| s.finalizers().iter());
@@ -146,8 +168,14 @@ impl Lifecycle {
                 all.extend(missing);
                 let patch = json!({"metadata": {"finalizers": all}});
                 return match store.patch(key, &patch).await {
-                    Ok(_) => PassReport { added_finalizers: true, ..PassReport::default() },
-                    Err(error) => PassReport { error: Some(EngineError::AddFinalizers(error)), ..PassReport::default() },
+                    Ok(_) => PassReport {
+                        added_finalizers: true,
+                        ..PassReport::default()
+                    },
+                    Err(error) => PassReport {
+                        error: Some(EngineError::AddFinalizers(error)),
+                        ..PassReport::default()
+                    },
                 };
             }
         }
@@ -166,8 +194,16 @@ impl Lifecycle {
         pass: Pass<'_>,
         deleting: bool,
     ) -> PassReport {
-        let Pass { object, error, min_requeue, .. } = pass;
-        let mut report = PassReport { requeue_after: min_requeue, ..PassReport::default() };
+        let Pass {
+            object,
+            error,
+            min_requeue,
+            ..
+        } = pass;
+        let mut report = PassReport {
+            requeue_after: min_requeue,
+            ..PassReport::default()
+        };
         let subroutine_error = error;
         if self.options.read_only {
             report.error = subroutine_error;
@@ -201,9 +237,11 @@ impl Lifecycle {
                     report.requeue_after = Some(Duration::from_secs(1));
                 }
                 report.error = Some(match subroutine_error {
-                    Some(EngineError::Subroutine { name, message }) => {
-                        EngineError::SubroutineAndPersist { name, message, persist }
-                    }
+                    Some(EngineError::Subroutine { name, message }) => EngineError::SubroutineAndPersist {
+                        name,
+                        message,
+                        persist,
+                    },
                     _ => EngineError::Persist(persist),
                 });
             }
@@ -226,10 +264,24 @@ struct Pass<'l> {
 
 impl<'l> Pass<'l> {
     fn new(lifecycle: &'l Lifecycle, object: Value) -> Self {
-        let generation = object.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0);
+        let generation = object
+            .pointer("/metadata/generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
         // Condition times have second precision on the wire; formatting them so keeps steady-state passes equal.
-        let now = k8s_openapi::jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
-        Pass { lifecycle, object, generation, now, error: None, stopped: false, pending: false, min_requeue: None }
+        let now = k8s_openapi::jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        Pass {
+            lifecycle,
+            object,
+            generation,
+            now,
+            error: None,
+            stopped: false,
+            pending: false,
+            min_requeue: None,
+        }
     }
 
     fn track_requeue(&mut self, after: Option<Duration>) {
@@ -240,7 +292,12 @@ impl<'l> Pass<'l> {
 
     fn set_condition(&mut self, type_: String, status: Status, reason: &str, message: String) {
         if self.lifecycle.options.conditions {
-            let desired = DesiredCondition { type_, status, reason: reason.into(), message };
+            let desired = DesiredCondition {
+                type_,
+                status,
+                reason: reason.into(),
+                message,
+            };
             conditions::set(&mut self.object, &desired, self.generation, &self.now);
         }
     }
@@ -275,34 +332,58 @@ impl<'l> Pass<'l> {
                 object: self.object.clone(),
                 operator_config: lifecycle.operator_config.clone(),
             };
-            let result =
-                if finalizing { subroutine.finalize(&ctx).await } else { subroutine.process(&ctx).await };
+            let result = if finalizing {
+                subroutine.finalize(&ctx).await
+            } else {
+                subroutine.process(&ctx).await
+            };
             let name = subroutine.name().to_owned();
-            let type_ = if finalizing { format!("{name}Finalize") } else { name.clone() };
+            let type_ = if finalizing {
+                format!("{name}Finalize")
+            } else {
+                name.clone()
+            };
             match result {
                 Err(failure) => {
                     self.merge_status(failure.status_patch.as_ref());
                     self.set_condition(type_, Status::False, reason::ERROR, failure.message.clone());
                     tracing::warn!(subroutine = %name, message = %failure.message, "subroutine failed");
-                    self.error = Some(EngineError::Subroutine { name, message: failure.message });
+                    self.error = Some(EngineError::Subroutine {
+                        name,
+                        message: failure.message,
+                    });
                     break;
                 }
                 Ok(step) => {
                     self.merge_status(step.status_patch.as_ref());
                     match step.outcome {
-                        Outcome::Ok { requeue_after, message } => {
-                            self.set_condition(type_, Status::True, reason::COMPLETE, message.unwrap_or_default());
+                        Outcome::Ok {
+                            requeue_after,
+                            message,
+                        } => {
+                            self.set_condition(
+                                type_,
+                                Status::True,
+                                reason::COMPLETE,
+                                message.unwrap_or_default(),
+                            );
                             self.track_requeue(requeue_after);
                             if finalizing && requeue_after.is_none_or(|d| d.is_zero()) {
                                 finalizers::remove(&mut self.object, subroutine.finalizers());
                             }
                         }
-                        Outcome::Pending { message, requeue_after } => {
+                        Outcome::Pending {
+                            message,
+                            requeue_after,
+                        } => {
                             self.set_condition(type_, Status::Unknown, reason::PENDING, message);
                             self.track_requeue(Some(requeue_after));
                             self.pending = true;
                         }
-                        Outcome::Stop { message, requeue_after } => {
+                        Outcome::Stop {
+                            message,
+                            requeue_after,
+                        } => {
                             tracing::info!(subroutine = %name, %message, "subroutine stopped the chain");
                             self.set_condition(type_, Status::False, reason::STOPPED, message);
                             self.track_requeue(requeue_after);

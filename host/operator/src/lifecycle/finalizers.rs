@@ -7,7 +7,11 @@ pub fn current(object: &Value) -> Vec<String> {
     object
         .pointer("/metadata/finalizers")
         .and_then(Value::as_array)
-        .map(|list| list.iter().filter_map(|f| f.as_str().map(str::to_owned)).collect())
+        .map(|list| {
+            list.iter()
+                .filter_map(|f| f.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -32,7 +36,10 @@ pub fn any_present(object: &Value, finalizers: &[String]) -> bool {
 
 /// Removes every occurrence of each of `finalizers` from the object.
 pub fn remove(object: &mut Value, finalizers: &[String]) {
-    let remaining: Vec<String> = current(object).into_iter().filter(|f| !finalizers.contains(f)).collect();
+    let remaining: Vec<String> = current(object)
+        .into_iter()
+        .filter(|f| !finalizers.contains(f))
+        .collect();
     set(object, remaining);
 }
 

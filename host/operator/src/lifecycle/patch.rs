@@ -44,7 +44,10 @@ mod tests {
         let from = json!({"a": 1, "b": {"c": [1, 2], "d": "x"}, "e": true});
         let to = json!({"a": 1, "b": {"c": [3], "f": null}, "g": {"h": 1}});
         let patch = merge_diff(&from, &to).unwrap();
-        assert_eq!(patch, json!({"b": {"c": [3], "d": null, "f": null}, "e": null, "g": {"h": 1}}));
+        assert_eq!(
+            patch,
+            json!({"b": {"c": [3], "d": null, "f": null}, "e": null, "g": {"h": 1}})
+        );
         let mut applied = from.clone();
         json_patch::merge(&mut applied, &patch);
         // A merge patch cannot express an explicit null value; it removes the key instead.

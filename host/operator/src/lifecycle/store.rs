@@ -21,12 +21,18 @@ pub struct ObjectKey {
 impl ObjectKey {
     /// A namespaced key.
     pub fn namespaced(namespace: impl Into<String>, name: impl Into<String>) -> Self {
-        ObjectKey { namespace: Some(namespace.into()), name: name.into() }
+        ObjectKey {
+            namespace: Some(namespace.into()),
+            name: name.into(),
+        }
     }
 
     /// A cluster-scoped key.
     pub fn cluster(name: impl Into<String>) -> Self {
-        ObjectKey { namespace: None, name: name.into() }
+        ObjectKey {
+            namespace: None,
+            name: name.into(),
+        }
     }
 }
 
@@ -75,11 +81,15 @@ pub trait ObjectStore: Send + Sync {
     fn get(&self, key: &ObjectKey) -> impl Future<Output = Result<Option<Value>, StoreError>> + Send;
 
     /// Applies a JSON merge patch to the object (main resource) and returns the stored object.
-    fn patch(&self, key: &ObjectKey, patch: &Value) -> impl Future<Output = Result<Value, StoreError>> + Send;
+    fn patch(&self, key: &ObjectKey, patch: &Value)
+    -> impl Future<Output = Result<Value, StoreError>> + Send;
 
     /// Applies a JSON merge patch to the object's status subresource.
-    fn patch_status(&self, key: &ObjectKey, patch: &Value)
-    -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn patch_status(
+        &self,
+        key: &ObjectKey,
+        patch: &Value,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// An [`ObjectStore`] over a Kubernetes API server.
@@ -112,12 +122,17 @@ impl ObjectStore for KubeStore {
     }
 
     async fn patch(&self, key: &ObjectKey, patch: &Value) -> Result<Value, StoreError> {
-        let stored = self.api(key).patch(&key.name, &PatchParams::default(), &Patch::Merge(patch)).await?;
+        let stored = self
+            .api(key)
+            .patch(&key.name, &PatchParams::default(), &Patch::Merge(patch))
+            .await?;
         serde_json::to_value(stored).map_err(StoreError::Json)
     }
 
     async fn patch_status(&self, key: &ObjectKey, patch: &Value) -> Result<(), StoreError> {
-        self.api(key).patch_status(&key.name, &PatchParams::default(), &Patch::Merge(patch)).await?;
+        self.api(key)
+            .patch_status(&key.name, &PatchParams::default(), &Patch::Merge(patch))
+            .await?;
         Ok(())
     }
 }

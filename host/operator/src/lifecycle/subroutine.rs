@@ -40,9 +40,15 @@ pub enum Outcome {
         message: Option<String>,
     },
     /// Continue, but not ready yet. Condition `Unknown`/`Pending`. `requeue_after` is greater than zero.
-    Pending { message: String, requeue_after: Duration },
+    Pending {
+        message: String,
+        requeue_after: Duration,
+    },
     /// End the chain for this pass. Condition `False`/`Stopped`.
-    Stop { message: String, requeue_after: Option<Duration> },
+    Stop {
+        message: String,
+        requeue_after: Option<Duration>,
+    },
 }
 
 /// A successful call.

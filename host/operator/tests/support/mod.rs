@@ -23,9 +23,12 @@ use serde_json::{Value, json};
 
 /// Starts an API server without simulators and installs the operator's CRDs.
 pub async fn server_with_crds() -> Server {
-    let server = apiserver::start(ServerConfig { simulators: SimConfig::none(), ..ServerConfig::default() })
-        .await
-        .expect("embedded API server starts");
+    let server = apiserver::start(ServerConfig {
+        simulators: SimConfig::none(),
+        ..ServerConfig::default()
+    })
+    .await
+    .expect("embedded API server starts");
     install_crds(&server.client()).await;
     server
 }
@@ -34,7 +37,9 @@ pub async fn server_with_crds() -> Server {
 pub async fn install_crds(client: &Client) {
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
     for crd in crd::all_crds() {
-        api.create(&PostParams::default(), &crd).await.expect("CRD is created");
+        api.create(&PostParams::default(), &crd)
+            .await
+            .expect("CRD is created");
     }
     let pms = platform_mesh_api(client, "default");
     for _ in 0..100 {
@@ -68,19 +73,28 @@ pub async fn create_platform_mesh(client: &Client, namespace: &str, name: &str, 
         "spec": spec,
     }))
     .unwrap();
-    let created = platform_mesh_api(client, namespace).create(&PostParams::default(), &object).await.unwrap();
+    let created = platform_mesh_api(client, namespace)
+        .create(&PostParams::default(), &object)
+        .await
+        .unwrap();
     serde_json::to_value(created).unwrap()
 }
 
 /// Reads a PlatformMesh as JSON (`None` if gone).
 pub async fn get_platform_mesh(client: &Client, namespace: &str, name: &str) -> Option<Value> {
-    let object = platform_mesh_api(client, namespace).get_opt(name).await.unwrap()?;
+    let object = platform_mesh_api(client, namespace)
+        .get_opt(name)
+        .await
+        .unwrap()?;
     Some(serde_json::to_value(object).unwrap())
 }
 
 /// The condition `type_` of `object`.
 pub fn condition<'a>(object: &'a Value, type_: &str) -> Option<&'a Value> {
-    object["status"]["conditions"].as_array()?.iter().find(|c| c["type"] == type_)
+    object["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == type_)
 }
 
 /// What a scripted subroutine returns, call after call (the last entry repeats).
@@ -96,15 +110,38 @@ pub enum Script {
 
 impl Script {
     fn result(&self) -> Result<StepResult, Failure> {
-        let step = |outcome| Ok(StepResult { outcome, status_patch: None });
+        let step = |outcome| {
+            Ok(StepResult {
+                outcome,
+                status_patch: None,
+            })
+        };
         match self {
-            Script::Ok => step(Outcome::Ok { requeue_after: None, message: None }),
-            Script::OkRequeue(d) => step(Outcome::Ok { requeue_after: Some(*d), message: None }),
-            Script::Pending(m, d) => step(Outcome::Pending { message: (*m).into(), requeue_after: *d }),
-            Script::Stop(m, d) => step(Outcome::Stop { message: (*m).into(), requeue_after: *d }),
-            Script::Fail(m) => Err(Failure { message: (*m).into(), status_patch: None }),
+            Script::Ok => step(Outcome::Ok {
+                requeue_after: None,
+                message: None,
+            }),
+            Script::OkRequeue(d) => step(Outcome::Ok {
+                requeue_after: Some(*d),
+                message: None,
+            }),
+            Script::Pending(m, d) => step(Outcome::Pending {
+                message: (*m).into(),
+                requeue_after: *d,
+            }),
+            Script::Stop(m, d) => step(Outcome::Stop {
+                message: (*m).into(),
+                requeue_after: *d,
+            }),
+            Script::Fail(m) => Err(Failure {
+                message: (*m).into(),
+                status_patch: None,
+            }),
             Script::OkWithStatus(patch) => Ok(StepResult {
-                outcome: Outcome::Ok { requeue_after: None, message: None },
+                outcome: Outcome::Ok {
+                    requeue_after: None,
+                    message: None,
+                },
                 status_patch: Some(patch.clone()),
             }),
         }
@@ -153,11 +190,23 @@ impl Scripted {
         self
     }
 
-    fn next(&self, queue: &Mutex<VecDeque<Script>>, action: &str, ctx: &CallContext) -> Result<StepResult, Failure> {
-        self.journal.lock().unwrap().push(format!("{}:{action}", self.name));
+    fn next(
+        &self,
+        queue: &Mutex<VecDeque<Script>>,
+        action: &str,
+        ctx: &CallContext,
+    ) -> Result<StepResult, Failure> {
+        self.journal
+            .lock()
+            .unwrap()
+            .push(format!("{}:{action}", self.name));
         self.seen.lock().unwrap().push(ctx.clone());
         let mut queue = queue.lock().unwrap();
-        let script = if queue.len() > 1 { queue.pop_front().unwrap() } else { queue[0].clone() };
+        let script = if queue.len() > 1 {
+            queue.pop_front().unwrap()
+        } else {
+            queue[0].clone()
+        };
         script.result()
     }
 }
