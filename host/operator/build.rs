@@ -72,7 +72,9 @@ fn main() {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&root)
-        .args(["build", "--locked", "--target", TARGET, "--profile", "plugin"])
+        // No `--locked`: the outer cargo has just resolved the shared Cargo.lock, so the nested build finds it
+        // consistent; and should a checkout ever carry a stale lock file, updating it beats failing the build.
+        .args(["build", "--target", TARGET, "--profile", "plugin"])
         .env("CARGO_TARGET_DIR", &target_dir);
     for (_, package) in &packages {
         cmd.args(["-p", package]);
@@ -87,6 +89,8 @@ fn main() {
             cmd.env_remove(key.as_ref());
         }
     }
+    // The nested cargo's stdout would be read as build-script directives; send it to stderr.
+    cmd.stdout(std::io::stderr());
     let status = cmd
         .status()
         .expect("running the nested cargo build of the plugins");
@@ -114,11 +118,14 @@ fn main() {
     }
 }
 
-/// Copies only when the content differs, so the file's mtime (and the operator's compile cache) stays put.
+/// Copies only when the content differs, so the file's mtime stays put; through a temporary name and a rename,
+/// so a test running while another cargo rebuilds the plugins never reads a half-written file.
 fn copy_if_changed(from: &Path, to: &Path) {
     let bytes = fs::read(from).unwrap_or_else(|e| panic!("reading {}: {e}", from.display()));
     if fs::read(to).ok().as_deref() != Some(bytes.as_slice()) {
-        fs::write(to, bytes).unwrap_or_else(|e| panic!("writing {}: {e}", to.display()));
+        let temp = to.with_extension(format!("wasm.tmp{}", std::process::id()));
+        fs::write(&temp, bytes).unwrap_or_else(|e| panic!("writing {}: {e}", temp.display()));
+        fs::rename(&temp, to).unwrap_or_else(|e| panic!("renaming into {}: {e}", to.display()));
     }
 }
 

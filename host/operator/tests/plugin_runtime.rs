@@ -149,13 +149,45 @@ async fn cluster_calls_outside_the_permissions_are_forbidden() {
     );
 }
 
+/// A plugins directory holding copies of the given test plugins.
+fn plugins_dir_with(plugins: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for plugin in plugins {
+        std::fs::copy(test_plugin(plugin), dir.path().join(format!("{plugin}.wasm"))).unwrap();
+    }
+    std::fs::write(dir.path().join("README.txt"), "not a plugin").unwrap();
+    dir
+}
+
 #[tokio::test]
 async fn load_dir_finds_plugins_by_name_and_stem() {
-    let h = harness();
+    let dir = plugins_dir_with(&["test_outcome", "test_trap"]);
+    let h = harness_with(|c| c.plugins_dir = dir.path().to_owned());
     let set = h.runtime.load_dir().await.expect("test plugins load");
-    assert!(set.names().contains(&"OutcomeSubroutine"), "{:?}", set.names());
+    assert_eq!(set.names(), ["OutcomeSubroutine", "TrapSubroutine"]);
     assert_eq!(set.get("test_outcome").unwrap().name(), "OutcomeSubroutine");
+    assert_eq!(set.get("TrapSubroutine").unwrap().name(), "TrapSubroutine");
     assert!(set.get("nope").is_none());
+}
+
+#[tokio::test]
+async fn incompatible_wit_version_is_refused_naming_both_versions() {
+    let h = harness();
+    let err = h
+        .runtime
+        .load_file(&test_plugin("test_witmismatch"))
+        .await
+        .err()
+        .expect("refused");
+    let message = err.to_string();
+    assert!(message.contains("platform-mesh:operator@0.2.0"), "{message}");
+    assert!(message.contains("implements @0.1.0"), "{message}");
+    let dir = plugins_dir_with(&["test_outcome", "test_witmismatch"]);
+    let h = harness_with(|c| c.plugins_dir = dir.path().to_owned());
+    assert!(
+        h.runtime.load_dir().await.is_err(),
+        "a directory with a refused plugin is not loaded"
+    );
 }
 
 #[tokio::test]

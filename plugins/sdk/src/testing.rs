@@ -30,6 +30,7 @@ type Key = (Target, Gvk, String, String);
 /// Image versions of one release and its unsuspended flag.
 type ImageEntry = (Vec<ImageVersion>, bool);
 type RenderFn = Box<dyn Fn(&str, &Value) -> Result<Vec<Document>, RenderError>>;
+type StringRenderFn = Box<dyn Fn(&str, &str, &Value) -> Result<String, RenderError>>;
 
 /// One recorded call of a cluster method.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,6 +58,7 @@ pub struct FakeHost {
     errors: RefCell<Vec<Injected>>,
     logs: RefCell<Vec<(LogLevel, String)>>,
     renderer: Option<RenderFn>,
+    string_renderer: Option<StringRenderFn>,
     images: RefCell<BTreeMap<(String, String), ImageEntry>>,
     resource_version: Cell<u64>,
 }
@@ -120,13 +122,21 @@ impl FakeHost {
         self
     }
 
-    /// Renders `render_dir`/`render_file` with `render(path, vars)` and `render_string` with the joined JSON of
-    /// the documents it returns for the template name.
+    /// Renders `render_dir`/`render_file` with `render(path, vars)`.
     pub fn with_renderer(
         mut self,
         render: impl Fn(&str, &Value) -> Result<Vec<Document>, RenderError> + 'static,
     ) -> Self {
         self.renderer = Some(Box::new(render));
+        self
+    }
+
+    /// Renders `render_string` with `render(name, text, vars)`.
+    pub fn with_string_renderer(
+        mut self,
+        render: impl Fn(&str, &str, &Value) -> Result<String, RenderError> + 'static,
+    ) -> Self {
+        self.string_renderer = Some(Box::new(render));
         self
     }
 
@@ -384,16 +394,19 @@ impl Host for FakeHost {
     fn render_string(
         &self,
         name: &str,
-        _text: &str,
+        text: &str,
         vars: &Value,
         _funcs: Funcs,
     ) -> Result<String, RenderError> {
-        let docs = self.render(name, vars)?;
-        Ok(docs
-            .iter()
-            .map(|d| d.object.to_string())
-            .collect::<Vec<_>>()
-            .join("\n"))
+        match &self.string_renderer {
+            Some(render) => render(name, text, vars),
+            None => Err(RenderError {
+                source: name.into(),
+                line: None,
+                column: None,
+                message: "FakeHost has no string renderer; use with_string_renderer".into(),
+            }),
+        }
     }
 
     fn parse_yaml(&self, name: &str, text: &str) -> Result<Value, RenderError> {
@@ -524,6 +537,33 @@ mod tests {
         let r = ObjectRef::of(&stored).unwrap();
         assert!(host.delete(&Target::Runtime, &r).unwrap());
         assert!(!host.delete(&Target::Runtime, &r).unwrap());
+    }
+
+    #[test]
+    fn renderers_are_pluggable() {
+        let doc = Document {
+            source: "a.yaml".into(),
+            index: 0,
+            object: json!({"kind": "X"}),
+        };
+        let host = FakeHost::new()
+            .with_documents("dir", vec![doc.clone()])
+            .with_string_renderer(|name, text, vars| Ok(format!("{name}:{text}:{}", vars["v"])));
+        assert_eq!(
+            host.render_dir("dir", &json!({}), Funcs::Manifest, None).unwrap(),
+            vec![doc]
+        );
+        assert!(host.render_file("other", &json!({}), Funcs::Manifest).is_err());
+        assert_eq!(
+            host.render_string("n", "t", &json!({"v": 1}), Funcs::Deployment)
+                .unwrap(),
+            "n:t:1"
+        );
+        assert!(
+            FakeHost::new()
+                .render_string("n", "t", &json!({}), Funcs::Deployment)
+                .is_err()
+        );
     }
 
     #[test]
