@@ -25,7 +25,11 @@ pub fn logical_cluster_name(path: &str) -> String {
 pub fn prepare_workspace(ws: &mut Value, parent_path: &str) -> Option<(String, String)> {
     let name = ws.pointer("/metadata/name")?.as_str()?.to_string();
     let path = format!("{parent_path}:{name}");
-    let cluster = match ws.pointer("/spec/cluster").and_then(Value::as_str).filter(|c| !c.is_empty()) {
+    let cluster = match ws
+        .pointer("/spec/cluster")
+        .and_then(Value::as_str)
+        .filter(|c| !c.is_empty())
+    {
         Some(c) => c.to_string(),
         None => {
             let c = logical_cluster_name(&path);

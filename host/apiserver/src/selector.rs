@@ -41,7 +41,11 @@ fn set_values(rest: &str, whole: &str) -> ApiResult<Vec<String>> {
         .strip_prefix('(')
         .and_then(|r| r.strip_suffix(')'))
         .ok_or_else(|| ApiError::bad_request(format!("unable to parse requirement: {whole:?}")))?;
-    Ok(inner.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect())
+    Ok(inner
+        .split(',')
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect())
 }
 
 impl LabelSelector {
@@ -102,7 +106,11 @@ impl FieldSelector {
             } else {
                 return Err(ApiError::bad_request(format!("invalid field selector: {p:?}")));
             };
-            terms.push((k.trim().split('.').map(str::to_string).collect(), eq, v.trim().to_string()));
+            terms.push((
+                k.trim().split('.').map(str::to_string).collect(),
+                eq,
+                v.trim().to_string(),
+            ));
         }
         Ok(Self(terms))
     }

@@ -103,10 +103,21 @@ pub struct Server {
 pub async fn start(config: ServerConfig) -> Result<Server, Error> {
     let mut store = Store::new(config.watch_history);
     if let Some(path) = config.snapshot.as_deref().filter(|p| p.exists()) {
-        snapshot::load(path, &mut store).map_err(|source| Error::Snapshot { path: path.to_path_buf(), source })?;
+        snapshot::load(path, &mut store).map_err(|source| Error::Snapshot {
+            path: path.to_path_buf(),
+            source,
+        })?;
     }
-    let listener = TcpListener::bind(config.listen).await.map_err(|source| Error::Bind { addr: config.listen, source })?;
-    let addr = listener.local_addr().map_err(|source| Error::Bind { addr: config.listen, source })?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| Error::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| Error::Bind {
+        addr: config.listen,
+        source,
+    })?;
     let url = format!("http://{addr}");
     let shared = Arc::new(Shared {
         store: Mutex::new(store),
@@ -118,13 +129,20 @@ pub async fn start(config: ServerConfig) -> Result<Server, Error> {
     let app = crate::http::router(shared.clone());
     let cancel = shared.cancel.clone();
     let task = tokio::spawn(async move {
-        let serve = axum::serve(listener, app).with_graceful_shutdown(async move { cancel.cancelled().await });
+        let serve =
+            axum::serve(listener, app).with_graceful_shutdown(async move { cancel.cancelled().await });
         if let Err(e) = serve.await {
             tracing::error!(error = %e, "embedded API server stopped with an error");
         }
     });
     let client = make_client(&url).map_err(Error::Client)?;
-    let mut server = Server { shared, client, task, sims: None, snapshot: config.snapshot.clone() };
+    let mut server = Server {
+        shared,
+        client,
+        task,
+        sims: None,
+        snapshot: config.snapshot.clone(),
+    };
     match sim::spawn(&url, &config.simulators).await {
         Ok(s) => server.sims = Some(s),
         Err(e) => {
@@ -136,7 +154,9 @@ pub async fn start(config: ServerConfig) -> Result<Server, Error> {
 }
 
 fn make_client(url: &str) -> Result<kube::Client, kube::Error> {
-    let uri: http::Uri = url.parse().map_err(|e: http::uri::InvalidUri| kube::Error::Service(Box::new(e)))?;
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e: http::uri::InvalidUri| kube::Error::Service(Box::new(e)))?;
     kube::Client::try_from(kube::Config::new(uri))
 }
 
@@ -197,10 +217,10 @@ impl Server {
         }
         self.shared.cancel.cancel();
         let _ = (&mut self.task).await;
-        if let Some(path) = &self.snapshot {
-            if let Err(e) = snapshot::save(path, &self.shared.lock()) {
-                tracing::error!(path = %path.display(), error = %e, "saving the snapshot failed");
-            }
+        if let Some(path) = &self.snapshot
+            && let Err(e) = snapshot::save(path, &self.shared.lock())
+        {
+            tracing::error!(path = %path.display(), error = %e, "saving the snapshot failed");
         }
     }
 }

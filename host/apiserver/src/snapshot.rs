@@ -54,7 +54,11 @@ pub fn save(path: &Path, store: &Store) -> Result<(), Error> {
                 .collect(),
         })
         .collect();
-    let doc = Doc { resource_version: store.rv(), aliases: store.aliases().clone(), clusters };
+    let doc = Doc {
+        resource_version: store.rv(),
+        aliases: store.aliases().clone(),
+        clusters,
+    };
     let text = serde_json::to_vec(&doc).map_err(Error::Format)?;
     std::fs::write(path, text).map_err(Error::Io)
 }
@@ -73,7 +77,12 @@ pub fn load(path: &Path, store: &mut Store) -> Result<(), Error> {
         .map(|cd| {
             let mut c = Cluster::new(&cd.name, cd.path, cd.kcp);
             for (g, p, o) in cd.objects {
-                let s = |ptr: &str| o.pointer(ptr).and_then(Value::as_str).unwrap_or_default().to_string();
+                let s = |ptr: &str| {
+                    o.pointer(ptr)
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string()
+                };
                 let key = (s("/metadata/namespace"), s("/metadata/name"));
                 c.objects.entry((g, p)).or_default().insert(key, o);
             }

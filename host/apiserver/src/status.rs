@@ -16,8 +16,23 @@ pub struct Cause {
 impl Cause {
     /// A cause with the given reason, message and field path.
     pub fn new(reason: &str, message: impl Into<String>, field: impl Into<String>) -> Self {
-        Self { reason: reason.to_string(), message: message.into(), field: field.into() }
+        Self {
+            reason: reason.to_string(),
+            message: message.into(),
+            field: field.into(),
+        }
     }
+}
+
+/// The object an error is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct About {
+    /// `details.name`.
+    pub name: String,
+    /// `details.group`.
+    pub group: String,
+    /// `details.kind` (the resource or kind, as the real server fills it).
+    pub kind: String,
 }
 
 /// An error answered to a client as a `Status` object.
@@ -30,12 +45,8 @@ pub struct ApiError {
     pub reason: &'static str,
     /// `Status.message`.
     pub message: String,
-    /// `details.name`.
-    pub name: Option<String>,
-    /// `details.group`.
-    pub group: Option<String>,
-    /// `details.kind` (the resource or kind, as the real server fills it).
-    pub kind: Option<String>,
+    /// `details.name`, `details.group` and `details.kind` (boxed: most errors have none, and results stay small).
+    pub about: Option<Box<About>>,
     /// `details.causes`.
     pub causes: Vec<Cause>,
     /// Seconds for `Retry-After` and `details.retryAfterSeconds`.
@@ -47,7 +58,11 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 /// `plural.group` or just `plural` for the core group, the way the server names a resource in messages.
 pub fn qualified(group: &str, plural: &str) -> String {
-    if group.is_empty() { plural.to_string() } else { format!("{plural}.{group}") }
+    if group.is_empty() {
+        plural.to_string()
+    } else {
+        format!("{plural}.{group}")
+    }
 }
 
 impl ApiError {
@@ -57,36 +72,48 @@ impl ApiError {
             code,
             reason,
             message: message.into(),
-            name: None,
-            group: None,
-            kind: None,
+            about: None,
             causes: Vec::new(),
             retry_after: None,
         }
     }
 
     fn about(mut self, group: &str, kind: &str, name: &str) -> Self {
-        self.group = Some(group.to_string());
-        self.kind = Some(kind.to_string());
-        self.name = Some(name.to_string());
+        self.about = Some(Box::new(About {
+            name: name.to_string(),
+            group: group.to_string(),
+            kind: kind.to_string(),
+        }));
         self
     }
 
     /// 404 `<resource> "<name>" not found`.
     pub fn not_found(group: &str, plural: &str, name: &str) -> Self {
-        Self::new(404, "NotFound", format!("{} \"{name}\" not found", qualified(group, plural)))
-            .about(group, plural, name)
+        Self::new(
+            404,
+            "NotFound",
+            format!("{} \"{name}\" not found", qualified(group, plural)),
+        )
+        .about(group, plural, name)
     }
 
     /// 404 for a path that addresses no resource.
     pub fn no_route(path: &str) -> Self {
-        Self::new(404, "NotFound", format!("the server could not find the requested resource ({path})"))
+        Self::new(
+            404,
+            "NotFound",
+            format!("the server could not find the requested resource ({path})"),
+        )
     }
 
     /// 409 `<resource> "<name>" already exists`.
     pub fn already_exists(group: &str, plural: &str, name: &str) -> Self {
-        Self::new(409, "AlreadyExists", format!("{} \"{name}\" already exists", qualified(group, plural)))
-            .about(group, plural, name)
+        Self::new(
+            409,
+            "AlreadyExists",
+            format!("{} \"{name}\" already exists", qualified(group, plural)),
+        )
+        .about(group, plural, name)
     }
 
     /// 409 optimistic-concurrency conflict.
@@ -94,7 +121,10 @@ impl ApiError {
         Self::new(
             409,
             "Conflict",
-            format!("Operation cannot be fulfilled on {} \"{name}\": {why}", qualified(group, plural)),
+            format!(
+                "Operation cannot be fulfilled on {} \"{name}\": {why}",
+                qualified(group, plural)
+            ),
         )
         .about(group, plural, name)
     }
@@ -111,10 +141,20 @@ impl ApiError {
 
     /// 422 with field causes: `<Kind>.<group> "<name>" is invalid: <causes>`.
     pub fn invalid(group: &str, kind: &str, name: &str, causes: Vec<Cause>) -> Self {
-        let what = if group.is_empty() { kind.to_string() } else { format!("{kind}.{group}") };
+        let what = if group.is_empty() {
+            kind.to_string()
+        } else {
+            format!("{kind}.{group}")
+        };
         let list: Vec<String> = causes
             .iter()
-            .map(|c| if c.field.is_empty() { c.message.clone() } else { format!("{}: {}", c.field, c.message) })
+            .map(|c| {
+                if c.field.is_empty() {
+                    c.message.clone()
+                } else {
+                    format!("{}: {}", c.field, c.message)
+                }
+            })
             .collect();
         let msg = match list.len() {
             1 => format!("{what} \"{name}\" is invalid: {}", list[0]),
@@ -147,7 +187,11 @@ impl ApiError {
 
     /// 415 unsupported media type.
     pub fn unsupported_media(content_type: &str) -> Self {
-        Self::new(415, "UnsupportedMediaType", format!("the body of the request was in an unknown format: {content_type}"))
+        Self::new(
+            415,
+            "UnsupportedMediaType",
+            format!("the body of the request was in an unknown format: {content_type}"),
+        )
     }
 
     /// 500 internal error.
@@ -167,14 +211,10 @@ impl ApiError {
             "code": self.code,
         });
         let mut details = serde_json::Map::new();
-        if let Some(n) = &self.name {
-            details.insert("name".into(), json!(n));
-        }
-        if let Some(g) = &self.group {
-            details.insert("group".into(), json!(g));
-        }
-        if let Some(k) = &self.kind {
-            details.insert("kind".into(), json!(k));
+        if let Some(a) = &self.about {
+            details.insert("name".into(), json!(a.name));
+            details.insert("group".into(), json!(a.group));
+            details.insert("kind".into(), json!(a.kind));
         }
         if !self.causes.is_empty() {
             let causes: Vec<Value> = self

@@ -4,7 +4,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Seconds since the Unix epoch, now.
 pub fn now_secs() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// The current time as `YYYY-MM-DDTHH:MM:SSZ`.
@@ -17,7 +20,12 @@ pub fn format_secs(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, (rem % 3600) / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
 }
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)` into seconds since the epoch.
@@ -88,7 +96,10 @@ mod tests {
         assert_eq!(format_secs(0), "1970-01-01T00:00:00Z");
         assert_eq!(format_secs(1_795_515_952), "2026-11-24T10:25:52Z");
         assert_eq!(parse_rfc3339("2026-11-24T10:25:52Z"), Some(1_795_515_952));
-        assert_eq!(parse_rfc3339("2026-11-24T11:25:52.123+01:00"), Some(1_795_515_952));
+        assert_eq!(
+            parse_rfc3339("2026-11-24T11:25:52.123+01:00"),
+            Some(1_795_515_952)
+        );
         assert_eq!(parse_rfc3339("garbage"), None);
     }
 

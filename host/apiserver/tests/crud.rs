@@ -12,7 +12,12 @@ fn cm(name: &str, labels: &[(&str, &str)]) -> ConfigMap {
     ConfigMap {
         metadata: ObjectMeta {
             name: Some(name.into()),
-            labels: Some(labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()),
+            labels: Some(
+                labels
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ),
             ..ObjectMeta::default()
         },
         data: Some(BTreeMap::from([("k".to_string(), "v".to_string())])),
@@ -32,19 +37,39 @@ async fn create_get_update_conflict_delete() {
     let server = common::server().await;
     let api: Api<ConfigMap> = Api::namespaced(server.client(), "default");
     let created = api.create(&PostParams::default(), &cm("a", &[])).await.unwrap();
-    let rv1: u64 = created.metadata.resource_version.clone().unwrap().parse().unwrap();
+    let rv1: u64 = created
+        .metadata
+        .resource_version
+        .clone()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(created.metadata.uid.is_some() && created.metadata.creation_timestamp.is_some());
 
-    let e = api_err(api.create(&PostParams::default(), &cm("a", &[])).await.unwrap_err());
+    let e = api_err(
+        api.create(&PostParams::default(), &cm("a", &[]))
+            .await
+            .unwrap_err(),
+    );
     assert_eq!((e.code, e.reason.as_str()), (409, "AlreadyExists"));
 
     let mut changed = created.clone();
     changed.data = Some(BTreeMap::from([("k".to_string(), "w".to_string())]));
     let updated = api.replace("a", &PostParams::default(), &changed).await.unwrap();
-    let rv2: u64 = updated.metadata.resource_version.clone().unwrap().parse().unwrap();
+    let rv2: u64 = updated
+        .metadata
+        .resource_version
+        .clone()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(rv2 > rv1);
     // The stale version conflicts.
-    let e = api_err(api.replace("a", &PostParams::default(), &changed).await.unwrap_err());
+    let e = api_err(
+        api.replace("a", &PostParams::default(), &changed)
+            .await
+            .unwrap_err(),
+    );
     assert_eq!((e.code, e.reason.as_str()), (409, "Conflict"));
 
     api.delete("a", &DeleteParams::default()).await.unwrap();
@@ -59,18 +84,49 @@ async fn label_and_field_selectors_and_paging() {
     let server = common::server().await;
     let api: Api<ConfigMap> = Api::namespaced(server.client(), "default");
     for (n, app) in [("a", "web"), ("b", "api"), ("c", "db")] {
-        api.create(&PostParams::default(), &cm(n, &[("app", app)])).await.unwrap();
+        api.create(&PostParams::default(), &cm(n, &[("app", app)]))
+            .await
+            .unwrap();
     }
     api.create(&PostParams::default(), &cm("d", &[])).await.unwrap();
-    let names = |l: kube::core::ObjectList<ConfigMap>| -> Vec<String> { l.items.into_iter().filter_map(|c| c.metadata.name).collect() };
-    assert_eq!(names(api.list(&ListParams::default().labels("app in (web,db)")).await.unwrap()), ["a", "c"]);
-    assert_eq!(names(api.list(&ListParams::default().labels("app notin (web),app")).await.unwrap()), ["b", "c"]);
-    assert_eq!(names(api.list(&ListParams::default().labels("!app")).await.unwrap()), ["d"]);
-    assert_eq!(names(api.list(&ListParams::default().fields("metadata.name=b")).await.unwrap()), ["b"]);
+    let names = |l: kube::core::ObjectList<ConfigMap>| -> Vec<String> {
+        l.items.into_iter().filter_map(|c| c.metadata.name).collect()
+    };
+    assert_eq!(
+        names(
+            api.list(&ListParams::default().labels("app in (web,db)"))
+                .await
+                .unwrap()
+        ),
+        ["a", "c"]
+    );
+    assert_eq!(
+        names(
+            api.list(&ListParams::default().labels("app notin (web),app"))
+                .await
+                .unwrap()
+        ),
+        ["b", "c"]
+    );
+    assert_eq!(
+        names(api.list(&ListParams::default().labels("!app")).await.unwrap()),
+        ["d"]
+    );
+    assert_eq!(
+        names(
+            api.list(&ListParams::default().fields("metadata.name=b"))
+                .await
+                .unwrap()
+        ),
+        ["b"]
+    );
     let page = api.list(&ListParams::default().limit(3)).await.unwrap();
     assert_eq!(names(page.clone()), ["a", "b", "c"]);
     let token = page.metadata.continue_.clone().unwrap();
-    let rest = api.list(&ListParams::default().limit(3).continue_token(&token)).await.unwrap();
+    let rest = api
+        .list(&ListParams::default().limit(3).continue_token(&token))
+        .await
+        .unwrap();
     assert_eq!(names(rest.clone()), ["d"]);
     assert!(rest.metadata.continue_.is_none());
     server.shutdown().await;
@@ -80,10 +136,24 @@ async fn label_and_field_selectors_and_paging() {
 async fn namespaces_must_exist_and_generate_name_works() {
     let server = common::server().await;
     let missing: Api<ConfigMap> = Api::namespaced(server.client(), "nope");
-    let e = api_err(missing.create(&PostParams::default(), &cm("a", &[])).await.unwrap_err());
-    assert_eq!((e.code, e.message.as_str()), (404, "namespaces \"nope\" not found"));
+    let e = api_err(
+        missing
+            .create(&PostParams::default(), &cm("a", &[]))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (e.code, e.message.as_str()),
+        (404, "namespaces \"nope\" not found")
+    );
     let nss: Api<Namespace> = Api::all(server.client());
-    let ns = Namespace { metadata: ObjectMeta { name: Some("nope".into()), ..ObjectMeta::default() }, ..Namespace::default() };
+    let ns = Namespace {
+        metadata: ObjectMeta {
+            name: Some("nope".into()),
+            ..ObjectMeta::default()
+        },
+        ..Namespace::default()
+    };
     let ns = nss.create(&PostParams::default(), &ns).await.unwrap();
     assert_eq!(ns.status.and_then(|s| s.phase).as_deref(), Some("Active"));
     let mut generated = cm("", &[]);
@@ -100,7 +170,10 @@ async fn secret_string_data_is_folded_into_base64_data() {
     let server = common::server().await;
     let api: Api<Secret> = Api::namespaced(server.client(), "default");
     let s = Secret {
-        metadata: ObjectMeta { name: Some("s".into()), ..ObjectMeta::default() },
+        metadata: ObjectMeta {
+            name: Some("s".into()),
+            ..ObjectMeta::default()
+        },
         string_data: Some(BTreeMap::from([("password".to_string(), "hunter2".to_string())])),
         ..Secret::default()
     };
@@ -119,24 +192,38 @@ async fn finalizers_delay_deletion_and_owners_collect_dependents() {
     owner.metadata.finalizers = Some(vec!["example.io/keep".into()]);
     let owner = api.create(&PostParams::default(), &owner).await.unwrap();
     let mut dep = cm("dep", &[]);
-    dep.metadata.owner_references = Some(vec![k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
-        api_version: "v1".into(),
-        kind: "ConfigMap".into(),
-        name: "owner".into(),
-        uid: owner.metadata.uid.clone().unwrap(),
-        ..Default::default()
-    }]);
+    dep.metadata.owner_references = Some(vec![
+        k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
+            api_version: "v1".into(),
+            kind: "ConfigMap".into(),
+            name: "owner".into(),
+            uid: owner.metadata.uid.clone().unwrap(),
+            ..Default::default()
+        },
+    ]);
     api.create(&PostParams::default(), &dep).await.unwrap();
 
     api.delete("owner", &DeleteParams::default()).await.unwrap();
     let marked = api.get("owner").await.unwrap();
-    assert!(marked.metadata.deletion_timestamp.is_some(), "kept while it has a finalizer");
-    assert!(api.get("dep").await.is_ok(), "dependent lives while the owner does");
+    assert!(
+        marked.metadata.deletion_timestamp.is_some(),
+        "kept while it has a finalizer"
+    );
+    assert!(
+        api.get("dep").await.is_ok(),
+        "dependent lives while the owner does"
+    );
 
     let patch = serde_json::json!({"metadata": {"finalizers": null}});
-    api.patch("owner", &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
+    api.patch("owner", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
     assert_eq!(api_err(api.get("owner").await.unwrap_err()).code, 404);
-    assert_eq!(api_err(api.get("dep").await.unwrap_err()).code, 404, "garbage collected");
+    assert_eq!(
+        api_err(api.get("dep").await.unwrap_err()).code,
+        404,
+        "garbage collected"
+    );
     server.shutdown().await;
 }
 
@@ -146,20 +233,35 @@ async fn patches_merge_json_and_strategic() {
     let api: Api<ConfigMap> = Api::namespaced(server.client(), "default");
     api.create(&PostParams::default(), &cm("p", &[])).await.unwrap();
     let merged = api
-        .patch("p", &PatchParams::default(), &Patch::Merge(serde_json::json!({"data": {"x": "1"}})))
+        .patch(
+            "p",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"data": {"x": "1"}})),
+        )
         .await
         .unwrap();
     assert_eq!(merged.data.unwrap().len(), 2);
     let ops = serde_json::from_value(serde_json::json!([{"op": "remove", "path": "/data/k"}])).unwrap();
-    let patched = api.patch("p", &PatchParams::default(), &Patch::<()>::Json(ops)).await.unwrap();
+    let patched = api
+        .patch("p", &PatchParams::default(), &Patch::<()>::Json(ops))
+        .await
+        .unwrap();
     assert_eq!(patched.data.unwrap().keys().collect::<Vec<_>>(), ["x"]);
     let strategic = api
-        .patch("p", &PatchParams::default(), &Patch::Strategic(serde_json::json!({"metadata": {"labels": {"s": "1"}}})))
+        .patch(
+            "p",
+            &PatchParams::default(),
+            &Patch::Strategic(serde_json::json!({"metadata": {"labels": {"s": "1"}}})),
+        )
         .await
         .unwrap();
     assert_eq!(strategic.metadata.labels.unwrap()["s"], "1");
     let stale = serde_json::json!({"metadata": {"resourceVersion": "1"}, "data": {"y": "2"}});
-    let e = api_err(api.patch("p", &PatchParams::default(), &Patch::Merge(stale)).await.unwrap_err());
+    let e = api_err(
+        api.patch("p", &PatchParams::default(), &Patch::Merge(stale))
+            .await
+            .unwrap_err(),
+    );
     assert_eq!(e.code, 409);
     server.shutdown().await;
 }

@@ -9,11 +9,20 @@ use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
 use serde_json::json;
 
 fn cm(name: &str) -> ConfigMap {
-    ConfigMap { metadata: ObjectMeta { name: Some(name.into()), ..ObjectMeta::default() }, ..ConfigMap::default() }
+    ConfigMap {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            ..ObjectMeta::default()
+        },
+        ..ConfigMap::default()
+    }
 }
 
 fn workspaces() -> ApiResource {
-    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("tenancy.kcp.io", "v1alpha1", "Workspace"), "workspaces")
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("tenancy.kcp.io", "v1alpha1", "Workspace"),
+        "workspaces",
+    )
 }
 
 #[tokio::test]
@@ -35,13 +44,17 @@ async fn workspaces_get_a_logical_cluster_addressable_by_path_and_name() {
     let ws_api: Api<DynamicObject> = Api::all_with(server.kcp_client("root"), &workspaces());
     let ws: DynamicObject = serde_json::from_value(json!({
         "apiVersion": "tenancy.kcp.io/v1alpha1", "kind": "Workspace", "metadata": {"name": "orgs"},
-        "spec": {"type": {"name": "orgs", "path": "root"}}})).unwrap();
+        "spec": {"type": {"name": "orgs", "path": "root"}}}))
+    .unwrap();
     let made = ws_api.create(&PostParams::default(), &ws).await.unwrap();
     let cluster = made.data["spec"]["cluster"].as_str().unwrap().to_string();
     assert_eq!(cluster, logical_cluster_name("root:orgs"));
 
     let by_path: Api<ConfigMap> = Api::namespaced(server.kcp_client("root:orgs"), "default");
-    by_path.create(&PostParams::default(), &cm("in-orgs")).await.unwrap();
+    by_path
+        .create(&PostParams::default(), &cm("in-orgs"))
+        .await
+        .unwrap();
     let by_name: Api<ConfigMap> = Api::namespaced(server.kcp_client(&cluster), "default");
     let got = by_name.get("in-orgs").await.unwrap();
     assert_eq!(got.metadata.annotations.unwrap()["kcp.io/cluster"], cluster);
@@ -50,8 +63,18 @@ async fn workspaces_get_a_logical_cluster_addressable_by_path_and_name() {
     let root: Api<ConfigMap> = Api::namespaced(server.kcp_client("root"), "default");
     root.create(&PostParams::default(), &cm("in-root")).await.unwrap();
     let all: Api<ConfigMap> = Api::all(server.kcp_client("*"));
-    let names: Vec<String> = all.list(&ListParams::default()).await.unwrap().items.into_iter().filter_map(|c| c.metadata.name).collect();
-    assert!(names.contains(&"in-orgs".to_string()) && names.contains(&"in-root".to_string()), "{names:?}");
+    let names: Vec<String> = all
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|c| c.metadata.name)
+        .collect();
+    assert!(
+        names.contains(&"in-orgs".to_string()) && names.contains(&"in-root".to_string()),
+        "{names:?}"
+    );
     server.shutdown().await;
 }
 
@@ -60,24 +83,38 @@ async fn kcp_kinds_are_served_in_both_versions() {
     let server = common::server().await;
     let client = server.kcp_client("root");
     for version in ["v1alpha1", "v1alpha2"] {
-        let ar = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("apis.kcp.io", version, "APIExport"), "apiexports");
+        let ar = ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("apis.kcp.io", version, "APIExport"),
+            "apiexports",
+        );
         let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
         api.list(&ListParams::default()).await.unwrap();
     }
     let v1: Api<DynamicObject> = Api::all_with(
         client.clone(),
-        &ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("apis.kcp.io", "v1alpha1", "APIExport"), "apiexports"),
+        &ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("apis.kcp.io", "v1alpha1", "APIExport"),
+            "apiexports",
+        ),
     );
-    let export: DynamicObject = serde_json::from_value(json!({"apiVersion": "apis.kcp.io/v1alpha1", "kind": "APIExport",
-        "metadata": {"name": "e"}, "spec": {"anything": {"goes": true}}})).unwrap();
+    let export: DynamicObject =
+        serde_json::from_value(json!({"apiVersion": "apis.kcp.io/v1alpha1", "kind": "APIExport",
+        "metadata": {"name": "e"}, "spec": {"anything": {"goes": true}}}))
+        .unwrap();
     v1.create(&PostParams::default(), &export).await.unwrap();
     let v2: Api<DynamicObject> = Api::all_with(
         client,
-        &ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("apis.kcp.io", "v1alpha2", "APIExport"), "apiexports"),
+        &ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("apis.kcp.io", "v1alpha2", "APIExport"),
+            "apiexports",
+        ),
     );
     let got = v2.get("e").await.unwrap();
     assert_eq!(got.types.unwrap().api_version, "apis.kcp.io/v1alpha2");
-    assert_eq!(got.data["spec"]["anything"]["goes"], true, "schema-less kinds keep unknown fields");
+    assert_eq!(
+        got.data["spec"]["anything"]["goes"], true,
+        "schema-less kinds keep unknown fields"
+    );
     // Plain clusters do not serve kcp kinds.
     let plain: Api<DynamicObject> = Api::all_with(server.client(), &workspaces());
     assert!(plain.list(&ListParams::default()).await.is_err());

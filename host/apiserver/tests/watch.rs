@@ -12,7 +12,13 @@ use kube::api::{Api, ObjectMeta, PostParams, WatchEvent, WatchParams};
 use kube::runtime::{WatchStreamExt, watcher};
 
 fn cm(name: &str) -> ConfigMap {
-    ConfigMap { metadata: ObjectMeta { name: Some(name.into()), ..ObjectMeta::default() }, ..ConfigMap::default() }
+    ConfigMap {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            ..ObjectMeta::default()
+        },
+        ..ConfigMap::default()
+    }
 }
 
 #[tokio::test]
@@ -20,11 +26,21 @@ async fn runtime_watcher_sees_applied_objects() {
     let server = common::server().await;
     let api: Api<ConfigMap> = Api::namespaced(server.client(), "default");
     api.create(&PostParams::default(), &cm("before")).await.unwrap();
-    let mut stream = watcher(api.clone(), watcher::Config::default()).applied_objects().boxed();
-    let first = tokio::time::timeout(Duration::from_secs(5), stream.try_next()).await.unwrap().unwrap().unwrap();
+    let mut stream = watcher(api.clone(), watcher::Config::default())
+        .applied_objects()
+        .boxed();
+    let first = tokio::time::timeout(Duration::from_secs(5), stream.try_next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     assert_eq!(first.metadata.name.as_deref(), Some("before"));
     api.create(&PostParams::default(), &cm("after")).await.unwrap();
-    let second = tokio::time::timeout(Duration::from_secs(5), stream.try_next()).await.unwrap().unwrap().unwrap();
+    let second = tokio::time::timeout(Duration::from_secs(5), stream.try_next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     assert_eq!(second.metadata.name.as_deref(), Some("after"));
     server.shutdown().await;
 }
@@ -37,7 +53,11 @@ async fn watch_resumes_from_a_version_and_reports_deletes() {
     let rv = a.metadata.resource_version.unwrap();
     api.create(&PostParams::default(), &cm("b")).await.unwrap();
     api.delete("a", &Default::default()).await.unwrap();
-    let mut events = api.watch(&WatchParams::default().timeout(5), &rv).await.unwrap().boxed();
+    let mut events = api
+        .watch(&WatchParams::default().timeout(5), &rv)
+        .await
+        .unwrap()
+        .boxed();
     let mut seen = Vec::new();
     while let Some(ev) = events.try_next().await.unwrap() {
         match ev {
@@ -55,11 +75,17 @@ async fn watch_resumes_from_a_version_and_reports_deletes() {
 
 #[tokio::test]
 async fn too_old_versions_are_gone() {
-    let config = ServerConfig { simulators: SimConfig::none(), watch_history: 3, ..ServerConfig::default() };
+    let config = ServerConfig {
+        simulators: SimConfig::none(),
+        watch_history: 3,
+        ..ServerConfig::default()
+    };
     let server = apiserver::start(config).await.unwrap();
     let api: Api<ConfigMap> = Api::namespaced(server.client(), "default");
     for i in 0..6 {
-        api.create(&PostParams::default(), &cm(&format!("c{i}"))).await.unwrap();
+        api.create(&PostParams::default(), &cm(&format!("c{i}")))
+            .await
+            .unwrap();
     }
     let mut events = api.watch(&WatchParams::default(), "1").await.unwrap().boxed();
     match events.try_next().await {

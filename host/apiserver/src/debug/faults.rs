@@ -16,7 +16,7 @@ use crate::store::random_u64;
 
 /// What a rule does to a matching request.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "type")]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase", tag = "type")]
 pub enum FaultAction {
     /// Answer with an error Status of this code (500, 503, 429, 409, ...) without touching the store.
     Error {
@@ -81,7 +81,16 @@ fn one() -> f64 {
 impl FaultRule {
     /// A rule matching every request with the given action.
     pub fn new(action: FaultAction) -> Self {
-        Self { id: 0, verb: None, resource: None, cluster: None, path_prefix: None, rate: 1.0, times: None, action }
+        Self {
+            id: 0,
+            verb: None,
+            resource: None,
+            cluster: None,
+            path_prefix: None,
+            rate: 1.0,
+            times: None,
+            action,
+        }
     }
 
     /// Restricts the rule to a verb.
@@ -150,7 +159,10 @@ pub struct FaultInjector {
 
 fn default_message(code: u16) -> (&'static str, &'static str) {
     match code {
-        429 => ("TooManyRequests", "injected fault: too many requests, please try again later"),
+        429 => (
+            "TooManyRequests",
+            "injected fault: too many requests, please try again later",
+        ),
         409 => ("Conflict", "injected fault: operation cannot be fulfilled"),
         503 => ("ServiceUnavailable", "injected fault: service unavailable"),
         504 => ("Timeout", "injected fault: timeout"),
@@ -209,19 +221,25 @@ impl FaultInjector {
             }
             match &r.action {
                 FaultAction::Latency { millis } => fault.latency += Duration::from_millis(*millis),
-                FaultAction::Error { code, message, retry_after_seconds } if fault.error.is_none() => {
+                FaultAction::Error {
+                    code,
+                    message,
+                    retry_after_seconds,
+                } if fault.error.is_none() => {
                     let (reason, default) = default_message(*code);
-                    let mut e = ApiError::new(*code, reason, message.clone().unwrap_or_else(|| default.into()));
+                    let mut e =
+                        ApiError::new(*code, reason, message.clone().unwrap_or_else(|| default.into()));
                     e.retry_after = retry_after_seconds.or((*code == 429).then_some(1));
                     fault.error = Some(e);
                 }
-                FaultAction::DropWatch { after_events, after_millis } if fault.watch_drop.is_none() => {
-                    if verb == Verb::Watch {
-                        fault.watch_drop = Some(WatchDrop {
-                            after_events: *after_events,
-                            after: after_millis.map(Duration::from_millis),
-                        });
-                    }
+                FaultAction::DropWatch {
+                    after_events,
+                    after_millis,
+                } if fault.watch_drop.is_none() && verb == Verb::Watch => {
+                    fault.watch_drop = Some(WatchDrop {
+                        after_events: *after_events,
+                        after: after_millis.map(Duration::from_millis),
+                    });
                 }
                 _ => {}
             }
@@ -239,17 +257,36 @@ mod tests {
     fn rules_match_and_expire() {
         let f = FaultInjector::default();
         let id = f.add(
-            FaultRule::new(FaultAction::Error { code: 429, message: None, retry_after_seconds: None })
-                .verb(Verb::Get)
-                .resource("configmaps")
-                .times(1),
+            FaultRule::new(FaultAction::Error {
+                code: 429,
+                message: None,
+                retry_after_seconds: None,
+            })
+            .verb(Verb::Get)
+            .resource("configmaps")
+            .times(1),
         );
         f.add(FaultRule::new(FaultAction::Latency { millis: 5 }).cluster("root"));
-        assert!(f.evaluate(Verb::List, "configmaps", "", "/api/v1/configmaps").error.is_none());
-        let hit = f.evaluate(Verb::Get, "configmaps", "root", "/clusters/root/api/v1/namespaces/a/configmaps/b");
-        assert_eq!(hit.error.as_ref().map(|e| (e.code, e.retry_after)), Some((429, Some(1))));
+        assert!(
+            f.evaluate(Verb::List, "configmaps", "", "/api/v1/configmaps")
+                .error
+                .is_none()
+        );
+        let hit = f.evaluate(
+            Verb::Get,
+            "configmaps",
+            "root",
+            "/clusters/root/api/v1/namespaces/a/configmaps/b",
+        );
+        assert_eq!(
+            hit.error.as_ref().map(|e| (e.code, e.retry_after)),
+            Some((429, Some(1)))
+        );
         assert_eq!(hit.latency, Duration::from_millis(5));
-        assert!(f.evaluate(Verb::Get, "configmaps", "", "/").error.is_none(), "times=1 is used up");
+        assert!(
+            f.evaluate(Verb::Get, "configmaps", "", "/").error.is_none(),
+            "times=1 is used up"
+        );
         assert!(!f.remove(id));
         f.clear();
         assert!(f.rules().is_empty());
@@ -260,6 +297,12 @@ mod tests {
         let json = r#"{"verb":"watch","action":{"type":"dropWatch","afterEvents":3}}"#;
         let r: FaultRule = serde_json::from_str(json).unwrap();
         assert_eq!(r.rate, 1.0);
-        assert_eq!(r.action, FaultAction::DropWatch { after_events: Some(3), after_millis: None });
+        assert_eq!(
+            r.action,
+            FaultAction::DropWatch {
+                after_events: Some(3),
+                after_millis: None
+            }
+        );
     }
 }

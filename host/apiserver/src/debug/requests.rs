@@ -34,7 +34,10 @@ pub enum Verb {
 impl Verb {
     /// Whether the verb writes.
     pub fn is_write(self) -> bool {
-        matches!(self, Verb::Create | Verb::Update | Verb::Patch | Verb::Apply | Verb::Delete | Verb::DeleteCollection)
+        matches!(
+            self,
+            Verb::Create | Verb::Update | Verb::Patch | Verb::Apply | Verb::Delete | Verb::DeleteCollection
+        )
     }
 
     /// The lowercase name (`get`, `deletecollection`, ...).
@@ -151,7 +154,13 @@ mod tests {
     use super::*;
 
     fn rec(verb: Verb, changed: bool, code: u16) -> RequestRecord {
-        RequestRecord { verb, resource: "configmaps".into(), cluster: String::new(), changed, code }
+        RequestRecord {
+            verb,
+            resource: "configmaps".into(),
+            cluster: String::new(),
+            changed,
+            code,
+        }
     }
 
     #[test]
@@ -163,7 +172,10 @@ mod tests {
         log.record(&rec(Verb::Update, false, 409));
         let s = log.snapshot();
         assert_eq!((s.total, s.reads, s.writes), (4, 1, 3));
-        assert_eq!((s.changed_writes, s.noop_writes, s.noop_applies, s.errors), (1, 1, 1, 1));
+        assert_eq!(
+            (s.changed_writes, s.noop_writes, s.noop_applies, s.errors),
+            (1, 1, 1, 1)
+        );
         assert_eq!(s.by_verb["apply"], 2);
         log.reset();
         assert_eq!(log.snapshot(), RequestStats::default());

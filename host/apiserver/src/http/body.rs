@@ -11,7 +11,9 @@ pub fn parse_object(body: &[u8]) -> ApiResult<Value> {
     let v: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
         Err(json_err) => serde_norway::from_slice(body).map_err(|_| {
-            ApiError::bad_request(format!("the body of the request could not be decoded: {json_err}"))
+            ApiError::bad_request(format!(
+                "the body of the request could not be decoded: {json_err}"
+            ))
         })?,
     };
     if !v.is_object() {
@@ -30,13 +32,13 @@ pub fn present(obj: &Value, info: &ResourceInfo, version: &str) -> Value {
 
 /// Checks that a body's `apiVersion`/`kind`, if given, match the endpoint.
 pub fn check_type(obj: &Value, info: &ResourceInfo, version: &str) -> ApiResult<()> {
-    if let Some(k) = obj.get("kind").and_then(Value::as_str) {
-        if k != info.kind {
-            return Err(ApiError::bad_request(format!(
-                "the kind of the object ({k}) does not match the kind of the endpoint ({})",
-                info.kind
-            )));
-        }
+    if let Some(k) = obj.get("kind").and_then(Value::as_str)
+        && k != info.kind
+    {
+        return Err(ApiError::bad_request(format!(
+            "the kind of the object ({k}) does not match the kind of the endpoint ({})",
+            info.kind
+        )));
     }
     if let Some(av) = obj.get("apiVersion").and_then(Value::as_str) {
         let group = av.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
@@ -56,7 +58,9 @@ pub fn set_namespace(obj: &mut Value, info: &ResourceInfo, ns: Option<&str>) -> 
         return Ok(());
     }
     let Some(ns) = ns else {
-        return Err(ApiError::bad_request("a namespaced resource needs a namespace in the request path"));
+        return Err(ApiError::bad_request(
+            "a namespaced resource needs a namespace in the request path",
+        ));
     };
     match obj.pointer("/metadata/namespace").and_then(Value::as_str) {
         Some(have) if !have.is_empty() && have != ns => Err(ApiError::bad_request(
@@ -76,7 +80,9 @@ pub fn set_namespace(obj: &mut Value, info: &ResourceInfo, ns: Option<&str>) -> 
 pub fn validate_name(info: &ResourceInfo, name: &str) -> ApiResult<()> {
     let ok = !name.is_empty()
         && name.len() <= 253
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.' || c == ':')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.' || c == ':')
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())
         && name.ends_with(|c: char| c.is_ascii_alphanumeric());
     if ok {
@@ -86,7 +92,12 @@ pub fn validate_name(info: &ResourceInfo, name: &str) -> ApiResult<()> {
         "Invalid value: {name:?}: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, \
          '-' or '.', and must start and end with an alphanumeric character"
     );
-    Err(ApiError::invalid(&info.group, &info.kind, name, vec![Cause::new("FieldValueInvalid", message, "metadata.name")]))
+    Err(ApiError::invalid(
+        &info.group,
+        &info.kind,
+        name,
+        vec![Cause::new("FieldValueInvalid", message, "metadata.name")],
+    ))
 }
 
 /// Folds a Secret's `stringData` into base64 `data`, as the real server does on every write.
@@ -108,11 +119,23 @@ pub fn fold_string_data(info: &ResourceInfo, obj: &mut Value) {
 
 /// Checks a CRD's essentials so a broken one never becomes a served type.
 pub fn validate_crd(obj: &Value) -> ApiResult<()> {
-    let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let mut causes = Vec::new();
-    let s = |p: &str| obj.pointer(p).and_then(Value::as_str).unwrap_or_default().to_string();
+    let s = |p: &str| {
+        obj.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     let (group, plural, kind) = (s("/spec/group"), s("/spec/names/plural"), s("/spec/names/kind"));
-    for (v, field) in [(&group, "spec.group"), (&plural, "spec.names.plural"), (&kind, "spec.names.kind")] {
+    for (v, field) in [
+        (&group, "spec.group"),
+        (&plural, "spec.names.plural"),
+        (&kind, "spec.names.kind"),
+    ] {
         if v.is_empty() {
             causes.push(Cause::new("FieldValueRequired", "Required value", field));
         }
@@ -124,19 +147,45 @@ pub fn validate_crd(obj: &Value) -> ApiResult<()> {
             "metadata.name",
         ));
     }
-    let versions = obj.pointer("/spec/versions").and_then(Value::as_array).cloned().unwrap_or_default();
+    let versions = obj
+        .pointer("/spec/versions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     if versions.is_empty() {
-        causes.push(Cause::new("FieldValueRequired", "Required value: must have exactly one version marked as storage version", "spec.versions"));
-    } else if versions.iter().filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true)).count() != 1 {
-        causes.push(Cause::new("FieldValueInvalid", "Invalid value: must have exactly one version marked as storage version", "spec.versions"));
+        causes.push(Cause::new(
+            "FieldValueRequired",
+            "Required value: must have exactly one version marked as storage version",
+            "spec.versions",
+        ));
+    } else if versions
+        .iter()
+        .filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
+        .count()
+        != 1
+    {
+        causes.push(Cause::new(
+            "FieldValueInvalid",
+            "Invalid value: must have exactly one version marked as storage version",
+            "spec.versions",
+        ));
     }
     match obj.pointer("/spec/scope").and_then(Value::as_str) {
         Some("Namespaced" | "Cluster") => {}
-        _ => causes.push(Cause::new("FieldValueNotSupported", "Unsupported value: supported values: \"Cluster\", \"Namespaced\"", "spec.scope")),
+        _ => causes.push(Cause::new(
+            "FieldValueNotSupported",
+            "Unsupported value: supported values: \"Cluster\", \"Namespaced\"",
+            "spec.scope",
+        )),
     }
     if causes.is_empty() {
         Ok(())
     } else {
-        Err(ApiError::invalid("apiextensions.k8s.io", "CustomResourceDefinition", name, causes))
+        Err(ApiError::invalid(
+            "apiextensions.k8s.io",
+            "CustomResourceDefinition",
+            name,
+            causes,
+        ))
     }
 }

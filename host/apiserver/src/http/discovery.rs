@@ -6,7 +6,16 @@ use serde_json::{Value, json};
 
 use crate::store::Cluster;
 
-const VERBS: [&str; 8] = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+const VERBS: [&str; 8] = [
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
 
 /// `/version`.
 pub fn version() -> Value {
@@ -47,12 +56,17 @@ fn groups(c: &Cluster) -> Vec<(String, Vec<String>)> {
             }
         }
     }
-    order.into_iter().map(|g| (g.clone(), versions.remove(&g).unwrap_or_default())).collect()
+    order
+        .into_iter()
+        .map(|g| (g.clone(), versions.remove(&g).unwrap_or_default()))
+        .collect()
 }
 
 fn group_doc(name: &str, versions: &[String]) -> Value {
-    let gv: Vec<Value> =
-        versions.iter().map(|v| json!({"groupVersion": format!("{name}/{v}"), "version": v})).collect();
+    let gv: Vec<Value> = versions
+        .iter()
+        .map(|v| json!({"groupVersion": format!("{name}/{v}"), "version": v}))
+        .collect();
     json!({
         "name": name,
         "versions": gv,
@@ -117,6 +131,10 @@ pub fn resource_list(c: &Cluster, group: &str, version: &str) -> Option<Value> {
     if resources.is_empty() {
         return None;
     }
-    let gv = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
+    let gv = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
     Some(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}))
 }

@@ -61,7 +61,10 @@ impl Req {
 
     /// Whether the client asked for `meta.k8s.io` Table output.
     pub fn wants_table(&self) -> bool {
-        self.header(header::ACCEPT).split(',').next().is_some_and(|a| a.contains("as=Table"))
+        self.header(header::ACCEPT)
+            .split(',')
+            .next()
+            .is_some_and(|a| a.contains("as=Table"))
     }
 
     /// The field manager of a non-apply write: `fieldManager`, else the User-Agent's program name.
@@ -71,7 +74,11 @@ impl Req {
         }
         let ua = self.header(header::USER_AGENT);
         let prog = ua.split('/').next().unwrap_or("").trim();
-        if prog.is_empty() { "unknown".to_string() } else { prog.to_string() }
+        if prog.is_empty() {
+            "unknown".to_string()
+        } else {
+            prog.to_string()
+        }
     }
 }
 
@@ -91,7 +98,10 @@ fn decode(s: &str) -> String {
     while i < b.len() {
         match b[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => match std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            b'%' if i + 2 < b.len() => match std::str::from_utf8(&b[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
                 Some(v) => {
                     out.push(v);
                     i += 2;
@@ -113,16 +123,17 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 pub(crate) fn json_response(code: u16, body: &Value) -> Response {
     let mut resp = Response::new(Body::from(body.to_string()));
     *resp.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp
 }
 
 pub(crate) fn error_response(e: &ApiError) -> Response {
     let mut resp = json_response(e.code, &e.to_status());
-    if let Some(s) = e.retry_after {
-        if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
-            resp.headers_mut().insert(header::RETRY_AFTER, v);
-        }
+    if let Some(s) = e.retry_after
+        && let Ok(v) = HeaderValue::from_str(&s.to_string())
+    {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
     }
     resp
 }
@@ -141,7 +152,13 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         body,
     };
     let Some((cref, route)) = parse(&req.path) else {
-        shared.log.record(&RequestRecord { verb: Verb::Other, resource: String::new(), cluster: String::new(), changed: false, code: 404 });
+        shared.log.record(&RequestRecord {
+            verb: Verb::Other,
+            resource: String::new(),
+            cluster: String::new(),
+            changed: false,
+            code: 404,
+        });
         return error_response(&ApiError::no_route(&req.path));
     };
     match route {
@@ -153,7 +170,13 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
                 Err(e) => (e.code, error_response(&e)),
             };
             let cluster = cluster_label(&cref);
-            shared.log.record(&RequestRecord { verb: Verb::Other, resource: String::new(), cluster, changed: false, code });
+            shared.log.record(&RequestRecord {
+                verb: Verb::Other,
+                resource: String::new(),
+                cluster,
+                changed: false,
+                code,
+            });
             resp
         }
     }
@@ -178,7 +201,9 @@ fn resolve(store: &mut Store, c: &ClusterRef) -> Option<String> {
 fn non_resource(shared: &Shared, cref: &ClusterRef, route: &Route) -> Result<Value, ApiError> {
     let mut store = shared.lock();
     let name = resolve(&mut store, cref).unwrap_or_else(|| "root".to_string());
-    let cluster = store.cluster(&name).ok_or_else(|| ApiError::internal("cluster vanished"))?;
+    let cluster = store
+        .cluster(&name)
+        .ok_or_else(|| ApiError::internal("cluster vanished"))?;
     let not_found = || ApiError::no_route("discovery");
     match route {
         Route::Version => Ok(discovery::version()),
@@ -187,7 +212,13 @@ fn non_resource(shared: &Shared, cref: &ClusterRef, route: &Route) -> Result<Val
         Route::OpenApi(rest) => rest
             .strip_prefix("v3/")
             .and_then(|gv| openapi::group_version(cluster, gv))
-            .ok_or_else(|| ApiError::new(404, "NotFound", "only OpenAPI v3 group-version documents are served")),
+            .ok_or_else(|| {
+                ApiError::new(
+                    404,
+                    "NotFound",
+                    "only OpenAPI v3 group-version documents are served",
+                )
+            }),
         Route::CoreVersions => Ok(discovery::core_versions(shared.url.trim_start_matches("http://"))),
         Route::Groups => Ok(discovery::group_list(cluster)),
         Route::Group(g) => discovery::group(cluster, g).ok_or_else(not_found),
@@ -205,24 +236,45 @@ fn verb_of(req: &Req, rp: &ResourcePath) -> Result<Verb, ApiError> {
         (&Method::POST, _) => Verb::Create,
         (&Method::PUT, true) => Verb::Update,
         (&Method::PATCH, true) => {
-            if req.header(header::CONTENT_TYPE).starts_with("application/apply-patch") { Verb::Apply } else { Verb::Patch }
+            if req
+                .header(header::CONTENT_TYPE)
+                .starts_with("application/apply-patch")
+            {
+                Verb::Apply
+            } else {
+                Verb::Patch
+            }
         }
         (&Method::DELETE, true) => Verb::Delete,
         (&Method::DELETE, false) => Verb::DeleteCollection,
-        (m, _) => return Err(ApiError::method_not_allowed(format!("method {m} is not supported here"))),
+        (m, _) => {
+            return Err(ApiError::method_not_allowed(format!(
+                "method {m} is not supported here"
+            )));
+        }
     })
 }
 
 async fn resource_request(shared: &Arc<Shared>, req: &Req, cref: &ClusterRef, rp: &ResourcePath) -> Response {
     let resource = qualified(&rp.group, &rp.plural);
-    let mut record = RequestRecord { verb: Verb::Other, resource: resource.clone(), cluster: cluster_label(cref), changed: false, code: 200 };
+    let mut record = RequestRecord {
+        verb: Verb::Other,
+        resource: resource.clone(),
+        cluster: cluster_label(cref),
+        changed: false,
+        code: 200,
+    };
     let resolved = (|| {
         let verb = verb_of(req, rp)?;
         let mut store = shared.lock();
         let cluster = resolve(&mut store, cref);
         let info = match &cluster {
-            Some(c) => store.cluster(c).and_then(|c| c.resource(&rp.group, &rp.version, &rp.plural)),
-            None => store.kcp_clusters().find_map(|c| c.resource(&rp.group, &rp.version, &rp.plural)),
+            Some(c) => store
+                .cluster(c)
+                .and_then(|c| c.resource(&rp.group, &rp.version, &rp.plural)),
+            None => store
+                .kcp_clusters()
+                .find_map(|c| c.resource(&rp.group, &rp.version, &rp.plural)),
         };
         let info = info.ok_or_else(|| ApiError::no_route(&req.path))?;
         Ok::<_, ApiError>((verb, cluster, info))
@@ -239,7 +291,9 @@ async fn resource_request(shared: &Arc<Shared>, req: &Req, cref: &ClusterRef, rp
     if let Some(c) = &cluster {
         record.cluster = c.clone();
     }
-    let fault = shared.faults.evaluate(verb, &resource, &record.cluster, &req.path);
+    let fault = shared
+        .faults
+        .evaluate(verb, &resource, &record.cluster, &req.path);
     if fault.latency > Duration::ZERO {
         tokio::time::sleep(fault.latency).await;
     }
@@ -248,27 +302,43 @@ async fn resource_request(shared: &Arc<Shared>, req: &Req, cref: &ClusterRef, rp
         shared.log.record(&record);
         return error_response(&e);
     }
-    let ctx = Ctx { cluster, info, rp, req };
+    let ctx = Ctx {
+        cluster,
+        info,
+        rp,
+        req,
+    };
     if verb == Verb::Watch {
         let prepared = watch::prepare(&shared.lock(), &ctx);
-        shared.log.record(&RequestRecord { code: prepared.as_ref().map(|_| 200).unwrap_or_else(|e| e.code), ..record });
+        shared.log.record(&RequestRecord {
+            code: prepared.as_ref().map(|_| 200).unwrap_or_else(|e| e.code),
+            ..record
+        });
         return match prepared {
             Ok(p) => {
                 let opts = watch::StreamOptions {
                     bookmarks: req.q("allowWatchBookmarks") == Some("true"),
-                    timeout: req.q("timeoutSeconds").and_then(|t| t.parse().ok()).map(Duration::from_secs),
+                    timeout: req
+                        .q("timeoutSeconds")
+                        .and_then(|t| t.parse().ok())
+                        .map(Duration::from_secs),
                     drop: fault.watch_drop,
                     cancel: shared.cancel.clone(),
                 };
                 let mut resp = Response::new(watch::stream(p, opts));
-                resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                resp.headers_mut()
+                    .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
                 resp
             }
             // Like the real server, an expired version is reported inside a 200 stream as an ERROR event.
             Err(e) if e.code == 410 => {
-                let line = format!("{}\n", serde_json::json!({"type": "ERROR", "object": e.to_status()}));
+                let line = format!(
+                    "{}\n",
+                    serde_json::json!({"type": "ERROR", "object": e.to_status()})
+                );
                 let mut resp = Response::new(Body::from(line));
-                resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                resp.headers_mut()
+                    .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
                 resp
             }
             Err(e) => error_response(&e),
@@ -298,7 +368,9 @@ fn execute(store: &mut Store, ctx: &Ctx<'_>, verb: Verb) -> Result<Outcome, ApiE
     }
     let sub = ctx.rp.subresource.as_deref();
     match (verb, sub) {
-        (Verb::Create, Some("token")) if ctx.info.plural == "serviceaccounts" && ctx.info.group.is_empty() => {
+        (Verb::Create, Some("token"))
+            if ctx.info.plural == "serviceaccounts" && ctx.info.group.is_empty() =>
+        {
             patch::token_request(store, ctx)
         }
         (_, Some(s)) if s != "status" || !ctx.info.status => Err(ApiError::no_route(&ctx.req.path)),
@@ -312,6 +384,9 @@ fn execute(store: &mut Store, ctx: &Ctx<'_>, verb: Verb) -> Result<Outcome, ApiE
         }
         (Verb::Delete, None) => objects::delete(store, ctx),
         (Verb::DeleteCollection, None) => objects::delete_collection(store, ctx),
-        _ => Err(ApiError::method_not_allowed(format!("{} is not supported on this path", verb.as_str()))),
+        _ => Err(ApiError::method_not_allowed(format!(
+            "{} is not supported on this path",
+            verb.as_str()
+        ))),
     }
 }

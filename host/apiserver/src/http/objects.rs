@@ -5,10 +5,12 @@ use std::sync::Arc;
 use base64::Engine;
 use serde_json::{Value, json};
 
-use super::body::{check_type, fold_string_data, parse_object, present, set_namespace, validate_crd, validate_name};
+use super::Req;
+use super::body::{
+    check_type, fold_string_data, parse_object, present, set_namespace, validate_crd, validate_name,
+};
 use super::route::ResourcePath;
 use super::table::table;
-use super::Req;
 use crate::kcp::prepare_workspace;
 use crate::resources::ResourceInfo;
 use crate::selector::{FieldSelector, LabelSelector};
@@ -42,21 +44,34 @@ pub struct Outcome {
 
 impl Outcome {
     pub(crate) fn read(body: Value) -> Self {
-        Self { code: 200, body, changed: false }
+        Self {
+            code: 200,
+            body,
+            changed: false,
+        }
     }
 }
 
 impl Ctx<'_> {
     pub(crate) fn cluster(&self) -> ApiResult<&str> {
-        self.cluster.as_deref().ok_or_else(|| ApiError::method_not_allowed("only list and watch span all clusters"))
+        self.cluster
+            .as_deref()
+            .ok_or_else(|| ApiError::method_not_allowed("only list and watch span all clusters"))
     }
 
     pub(crate) fn ns(&self) -> &str {
-        if self.info.namespaced { self.rp.namespace.as_deref().unwrap_or("") } else { "" }
+        if self.info.namespaced {
+            self.rp.namespace.as_deref().unwrap_or("")
+        } else {
+            ""
+        }
     }
 
     pub(crate) fn name(&self) -> ApiResult<&str> {
-        self.rp.name.as_deref().ok_or_else(|| ApiError::method_not_allowed("a name is required"))
+        self.rp
+            .name
+            .as_deref()
+            .ok_or_else(|| ApiError::method_not_allowed("a name is required"))
     }
 
     pub(crate) fn present(&self, obj: &Value) -> Value {
@@ -99,7 +114,11 @@ impl Ctx<'_> {
 pub fn get(store: &Store, ctx: &Ctx<'_>) -> ApiResult<Outcome> {
     let obj = ctx.present(&ctx.current(store)?);
     if ctx.req.wants_table() {
-        let rv = obj.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or_default().to_string();
+        let rv = obj
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         return Ok(Outcome::read(table(&ctx.info, &[obj], &rv, None)));
     }
     Ok(Outcome::read(obj))
@@ -130,8 +149,14 @@ pub fn matching<'s>(store: &'s Store, ctx: &Ctx<'_>) -> ApiResult<Vec<(&'s str, 
 }
 
 fn position(cluster: &str, obj: &Value) -> String {
-    let ns = obj.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or_default();
-    let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+    let ns = obj
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json!([cluster, ns, name]).to_string())
 }
 
@@ -141,14 +166,21 @@ pub fn list(store: &Store, ctx: &Ctx<'_>) -> ApiResult<Outcome> {
     let start = match ctx.req.q("continue").filter(|c| !c.is_empty()) {
         Some(token) => {
             let idx = all.iter().position(|(c, o)| position(c, o) == token);
-            idx.map(|i| i + 1).ok_or_else(|| ApiError::gone("the provided continue parameter is too old"))?
+            idx.map(|i| i + 1)
+                .ok_or_else(|| ApiError::gone("the provided continue parameter is too old"))?
         }
         None => 0,
     };
-    let limit = ctx.req.q("limit").and_then(|l| l.parse::<usize>().ok()).filter(|l| *l > 0);
+    let limit = ctx
+        .req
+        .q("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .filter(|l| *l > 0);
     let end = limit.map(|l| (start + l).min(all.len())).unwrap_or(all.len());
     let page = &all[start.min(end)..end];
-    let continue_ = (end < all.len()).then(|| page.last().map(|(c, o)| position(c, o))).flatten();
+    let continue_ = (end < all.len())
+        .then(|| page.last().map(|(c, o)| position(c, o)))
+        .flatten();
     let rv = store.rv().to_string();
     let items: Vec<Value> = page.iter().map(|(_, o)| ctx.present(o)).collect();
     if ctx.req.wants_table() {
@@ -180,10 +212,16 @@ pub fn create(store: &mut Store, ctx: &Ctx<'_>) -> ApiResult<Outcome> {
     obj = present(&obj, info, &ctx.rp.version);
     set_namespace(&mut obj, info, ctx.rp.namespace.as_deref())?;
     let meta = obj.get_mut("metadata").and_then(Value::as_object_mut);
-    let Some(meta) = meta else { return Err(ApiError::bad_request("metadata must be an object")) };
+    let Some(meta) = meta else {
+        return Err(ApiError::bad_request("metadata must be an object"));
+    };
     let name = match meta.get("name").and_then(Value::as_str).filter(|n| !n.is_empty()) {
         Some(n) => n.to_string(),
-        None => match meta.get("generateName").and_then(Value::as_str).filter(|n| !n.is_empty()) {
+        None => match meta
+            .get("generateName")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+        {
             Some(prefix) => {
                 let n = format!("{prefix}{}", &random_hex(4)[..5]);
                 meta.insert("name".into(), json!(n));
@@ -204,13 +242,17 @@ pub fn create(store: &mut Store, ctx: &Ctx<'_>) -> ApiResult<Outcome> {
         },
     };
     validate_name(info, &name)?;
-    if info.status && info.key() != crd_key() {
-        if let Some(m) = obj.as_object_mut() {
-            m.remove("status");
-        }
+    if info.status
+        && info.key() != crd_key()
+        && let Some(m) = obj.as_object_mut()
+    {
+        m.remove("status");
     }
     let workspace = if info.group == "tenancy.kcp.io" && info.plural == "workspaces" {
-        let parent = store.cluster(&cluster).and_then(|c| c.path.clone()).unwrap_or_else(|| cluster.clone());
+        let parent = store
+            .cluster(&cluster)
+            .and_then(|c| c.path.clone())
+            .unwrap_or_else(|| cluster.clone());
         prepare_workspace(&mut obj, &parent)
     } else {
         None
@@ -221,13 +263,21 @@ pub fn create(store: &mut Store, ctx: &Ctx<'_>) -> ApiResult<Outcome> {
     let av = info.api_version(&ctx.rp.version);
     ssa::record_update(None, &mut obj, &ctx.writer(&manager, &now, &av));
     if dry_run(ctx.req) {
-        return Ok(Outcome { code: 201, body: ctx.present(&obj), changed: false });
+        return Ok(Outcome {
+            code: 201,
+            body: ctx.present(&obj),
+            changed: false,
+        });
     }
     let stored = store.create(&cluster, info, obj)?;
     if let Some((path, logical)) = workspace {
         store.alias(&path, &logical);
     }
-    Ok(Outcome { code: 201, body: ctx.present(&stored), changed: true })
+    Ok(Outcome {
+        code: 201,
+        body: ctx.present(&stored),
+        changed: true,
+    })
 }
 
 /// `PUT` of an object or its status.
@@ -239,7 +289,10 @@ pub fn update(store: &mut Store, ctx: &Ctx<'_>) -> ApiResult<Outcome> {
     check_type(&obj, info, &ctx.rp.version)?;
     obj = present(&obj, info, &ctx.rp.version);
     set_namespace(&mut obj, info, ctx.rp.namespace.as_deref())?;
-    let body_name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+    let body_name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if !body_name.is_empty() && body_name != name {
         return Err(ApiError::bad_request(format!(
             "the name of the object ({body_name}) does not match the name on the URL ({name})"
@@ -247,8 +300,13 @@ pub fn update(store: &mut Store, ctx: &Ctx<'_>) -> ApiResult<Outcome> {
     }
     obj["metadata"]["name"] = json!(name);
     let old = ctx.current(store)?;
-    let want_rv = obj.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or_default();
-    if !want_rv.is_empty() && Some(want_rv) != old.pointer("/metadata/resourceVersion").and_then(Value::as_str) {
+    let want_rv = obj
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if !want_rv.is_empty()
+        && Some(want_rv) != old.pointer("/metadata/resourceVersion").and_then(Value::as_str)
+    {
         return Err(ApiError::stale(&info.group, &info.plural, &name));
     }
     let new = merge_subresource(info, ctx.rp.subresource.as_deref(), &old, obj)?;
@@ -257,7 +315,12 @@ pub fn update(store: &mut Store, ctx: &Ctx<'_>) -> ApiResult<Outcome> {
 
 /// Applies the status-subresource rules: a write to the main resource keeps the stored status, a write to
 /// `/status` changes nothing but the status.
-pub fn merge_subresource(info: &ResourceInfo, sub: Option<&str>, old: &Value, mut new: Value) -> ApiResult<Value> {
+pub fn merge_subresource(
+    info: &ResourceInfo,
+    sub: Option<&str>,
+    old: &Value,
+    mut new: Value,
+) -> ApiResult<Value> {
     match sub {
         None if info.status => {
             match old.get("status") {
@@ -291,17 +354,31 @@ pub fn merge_subresource(info: &ResourceInfo, sub: Option<&str>, old: &Value, mu
 }
 
 /// Stores a new version of an existing object on behalf of an Update manager.
-pub fn write_existing(store: &mut Store, ctx: &Ctx<'_>, cluster: &str, old: Value, mut new: Value) -> ApiResult<Outcome> {
+pub fn write_existing(
+    store: &mut Store,
+    ctx: &Ctx<'_>,
+    cluster: &str,
+    old: Value,
+    mut new: Value,
+) -> ApiResult<Outcome> {
     ctx.finish_write(Some(&old), &mut new)?;
     let now = now_rfc3339();
     let manager = ctx.req.manager();
     let av = ctx.info.api_version(&ctx.rp.version);
     ssa::record_update(Some(&old), &mut new, &ctx.writer(&manager, &now, &av));
     if dry_run(ctx.req) {
-        return Ok(Outcome { code: 200, body: ctx.present(&new), changed: false });
+        return Ok(Outcome {
+            code: 200,
+            body: ctx.present(&new),
+            changed: false,
+        });
     }
     let written = store.update(cluster, &ctx.info, new)?;
-    Ok(Outcome { code: 200, body: ctx.present(&written.object), changed: written.changed })
+    Ok(Outcome {
+        code: 200,
+        body: ctx.present(&written.object),
+        changed: written.changed,
+    })
 }
 
 fn delete_options(req: &Req) -> ApiResult<DeleteOptions> {
@@ -309,13 +386,23 @@ fn delete_options(req: &Req) -> ApiResult<DeleteOptions> {
     let body: Value = if req.body.is_empty() {
         json!({})
     } else {
-        serde_json::from_slice(&req.body).map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?
+        serde_json::from_slice(&req.body)
+            .map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?
     };
-    let policy = body.get("propagationPolicy").and_then(Value::as_str).or(req.q("propagationPolicy"));
+    let policy = body
+        .get("propagationPolicy")
+        .and_then(Value::as_str)
+        .or(req.q("propagationPolicy"));
     Ok(DeleteOptions {
         propagation: prop(policy)?,
-        resource_version: body.pointer("/preconditions/resourceVersion").and_then(Value::as_str).map(str::to_string),
-        uid: body.pointer("/preconditions/uid").and_then(Value::as_str).map(str::to_string),
+        resource_version: body
+            .pointer("/preconditions/resourceVersion")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        uid: body
+            .pointer("/preconditions/uid")
+            .and_then(Value::as_str)
+            .map(str::to_string),
     })
 }
 
@@ -325,10 +412,18 @@ pub fn delete(store: &mut Store, ctx: &Ctx<'_>) -> ApiResult<Outcome> {
     let opts = delete_options(ctx.req)?;
     let name = ctx.name()?.to_string();
     if dry_run(ctx.req) {
-        return Ok(Outcome { code: 200, body: ctx.present(&ctx.current(store)?), changed: false });
+        return Ok(Outcome {
+            code: 200,
+            body: ctx.present(&ctx.current(store)?),
+            changed: false,
+        });
     }
     let obj = store.delete(&cluster, &ctx.info, ctx.ns(), &name, &opts)?;
-    Ok(Outcome { code: 200, body: ctx.present(&obj), changed: true })
+    Ok(Outcome {
+        code: 200,
+        body: ctx.present(&obj),
+        changed: true,
+    })
 }
 
 /// `DELETE` of a collection (selectors apply).
@@ -338,7 +433,12 @@ pub fn delete_collection(store: &mut Store, ctx: &Ctx<'_>) -> ApiResult<Outcome>
     let targets: Vec<(String, String)> = matching(store, ctx)?
         .iter()
         .map(|(_, o)| {
-            let s = |p: &str| o.pointer(p).and_then(Value::as_str).unwrap_or_default().to_string();
+            let s = |p: &str| {
+                o.pointer(p)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
             (s("/metadata/namespace"), s("/metadata/name"))
         })
         .collect();
@@ -355,5 +455,9 @@ pub fn delete_collection(store: &mut Store, ctx: &Ctx<'_>) -> ApiResult<Outcome>
         "metadata": {"resourceVersion": store.rv().to_string()},
         "items": items,
     });
-    Ok(Outcome { code: 200, body, changed })
+    Ok(Outcome {
+        code: 200,
+        body,
+        changed,
+    })
 }

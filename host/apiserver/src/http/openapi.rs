@@ -7,7 +7,11 @@ use serde_json::{Map, Value, json};
 use crate::store::Cluster;
 
 fn gv_path(group: &str, version: &str) -> String {
-    if group.is_empty() { format!("api/{version}") } else { format!("apis/{group}/{version}") }
+    if group.is_empty() {
+        format!("api/{version}")
+    } else {
+        format!("apis/{group}/{version}")
+    }
 }
 
 /// `/openapi/v3`: one entry per served group-version.
@@ -16,7 +20,10 @@ pub fn root(c: &Cluster) -> Value {
     for r in c.resources() {
         for v in &r.versions {
             let p = gv_path(&r.group, v);
-            paths.insert(p.clone(), json!({"serverRelativeURL": format!("/openapi/v3/{p}")}));
+            paths.insert(
+                p.clone(),
+                json!({"serverRelativeURL": format!("/openapi/v3/{p}")}),
+            );
         }
     }
     json!({"paths": paths})

@@ -51,8 +51,13 @@ pub fn patch(store: &mut Store, ctx: &Ctx<'_>, kind: PatchType) -> ApiResult<Out
         PatchType::Json => {
             let ops: json_patch::Patch = serde_json::from_slice(&ctx.req.body)
                 .map_err(|e| ApiError::bad_request(format!("invalid JSON patch: {e}")))?;
-            json_patch::patch(&mut patched, &ops)
-                .map_err(|e| ApiError::new(422, "Invalid", format!("the JSON patch could not be applied: {e}")))?;
+            json_patch::patch(&mut patched, &ops).map_err(|e| {
+                ApiError::new(
+                    422,
+                    "Invalid",
+                    format!("the JSON patch could not be applied: {e}"),
+                )
+            })?;
         }
         _ => {
             let p: Value = serde_json::from_slice(&ctx.req.body)
@@ -64,12 +69,19 @@ pub fn patch(store: &mut Store, ctx: &Ctx<'_>, kind: PatchType) -> ApiResult<Out
         }
     }
     check_type(&patched, info, &ctx.rp.version)?;
-    let want_rv = patched.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or_default();
-    if !want_rv.is_empty() && Some(want_rv) != old.pointer("/metadata/resourceVersion").and_then(Value::as_str) {
+    let want_rv = patched
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if !want_rv.is_empty()
+        && Some(want_rv) != old.pointer("/metadata/resourceVersion").and_then(Value::as_str)
+    {
         return Err(ApiError::stale(&info.group, &info.plural, &name));
     }
     if patched.pointer("/metadata/name").and_then(Value::as_str) != Some(name.as_str()) {
-        return Err(ApiError::bad_request("metadata.name cannot be changed by a patch"));
+        return Err(ApiError::bad_request(
+            "metadata.name cannot be changed by a patch",
+        ));
     }
     let new = merge_subresource(info, ctx.rp.subresource.as_deref(), &old, patched)?;
     write_existing(store, ctx, &cluster, old, new)
@@ -86,7 +98,9 @@ fn apply(store: &mut Store, ctx: &Ctx<'_>) -> ApiResult<Outcome> {
     let force = ctx.req.q("force").is_some_and(|f| f == "true");
     let mut applied = parse_object(&ctx.req.body)?;
     if applied.get("apiVersion").is_none() || applied.get("kind").is_none() {
-        return Err(ApiError::bad_request("apiVersion and kind must be set in an applied configuration"));
+        return Err(ApiError::bad_request(
+            "apiVersion and kind must be set in an applied configuration",
+        ));
     }
     check_type(&applied, &info, &ctx.rp.version)?;
     set_namespace(&mut applied, &info, ctx.rp.namespace.as_deref())?;
@@ -104,20 +118,27 @@ fn apply(store: &mut Store, ctx: &Ctx<'_>) -> ApiResult<Outcome> {
     // What this manager applies: the status for /status, everything but the status otherwise (when status is a
     // subresource).
     if info.status {
-        let m = applied.as_object_mut().ok_or_else(|| ApiError::bad_request("body must be an object"))?;
+        let m = applied
+            .as_object_mut()
+            .ok_or_else(|| ApiError::bad_request("body must be an object"))?;
         match sub {
-            Some("status") => m.retain(|k, _| matches!(k.as_str(), "apiVersion" | "kind" | "metadata" | "status")),
+            Some("status") => {
+                m.retain(|k, _| matches!(k.as_str(), "apiVersion" | "kind" | "metadata" | "status"))
+            }
             _ => {
                 m.remove("status");
             }
         }
-        if sub == Some("status") {
-            if let Some(meta) = m.get_mut("metadata").and_then(Value::as_object_mut) {
-                meta.retain(|k, _| k == "name" || k == "namespace");
-            }
+        if sub == Some("status")
+            && let Some(meta) = m.get_mut("metadata").and_then(Value::as_object_mut)
+        {
+            meta.retain(|k, _| k == "name" || k == "namespace");
         }
     }
-    let old = store.cluster(&cluster).and_then(|c| c.get(&info.key(), ctx.ns(), &name)).cloned();
+    let old = store
+        .cluster(&cluster)
+        .and_then(|c| c.get(&info.key(), ctx.ns(), &name))
+        .cloned();
     if old.is_none() && sub.is_some() {
         return Err(ApiError::not_found(&info.group, &info.plural, &name));
     }
@@ -132,9 +153,17 @@ fn apply(store: &mut Store, ctx: &Ctx<'_>) -> ApiResult<Outcome> {
             &info.group,
             &info.plural,
             &name,
-            &format!("Apply failed with {n} conflict{}: {}", if n == 1 { "" } else { "s" }, list.join("\n")),
+            &format!(
+                "Apply failed with {n} conflict{}: {}",
+                if n == 1 { "" } else { "s" },
+                list.join("\n")
+            ),
         );
-        e.message = format!("Apply failed with {n} conflict{}: {}", if n == 1 { "" } else { "s" }, list.join("\n"));
+        e.message = format!(
+            "Apply failed with {n} conflict{}: {}",
+            if n == 1 { "" } else { "s" },
+            list.join("\n")
+        );
         e.causes = causes;
         e
     })?;
@@ -143,29 +172,48 @@ fn apply(store: &mut Store, ctx: &Ctx<'_>) -> ApiResult<Outcome> {
             result["apiVersion"] = json!(av);
             result["kind"] = json!(info.kind);
             let workspace = if info.group == "tenancy.kcp.io" && info.plural == "workspaces" {
-                let parent = store.cluster(&cluster).and_then(|c| c.path.clone()).unwrap_or_else(|| cluster.clone());
+                let parent = store
+                    .cluster(&cluster)
+                    .and_then(|c| c.path.clone())
+                    .unwrap_or_else(|| cluster.clone());
                 crate::kcp::prepare_workspace(&mut result, &parent)
             } else {
                 None
             };
             ctx.finish_write(None, &mut result)?;
             if ctx.req.q("dryRun") == Some("All") {
-                return Ok(Outcome { code: 201, body: ctx.present(&result), changed: false });
+                return Ok(Outcome {
+                    code: 201,
+                    body: ctx.present(&result),
+                    changed: false,
+                });
             }
             let stored = store.create(&cluster, &info, result)?;
             if let Some((path, logical)) = workspace {
                 store.alias(&path, &logical);
             }
-            Ok(Outcome { code: 201, body: ctx.present(&stored), changed: true })
+            Ok(Outcome {
+                code: 201,
+                body: ctx.present(&stored),
+                changed: true,
+            })
         }
         Some(old) => {
             let mut new = merge_subresource(&info, sub, &old, result)?;
             ctx.finish_write(Some(&old), &mut new)?;
             if ctx.req.q("dryRun") == Some("All") {
-                return Ok(Outcome { code: 200, body: ctx.present(&new), changed: false });
+                return Ok(Outcome {
+                    code: 200,
+                    body: ctx.present(&new),
+                    changed: false,
+                });
             }
             let written = store.update(&cluster, &info, new)?;
-            Ok(Outcome { code: 200, body: ctx.present(&written.object), changed: written.changed })
+            Ok(Outcome {
+                code: 200,
+                body: ctx.present(&written.object),
+                changed: written.changed,
+            })
         }
     }
 }
@@ -178,8 +226,15 @@ pub fn token_request(store: &mut Store, ctx: &Ctx<'_>) -> ApiResult<Outcome> {
     let cluster = ctx.cluster()?.to_string();
     let name = ctx.name()?.to_string();
     ctx.current(store)?;
-    let mut req = if ctx.req.body.is_empty() { json!({}) } else { parse_object(&ctx.req.body)? };
-    let seconds = req.pointer("/spec/expirationSeconds").and_then(Value::as_i64).unwrap_or(DEFAULT_TOKEN_SECONDS);
+    let mut req = if ctx.req.body.is_empty() {
+        json!({})
+    } else {
+        parse_object(&ctx.req.body)?
+    };
+    let seconds = req
+        .pointer("/spec/expirationSeconds")
+        .and_then(Value::as_i64)
+        .unwrap_or(DEFAULT_TOKEN_SECONDS);
     if seconds < 600 {
         return Err(ApiError::invalid(
             "authentication.k8s.io",
@@ -196,7 +251,12 @@ pub fn token_request(store: &mut Store, ctx: &Ctx<'_>) -> ApiResult<Outcome> {
     let token = format!("embedded.{}", random_hex(24));
     store.tokens.insert(
         token.clone(),
-        IssuedToken { cluster, namespace: ctx.ns().to_string(), name: name.clone(), expires },
+        IssuedToken {
+            cluster,
+            namespace: ctx.ns().to_string(),
+            name: name.clone(),
+            expires,
+        },
     );
     req["apiVersion"] = json!("authentication.k8s.io/v1");
     req["kind"] = json!("TokenRequest");
@@ -210,7 +270,14 @@ pub fn token_request(store: &mut Store, ctx: &Ctx<'_>) -> ApiResult<Outcome> {
         req["spec"] = json!({});
     }
     req["spec"]["expirationSeconds"] = json!(seconds);
-    req["spec"]["audiences"] = req.pointer("/spec/audiences").cloned().unwrap_or_else(|| json!([]));
+    req["spec"]["audiences"] = req
+        .pointer("/spec/audiences")
+        .cloned()
+        .unwrap_or_else(|| json!([]));
     req["status"] = json!({"token": token, "expirationTimestamp": format_secs(expires)});
-    Ok(Outcome { code: 201, body: req, changed: false })
+    Ok(Outcome {
+        code: 201,
+        body: req,
+        changed: false,
+    })
 }

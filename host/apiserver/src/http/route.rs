@@ -57,7 +57,11 @@ pub fn parse(path: &str) -> Option<(ClusterRef, Route)> {
     let cluster = if segs.first() == Some(&"clusters") && segs.len() >= 2 {
         let c = segs[1].to_string();
         segs.drain(..2);
-        if c == "*" { ClusterRef::Wildcard } else { ClusterRef::Named(c) }
+        if c == "*" {
+            ClusterRef::Wildcard
+        } else {
+            ClusterRef::Named(c)
+        }
     } else {
         ClusterRef::Plain
     };
@@ -82,7 +86,9 @@ fn resource(group: &str, version: &str, rest: &[&str]) -> Option<ResourcePath> {
     let owned = |s: &&str| s.to_string();
     let (namespace, rest) = match rest {
         // `/namespaces/<ns>/<plural>...` unless it is a namespace's own subresource.
-        ["namespaces", ns, plural, tail @ ..] if !(tail.is_empty() && matches!(*plural, "status" | "finalize")) => {
+        ["namespaces", ns, plural, tail @ ..]
+            if !(tail.is_empty() && matches!(*plural, "status" | "finalize")) =>
+        {
             (Some(ns.to_string()), [&[*plural][..], tail].concat())
         }
         _ => (None, rest.to_vec()),
@@ -115,14 +121,26 @@ mod tests {
     fn parses_resource_paths() {
         let (c, r) = res("/api/v1/namespaces/a/configmaps/b");
         assert_eq!(c, ClusterRef::Plain);
-        assert_eq!((r.namespace.as_deref(), r.plural.as_str(), r.name.as_deref()), (Some("a"), "configmaps", Some("b")));
+        assert_eq!(
+            (r.namespace.as_deref(), r.plural.as_str(), r.name.as_deref()),
+            (Some("a"), "configmaps", Some("b"))
+        );
         let (_, r) = res("/api/v1/namespaces/a");
-        assert_eq!((r.plural.as_str(), r.name.as_deref(), r.namespace), ("namespaces", Some("a"), None));
+        assert_eq!(
+            (r.plural.as_str(), r.name.as_deref(), r.namespace),
+            ("namespaces", Some("a"), None)
+        );
         let (_, r) = res("/api/v1/namespaces/a/status");
-        assert_eq!((r.name.as_deref(), r.subresource.as_deref()), (Some("a"), Some("status")));
+        assert_eq!(
+            (r.name.as_deref(), r.subresource.as_deref()),
+            (Some("a"), Some("status"))
+        );
         let (c, r) = res("/clusters/root:orgs/apis/tenancy.kcp.io/v1alpha1/workspaces/x/status");
         assert_eq!(c, ClusterRef::Named("root:orgs".into()));
-        assert_eq!((r.group.as_str(), r.subresource.as_deref()), ("tenancy.kcp.io", Some("status")));
+        assert_eq!(
+            (r.group.as_str(), r.subresource.as_deref()),
+            ("tenancy.kcp.io", Some("status"))
+        );
         let (c, r) = res("/clusters/*/apis/apis.kcp.io/v1alpha1/apiexports");
         assert_eq!(c, ClusterRef::Wildcard);
         assert_eq!(r.name, None);
@@ -133,8 +151,14 @@ mod tests {
     #[test]
     fn parses_discovery_paths() {
         assert_eq!(parse("/apis").map(|p| p.1), Some(Route::Groups));
-        assert_eq!(parse("/clusters/root/api").map(|p| p.1), Some(Route::CoreVersions));
-        assert_eq!(parse("/api/v1").map(|p| p.1), Some(Route::GroupVersion(String::new(), "v1".into())));
+        assert_eq!(
+            parse("/clusters/root/api").map(|p| p.1),
+            Some(Route::CoreVersions)
+        );
+        assert_eq!(
+            parse("/api/v1").map(|p| p.1),
+            Some(Route::GroupVersion(String::new(), "v1".into()))
+        );
         assert_eq!(parse("/nope"), None);
     }
 }

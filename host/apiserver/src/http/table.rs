@@ -8,7 +8,11 @@ use crate::time::{age, now_secs, parse_rfc3339};
 
 /// Evaluates a printer-column JSONPath; multiple matches are joined with commas.
 pub fn eval(obj: &Value, path: &str) -> Vec<Value> {
-    let path = path.trim().trim_start_matches('{').trim_end_matches('}').trim_start_matches('$');
+    let path = path
+        .trim()
+        .trim_start_matches('{')
+        .trim_end_matches('}')
+        .trim_start_matches('$');
     let mut cur = vec![obj.clone()];
     let mut rest = path;
     while !rest.is_empty() {
@@ -30,7 +34,9 @@ pub fn eval(obj: &Value, path: &str) -> Vec<Value> {
 }
 
 fn index(v: &Value, sel: &str) -> Vec<Value> {
-    let Some(items) = v.as_array() else { return Vec::new() };
+    let Some(items) = v.as_array() else {
+        return Vec::new();
+    };
     if sel == "*" {
         return items.clone();
     }
@@ -39,14 +45,18 @@ fn index(v: &Value, sel: &str) -> Vec<Value> {
         return items.get(i as usize).cloned().into_iter().collect();
     }
     // ?(@.field=="value") or ?(@.field==value)
-    let Some(cond) = sel.strip_prefix("?(@.").and_then(|s| s.strip_suffix(')')) else { return Vec::new() };
-    let Some((field, want)) = cond.split_once("==") else { return Vec::new() };
+    let Some(cond) = sel.strip_prefix("?(@.").and_then(|s| s.strip_suffix(')')) else {
+        return Vec::new();
+    };
+    let Some((field, want)) = cond.split_once("==") else {
+        return Vec::new();
+    };
     let want = want.trim().trim_matches(|c| c == '"' || c == '\'');
     items
         .iter()
         .filter(|i| match i.get(field.trim()) {
             Some(Value::String(s)) => s == want,
-            Some(other) => other.to_string() == want,
+            Some(other) => *other == want,
             None => false,
         })
         .cloned()
@@ -57,10 +67,10 @@ fn cell(values: Vec<Value>, type_: &str, now: i64) -> Value {
     if values.is_empty() {
         return Value::Null;
     }
-    if type_ == "date" {
-        if let Some(t) = values[0].as_str().and_then(parse_rfc3339) {
-            return json!(age(t, now));
-        }
+    if type_ == "date"
+        && let Some(t) = values[0].as_str().and_then(parse_rfc3339)
+    {
+        return json!(age(t, now));
     }
     if values.len() == 1 {
         return match &values[0] {
@@ -68,23 +78,36 @@ fn cell(values: Vec<Value>, type_: &str, now: i64) -> Value {
             v => v.clone(),
         };
     }
-    let parts: Vec<String> =
-        values.iter().map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).collect();
+    let parts: Vec<String> = values
+        .iter()
+        .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
+        .collect();
     json!(parts.join(","))
 }
 
 /// Renders objects as a Table: Name, the CRD's printer columns, Age (for built-ins: Name, Age, plus Status for
 /// namespaces).
-pub fn table(info: &ResourceInfo, objects: &[Value], resource_version: &str, continue_: Option<&str>) -> Value {
+pub fn table(
+    info: &ResourceInfo,
+    objects: &[Value],
+    resource_version: &str,
+    continue_: Option<&str>,
+) -> Value {
     let now = now_secs();
-    let mut defs = vec![json!({"name": "Name", "type": "string", "format": "name", "description": "Name", "priority": 0})];
+    let mut defs = vec![
+        json!({"name": "Name", "type": "string", "format": "name", "description": "Name", "priority": 0}),
+    ];
     let mut paths: Vec<(String, String)> = Vec::new();
     for c in &info.columns {
-        defs.push(json!({"name": c.name, "type": c.type_, "format": "", "description": "", "priority": c.priority}));
+        defs.push(
+            json!({"name": c.name, "type": c.type_, "format": "", "description": "", "priority": c.priority}),
+        );
         paths.push((c.json_path.clone(), c.type_.clone()));
     }
     if info.columns.is_empty() && info.plural == "namespaces" {
-        defs.push(json!({"name": "Status", "type": "string", "format": "", "description": "", "priority": 0}));
+        defs.push(
+            json!({"name": "Status", "type": "string", "format": "", "description": "", "priority": 0}),
+        );
         paths.push((".status.phase".into(), "string".into()));
     }
     let has_age = info.columns.iter().any(|c| c.name == "Age");
@@ -120,8 +143,14 @@ mod tests {
         let o = json!({"status": {"phase": "Ready", "conditions": [
             {"type": "Synced", "status": "False"}, {"type": "Ready", "status": "True"}]}});
         assert_eq!(eval(&o, ".status.phase"), vec![json!("Ready")]);
-        assert_eq!(eval(&o, ".status.conditions[?(@.type==\"Ready\")].status"), vec![json!("True")]);
-        assert_eq!(eval(&o, ".status.conditions[*].type"), vec![json!("Synced"), json!("Ready")]);
+        assert_eq!(
+            eval(&o, ".status.conditions[?(@.type==\"Ready\")].status"),
+            vec![json!("True")]
+        );
+        assert_eq!(
+            eval(&o, ".status.conditions[*].type"),
+            vec![json!("Synced"), json!("Ready")]
+        );
         assert_eq!(eval(&o, ".status.conditions[-1].type"), vec![json!("Ready")]);
         assert!(eval(&o, ".spec.missing").is_empty());
     }

@@ -75,14 +75,27 @@ pub fn prepare(store: &Store, ctx: &Ctx<'_>) -> ApiResult<Prepared> {
         info: ctx.info.clone(),
         version: ctx.rp.version.clone(),
     };
-    let from = match ctx.req.q("resourceVersion").filter(|v| !v.is_empty() && *v != "0") {
-        Some(v) => Some(v.parse::<u64>().map_err(|_| ApiError::bad_request(format!("invalid resourceVersion {v:?}")))?),
+    let from = match ctx
+        .req
+        .q("resourceVersion")
+        .filter(|v| !v.is_empty() && *v != "0")
+    {
+        Some(v) => Some(
+            v.parse::<u64>()
+                .map_err(|_| ApiError::bad_request(format!("invalid resourceVersion {v:?}")))?,
+        ),
         None => None,
     };
     let initial: Vec<Bytes> = match from {
-        None => matching(store, ctx)?.iter().map(|(_, o)| scope.line("ADDED", o)).collect(),
+        None => matching(store, ctx)?
+            .iter()
+            .map(|(_, o)| scope.line("ADDED", o))
+            .collect(),
         Some(rv) if rv < store.floor() => {
-            return Err(ApiError::gone(format!("too old resource version: {rv} ({})", store.floor() + 1)));
+            return Err(ApiError::gone(format!(
+                "too old resource version: {rv} ({})",
+                store.floor() + 1
+            )));
         }
         Some(rv) => store
             .history_since(rv)
@@ -90,7 +103,12 @@ pub fn prepare(store: &Store, ctx: &Ctx<'_>) -> ApiResult<Prepared> {
             .map(|e| scope.line(e.kind.as_str(), &e.object))
             .collect(),
     };
-    Ok(Prepared { initial, last_rv: store.rv(), rx: store.subscribe(), scope })
+    Ok(Prepared {
+        initial,
+        last_rv: store.rv(),
+        rx: store.subscribe(),
+        scope,
+    })
 }
 
 /// Options of a running stream.
@@ -114,7 +132,10 @@ pub fn stream(p: Prepared, opts: StreamOptions) -> Body {
 
 async fn run(mut p: Prepared, opts: StreamOptions, tx: mpsc::Sender<Result<Bytes, std::io::Error>>) {
     let max_events = opts.drop.and_then(|d| d.after_events);
-    let deadline = [opts.timeout, opts.drop.and_then(|d| d.after)].into_iter().flatten().min();
+    let deadline = [opts.timeout, opts.drop.and_then(|d| d.after)]
+        .into_iter()
+        .flatten()
+        .min();
     let sleep = tokio::time::sleep(deadline.unwrap_or(Duration::from_secs(365 * 86_400)));
     tokio::pin!(sleep);
     let mut sent = 0u64;

@@ -13,7 +13,15 @@ const fn d(
     status: bool,
     short: &'static [&'static str],
 ) -> Decl {
-    Decl { group, versions, kind, plural, namespaced, status, short }
+    Decl {
+        group,
+        versions,
+        kind,
+        plural,
+        namespaced,
+        status,
+        short,
+    }
 }
 
 const V1: &[&str] = &["v1"];
@@ -30,12 +38,60 @@ const COMMON: &[Decl] = &[
     d("events.k8s.io", V1, "Event", "events", true, false, &["ev"]),
     d("coordination.k8s.io", V1, "Lease", "leases", true, false, &[]),
     d("rbac.authorization.k8s.io", V1, "Role", "roles", true, false, &[]),
-    d("rbac.authorization.k8s.io", V1, "RoleBinding", "rolebindings", true, false, &[]),
-    d("rbac.authorization.k8s.io", V1, "ClusterRole", "clusterroles", false, false, &[]),
-    d("rbac.authorization.k8s.io", V1, "ClusterRoleBinding", "clusterrolebindings", false, false, &[]),
-    d("apiextensions.k8s.io", V1, "CustomResourceDefinition", "customresourcedefinitions", false, true, &["crd", "crds"]),
-    d("admissionregistration.k8s.io", V1, "ValidatingWebhookConfiguration", "validatingwebhookconfigurations", false, false, &[]),
-    d("admissionregistration.k8s.io", V1, "MutatingWebhookConfiguration", "mutatingwebhookconfigurations", false, false, &[]),
+    d(
+        "rbac.authorization.k8s.io",
+        V1,
+        "RoleBinding",
+        "rolebindings",
+        true,
+        false,
+        &[],
+    ),
+    d(
+        "rbac.authorization.k8s.io",
+        V1,
+        "ClusterRole",
+        "clusterroles",
+        false,
+        false,
+        &[],
+    ),
+    d(
+        "rbac.authorization.k8s.io",
+        V1,
+        "ClusterRoleBinding",
+        "clusterrolebindings",
+        false,
+        false,
+        &[],
+    ),
+    d(
+        "apiextensions.k8s.io",
+        V1,
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        false,
+        true,
+        &["crd", "crds"],
+    ),
+    d(
+        "admissionregistration.k8s.io",
+        V1,
+        "ValidatingWebhookConfiguration",
+        "validatingwebhookconfigurations",
+        false,
+        false,
+        &[],
+    ),
+    d(
+        "admissionregistration.k8s.io",
+        V1,
+        "MutatingWebhookConfiguration",
+        "mutatingwebhookconfigurations",
+        false,
+        false,
+        &[],
+    ),
 ];
 
 /// Types only a plain cluster serves (workloads live there, not in kcp).
@@ -43,18 +99,58 @@ const PLAIN_ONLY: &[Decl] = &[
     d("", V1, "Pod", "pods", true, true, &["po"]),
     d("", V1, "Service", "services", true, true, &["svc"]),
     d("", V1, "Endpoints", "endpoints", true, false, &["ep"]),
-    d("", V1, "PersistentVolumeClaim", "persistentvolumeclaims", true, true, &["pvc"]),
+    d(
+        "",
+        V1,
+        "PersistentVolumeClaim",
+        "persistentvolumeclaims",
+        true,
+        true,
+        &["pvc"],
+    ),
     d("apps", V1, "Deployment", "deployments", true, true, &["deploy"]),
     d("apps", V1, "StatefulSet", "statefulsets", true, true, &["sts"]),
     d("apps", V1, "DaemonSet", "daemonsets", true, true, &["ds"]),
-    d("discovery.k8s.io", V1, "EndpointSlice", "endpointslices", true, false, &[]),
-    d("networking.k8s.io", V1, "Ingress", "ingresses", true, true, &["ing"]),
+    d(
+        "discovery.k8s.io",
+        V1,
+        "EndpointSlice",
+        "endpointslices",
+        true,
+        false,
+        &[],
+    ),
+    d(
+        "networking.k8s.io",
+        V1,
+        "Ingress",
+        "ingresses",
+        true,
+        true,
+        &["ing"],
+    ),
 ];
 
 /// kcp's own types, served in every logical cluster.
 const KCP_ONLY: &[Decl] = &[
-    d("tenancy.kcp.io", A1, "Workspace", "workspaces", false, true, &["ws"]),
-    d("tenancy.kcp.io", A1, "WorkspaceType", "workspacetypes", false, true, &[]),
+    d(
+        "tenancy.kcp.io",
+        A1,
+        "Workspace",
+        "workspaces",
+        false,
+        true,
+        &["ws"],
+    ),
+    d(
+        "tenancy.kcp.io",
+        A1,
+        "WorkspaceType",
+        "workspacetypes",
+        false,
+        true,
+        &[],
+    ),
     d(
         "tenancy.kcp.io",
         A1,
@@ -66,13 +162,43 @@ const KCP_ONLY: &[Decl] = &[
     ),
     d("apis.kcp.io", A2A1, "APIExport", "apiexports", false, true, &[]),
     d("apis.kcp.io", A2A1, "APIBinding", "apibindings", false, true, &[]),
-    d("apis.kcp.io", A1, "APIResourceSchema", "apiresourceschemas", false, true, &[]),
-    d("apis.kcp.io", A1, "APIExportEndpointSlice", "apiexportendpointslices", false, true, &[]),
-    d("core.kcp.io", A1, "LogicalCluster", "logicalclusters", false, true, &[]),
+    d(
+        "apis.kcp.io",
+        A1,
+        "APIResourceSchema",
+        "apiresourceschemas",
+        false,
+        true,
+        &[],
+    ),
+    d(
+        "apis.kcp.io",
+        A1,
+        "APIExportEndpointSlice",
+        "apiexportendpointslices",
+        false,
+        true,
+        &[],
+    ),
+    d(
+        "core.kcp.io",
+        A1,
+        "LogicalCluster",
+        "logicalclusters",
+        false,
+        true,
+        &[],
+    ),
 ];
 
 fn build(decls: &[&[Decl]]) -> Arc<Vec<Arc<ResourceInfo>>> {
-    Arc::new(decls.iter().flat_map(|ds| ds.iter()).map(|d| Arc::new(d.build())).collect())
+    Arc::new(
+        decls
+            .iter()
+            .flat_map(|ds| ds.iter())
+            .map(|d| Arc::new(d.build()))
+            .collect(),
+    )
 }
 
 /// Built-in types of the plain Kubernetes cluster.

@@ -7,7 +7,9 @@ use serde_json::{Value, json};
 use super::{Column, ResourceInfo};
 
 fn strings(v: &Value) -> Vec<String> {
-    v.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect()).unwrap_or_default()
+    v.as_array()
+        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
 }
 
 /// The resource a stored CRD defines, or `None` if it is malformed (validation rejects those up front).
@@ -73,7 +75,11 @@ fn printer_columns(version: &Value) -> Vec<Column> {
         .filter_map(|c| {
             Some(Column {
                 name: c.get("name")?.as_str()?.to_string(),
-                type_: c.get("type").and_then(Value::as_str).unwrap_or("string").to_string(),
+                type_: c
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("string")
+                    .to_string(),
                 json_path: c.get("jsonPath")?.as_str()?.to_string(),
                 priority: c.get("priority").and_then(Value::as_i64).unwrap_or(0),
             })
@@ -95,9 +101,7 @@ pub fn crd_status(crd: &Value, now: &str) -> Value {
                 .collect()
         })
         .unwrap_or_default();
-    let condition = |type_: &str, reason: &str, message: &str| {
-        json!({"type": type_, "status": "True", "lastTransitionTime": now, "reason": reason, "message": message})
-    };
+    let condition = |type_: &str, reason: &str, message: &str| json!({"type": type_, "status": "True", "lastTransitionTime": now, "reason": reason, "message": message});
     json!({
         "acceptedNames": names,
         "storedVersions": stored,

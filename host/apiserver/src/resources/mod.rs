@@ -58,7 +58,11 @@ impl ResourceInfo {
 
     /// `group/version` for a version of this resource (`v1` for the core group).
     pub fn api_version(&self, version: &str) -> String {
-        if self.group.is_empty() { version.to_string() } else { format!("{}/{version}", self.group) }
+        if self.group.is_empty() {
+            version.to_string()
+        } else {
+            format!("{}/{version}", self.group)
+        }
     }
 
     /// The key objects of this type are stored under.

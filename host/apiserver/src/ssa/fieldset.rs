@@ -37,7 +37,11 @@ pub struct Shape<'a> {
 impl<'a> Shape<'a> {
     /// The root of an object, described by an optional openAPIV3Schema.
     pub fn root(schema: Option<&'a Value>) -> Self {
-        Self { schema, field: None, depth: 0 }
+        Self {
+            schema,
+            field: None,
+            depth: 0,
+        }
     }
 
     /// The shape of map key `key` below this one.
@@ -47,17 +51,25 @@ impl<'a> Shape<'a> {
             None
         } else {
             self.schema.and_then(|s| {
-                s.get("properties").and_then(|p| p.get(key)).or_else(|| {
-                    s.get("additionalProperties").filter(|a| a.is_object())
-                })
+                s.get("properties")
+                    .and_then(|p| p.get(key))
+                    .or_else(|| s.get("additionalProperties").filter(|a| a.is_object()))
             })
         };
-        Self { schema, field: Some(key), depth: self.depth + 1 }
+        Self {
+            schema,
+            field: Some(key),
+            depth: self.depth + 1,
+        }
     }
 
     /// The shape of the items of a list at this node.
     pub fn items(&self) -> Self {
-        Self { schema: self.schema.and_then(|s| s.get("items")), field: None, depth: self.depth + 1 }
+        Self {
+            schema: self.schema.and_then(|s| s.get("items")),
+            field: None,
+            depth: self.depth + 1,
+        }
     }
 
     /// How the list at this node merges.
@@ -130,7 +142,12 @@ pub fn paths_of(obj: &Value, schema: Option<&Value>) -> FieldSet {
                 if let Value::Object(meta) = v {
                     for (mk, mv) in meta {
                         if !SERVER_METADATA.contains(&mk.as_str()) {
-                            walk(mv, shape.child(mk), vec![format!("f:{k}"), format!("f:{mk}")], &mut out);
+                            walk(
+                                mv,
+                                shape.child(mk),
+                                vec![format!("f:{k}"), format!("f:{mk}")],
+                                &mut out,
+                            );
                         }
                     }
                 }
@@ -199,7 +216,9 @@ fn step<'a>(cur: &'a Value, el: &str) -> Option<&'a Value> {
     let items = cur.as_array()?;
     if let Some(k) = el.strip_prefix("k:") {
         let key: Map<String, Value> = serde_json::from_str(k).ok()?;
-        return items.iter().find(|i| key.iter().all(|(kk, kv)| i.get(kk) == Some(kv)));
+        return items
+            .iter()
+            .find(|i| key.iter().all(|(kk, kv)| i.get(kk) == Some(kv)));
     }
     if let Some(v) = el.strip_prefix("v:") {
         let want: Value = serde_json::from_str(v).ok()?;
@@ -231,7 +250,10 @@ impl FieldSet {
 
     /// Whether `path` or anything below it is in the set.
     pub fn covers_prefix(&self, path: &[String]) -> bool {
-        self.0.range(path.to_vec()..).next().is_some_and(|p| p.starts_with(path))
+        self.0
+            .range(path.to_vec()..)
+            .next()
+            .is_some_and(|p| p.starts_with(path))
     }
 
     /// Keeps only paths for which `keep` holds.
@@ -245,7 +267,11 @@ impl FieldSet {
         for path in &self.0 {
             let mut node = &mut root;
             for el in path {
-                node = node.entry(el.clone()).or_insert_with(|| Value::Object(Map::new())).as_object_mut().unwrap_or_else(|| unreachable!("fieldsV1 nodes are objects"));
+                node = node
+                    .entry(el.clone())
+                    .or_insert_with(|| Value::Object(Map::new()))
+                    .as_object_mut()
+                    .unwrap_or_else(|| unreachable!("fieldsV1 nodes are objects"));
             }
             // A node that is a member and also has children is marked with ".".
             if !node.is_empty() {
@@ -321,7 +347,12 @@ mod tests {
             })
         );
         assert_eq!(FieldSet::from_fields_v1(&v1), set);
-        let item = vec!["f:spec".to_string(), "f:containers".into(), "k:{\"name\":\"c\"}".into(), "f:image".into()];
+        let item = vec![
+            "f:spec".to_string(),
+            "f:containers".into(),
+            "k:{\"name\":\"c\"}".into(),
+            "f:image".into(),
+        ];
         assert_eq!(value_at(&obj, &item), Some(&json!("i")));
         assert!(set.covers_prefix(&item[..3]));
     }

@@ -66,10 +66,10 @@ pub fn remove_at(obj: &mut Value, path: &[String]) -> bool {
         if let Ok(key) = serde_json::from_str::<Map<String, Value>>(k) {
             items.retain(|i| !key.iter().all(|(kk, kv)| i.get(kk) == Some(kv)));
         }
-    } else if let Some(v) = last.strip_prefix("v:") {
-        if let Ok(want) = serde_json::from_str::<Value>(v) {
-            items.retain(|i| *i != want);
-        }
+    } else if let Some(v) = last.strip_prefix("v:")
+        && let Ok(want) = serde_json::from_str::<Value>(v)
+    {
+        items.retain(|i| *i != want);
     }
     items.len() != before
 }
@@ -81,7 +81,9 @@ fn step_mut<'a>(cur: &'a mut Value, el: &str) -> Option<&'a mut Value> {
     let items = cur.as_array_mut()?;
     if let Some(k) = el.strip_prefix("k:") {
         let key: Map<String, Value> = serde_json::from_str(k).ok()?;
-        return items.iter_mut().find(|i| key.iter().all(|(kk, kv)| i.get(kk) == Some(kv)));
+        return items
+            .iter_mut()
+            .find(|i| key.iter().all(|(kk, kv)| i.get(kk) == Some(kv)));
     }
     if let Some(v) = el.strip_prefix("v:") {
         let want: Value = serde_json::from_str(v).ok()?;
@@ -97,15 +99,27 @@ mod tests {
 
     #[test]
     fn merges_list_maps_by_key_and_replaces_atomic_lists() {
-        let mut live = json!({"spec": {"containers": [{"name": "a", "image": "1"}, {"name": "b"}], "args": [1]}});
-        let applied = json!({"spec": {"containers": [{"name": "a", "image": "2"}, {"name": "c"}], "args": [2]}});
+        let mut live =
+            json!({"spec": {"containers": [{"name": "a", "image": "1"}, {"name": "b"}], "args": [1]}});
+        let applied =
+            json!({"spec": {"containers": [{"name": "a", "image": "2"}, {"name": "c"}], "args": [2]}});
         merge(&mut live, &applied, Shape::root(None));
         assert_eq!(
             live,
             json!({"spec": {"containers": [{"name": "a", "image": "2"}, {"name": "b"}, {"name": "c"}], "args": [2]}})
         );
-        assert!(remove_at(&mut live, &["f:spec".into(), "f:containers".into(), "k:{\"name\":\"b\"}".into()]));
+        assert!(remove_at(
+            &mut live,
+            &[
+                "f:spec".into(),
+                "f:containers".into(),
+                "k:{\"name\":\"b\"}".into()
+            ]
+        ));
         assert!(remove_at(&mut live, &["f:spec".into(), "f:args".into()]));
-        assert_eq!(live, json!({"spec": {"containers": [{"name": "a", "image": "2"}, {"name": "c"}]}}));
+        assert_eq!(
+            live,
+            json!({"spec": {"containers": [{"name": "a", "image": "2"}, {"name": "c"}]}})
+        );
     }
 }

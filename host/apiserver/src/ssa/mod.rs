@@ -66,10 +66,26 @@ pub fn read_entries(obj: &Value) -> Vec<Entry> {
         .filter_map(|e| {
             Some(Entry {
                 manager: e.get("manager")?.as_str()?.to_string(),
-                operation: if e.get("operation")?.as_str()? == "Apply" { Operation::Apply } else { Operation::Update },
-                api_version: e.get("apiVersion").and_then(Value::as_str).unwrap_or_default().to_string(),
-                time: e.get("time").and_then(Value::as_str).unwrap_or_default().to_string(),
-                subresource: e.get("subresource").and_then(Value::as_str).unwrap_or_default().to_string(),
+                operation: if e.get("operation")?.as_str()? == "Apply" {
+                    Operation::Apply
+                } else {
+                    Operation::Update
+                },
+                api_version: e
+                    .get("apiVersion")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                time: e
+                    .get("time")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                subresource: e
+                    .get("subresource")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
                 fields: FieldSet::from_fields_v1(e.get("fieldsV1").unwrap_or(&Value::Null)),
             })
         })
@@ -125,11 +141,18 @@ pub struct Writer<'a> {
 /// # Errors
 ///
 /// Conflicts with other managers when `force` is false, as causes naming the manager and the field path.
-pub fn apply(live: Option<&Value>, applied: &Value, w: &Writer<'_>, force: bool) -> Result<Value, Vec<Cause>> {
+pub fn apply(
+    live: Option<&Value>,
+    applied: &Value,
+    w: &Writer<'_>,
+    force: bool,
+) -> Result<Value, Vec<Cause>> {
     let mut obj = live.cloned().unwrap_or_else(|| json!({"metadata": {}}));
     let mut entries = read_entries(&obj);
     let new_set = paths_of(applied, w.schema);
-    let mine = entries.iter().position(|e| e.same_owner(w.manager, Operation::Apply, w.subresource));
+    let mine = entries
+        .iter()
+        .position(|e| e.same_owner(w.manager, Operation::Apply, w.subresource));
     let old_set = mine.map(|i| entries[i].fields.clone()).unwrap_or_default();
 
     let mut conflicts = Vec::new();
@@ -217,7 +240,9 @@ pub fn record_update(old: Option<&Value>, new: &mut Value, w: &Writer<'_>) {
     }
     finish(&mut entries, &new_all);
     if !changed.is_empty() {
-        let pos = entries.iter().position(|e| e.same_owner(w.manager, Operation::Update, w.subresource));
+        let pos = entries
+            .iter()
+            .position(|e| e.same_owner(w.manager, Operation::Update, w.subresource));
         match pos {
             Some(i) => {
                 entries[i].fields = entries[i].fields.union(&changed);
@@ -261,7 +286,12 @@ pub fn render_path(p: &[String]) -> String {
             s.push_str(f);
         } else if let Some(k) = el.strip_prefix("k:") {
             let inner = serde_json::from_str::<serde_json::Map<String, Value>>(k)
-                .map(|m| m.iter().map(|(a, b)| format!("{a}={b}")).collect::<Vec<_>>().join(","))
+                .map(|m| {
+                    m.iter()
+                        .map(|(a, b)| format!("{a}={b}"))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
                 .unwrap_or_default();
             s.push_str(&format!("[{inner}]"));
         } else if let Some(v) = el.strip_prefix("v:") {

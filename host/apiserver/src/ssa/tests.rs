@@ -3,7 +3,13 @@ use serde_json::json;
 use super::*;
 
 fn writer(manager: &str) -> Writer<'_> {
-    Writer { manager, api_version: "v1", subresource: "", schema: None, now: "2026-01-01T00:00:00Z" }
+    Writer {
+        manager,
+        api_version: "v1",
+        subresource: "",
+        schema: None,
+        now: "2026-01-01T00:00:00Z",
+    }
 }
 
 fn cm(data: serde_json::Value) -> serde_json::Value {
@@ -18,15 +24,24 @@ fn apply_creates_and_records_ownership() {
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].manager, "m1");
     assert_eq!(entries[0].operation, Operation::Apply);
-    assert_eq!(obj["metadata"]["managedFields"][0]["fieldsV1"], json!({"f:data": {"f:a": {}}}));
+    assert_eq!(
+        obj["metadata"]["managedFields"][0]["fieldsV1"],
+        json!({"f:data": {"f:a": {}}})
+    );
 }
 
 #[test]
 fn reapplying_the_same_config_is_a_fixed_point() {
     let first = apply(None, &cm(json!({"a": "1"})), &writer("m1"), false).unwrap();
-    let w = Writer { now: "2030-01-01T00:00:00Z", ..writer("m1") };
+    let w = Writer {
+        now: "2030-01-01T00:00:00Z",
+        ..writer("m1")
+    };
     let second = apply(Some(&first), &cm(json!({"a": "1"})), &w, false).unwrap();
-    assert_eq!(first, second, "a no-op apply must not even touch the entry's time");
+    assert_eq!(
+        first, second,
+        "a no-op apply must not even touch the entry's time"
+    );
 }
 
 #[test]
@@ -51,7 +66,11 @@ fn fields_a_manager_stops_applying_are_removed_unless_shared() {
     let obj = apply(None, &cm(json!({"a": "1", "b": "2"})), &writer("m1"), false).unwrap();
     let obj = apply(Some(&obj), &cm(json!({"b": "2"})), &writer("m2"), false).unwrap();
     let obj = apply(Some(&obj), &cm(json!({})), &writer("m1"), false).unwrap();
-    assert_eq!(obj["data"], json!({"b": "2"}), "a removed (m1 alone), b kept (m2 shares it)");
+    assert_eq!(
+        obj["data"],
+        json!({"b": "2"}),
+        "a removed (m1 alone), b kept (m2 shares it)"
+    );
 }
 
 #[test]
@@ -73,10 +92,19 @@ fn crd_list_map_keys_come_from_the_schema() {
     let schema = json!({"type": "object", "properties": {"spec": {"type": "object", "properties": {
         "items": {"type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["id"],
                   "items": {"type": "object"}}}}}});
-    let w = Writer { schema: Some(&schema), ..writer("m1") };
+    let w = Writer {
+        schema: Some(&schema),
+        ..writer("m1")
+    };
     let o = |items: serde_json::Value| json!({"apiVersion": "x/v1", "kind": "X", "metadata": {"name": "x"}, "spec": {"items": items}});
     let obj = apply(None, &o(json!([{"id": 1, "v": "a"}])), &w, false).unwrap();
-    let w2 = Writer { schema: Some(&schema), ..writer("m2") };
+    let w2 = Writer {
+        schema: Some(&schema),
+        ..writer("m2")
+    };
     let obj = apply(Some(&obj), &o(json!([{"id": 2, "v": "b"}])), &w2, false).unwrap();
-    assert_eq!(obj["spec"]["items"], json!([{"id": 1, "v": "a"}, {"id": 2, "v": "b"}]));
+    assert_eq!(
+        obj["spec"]["items"],
+        json!([{"id": 1, "v": "a"}, {"id": 2, "v": "b"}])
+    );
 }

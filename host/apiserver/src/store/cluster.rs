@@ -27,7 +27,10 @@ pub struct Cluster {
 
 /// The storage key of CustomResourceDefinitions.
 pub fn crd_key() -> ResKey {
-    ("apiextensions.k8s.io".to_string(), "customresourcedefinitions".to_string())
+    (
+        "apiextensions.k8s.io".to_string(),
+        "customresourcedefinitions".to_string(),
+    )
 }
 
 /// The storage key of Namespaces.
@@ -55,12 +58,16 @@ impl Cluster {
 
     /// The type served at `group/version/plural`.
     pub fn resource(&self, group: &str, version: &str, plural: &str) -> Option<Arc<ResourceInfo>> {
-        self.resources().find(|r| r.group == group && r.plural == plural && r.serves(version)).cloned()
+        self.resources()
+            .find(|r| r.group == group && r.plural == plural && r.serves(version))
+            .cloned()
     }
 
     /// The type of a `group`/`kind`, whatever the version.
     pub fn resource_by_kind(&self, group: &str, kind: &str) -> Option<Arc<ResourceInfo>> {
-        self.resources().find(|r| r.group == group && r.kind == kind).cloned()
+        self.resources()
+            .find(|r| r.group == group && r.kind == kind)
+            .cloned()
     }
 
     /// Recomputes the CRD-defined types from the stored CRDs.
@@ -83,6 +90,9 @@ impl Cluster {
 
     /// Whether any namespaced object remains in `ns`.
     pub fn namespace_empty(&self, ns: &str) -> bool {
-        !self.objects.iter().any(|(k, objs)| *k != ns_key() && objs.keys().any(|(n, _)| n == ns))
+        !self
+            .objects
+            .iter()
+            .any(|(k, objs)| *k != ns_key() && objs.keys().any(|(n, _)| n == ns))
     }
 }

@@ -178,8 +178,13 @@ impl Store {
         if self.clusters.contains_key(name) {
             return;
         }
-        self.clusters.insert(name.to_string(), Cluster::new(name, path, kcp));
-        let defaults: &[&str] = if kcp { &["default"] } else { &["default", "kube-system", "kube-public"] };
+        self.clusters
+            .insert(name.to_string(), Cluster::new(name, path, kcp));
+        let defaults: &[&str] = if kcp {
+            &["default"]
+        } else {
+            &["default", "kube-system", "kube-public"]
+        };
         for ns in defaults {
             let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
             let info = self.clusters[name].resource("", "v1", "namespaces");

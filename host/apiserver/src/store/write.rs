@@ -52,7 +52,9 @@ pub fn parse_propagation(policy: Option<&str>) -> ApiResult<Propagation> {
         None | Some("Background") => Ok(Propagation::Background),
         Some("Foreground") => Ok(Propagation::Foreground),
         Some("Orphan") => Ok(Propagation::Orphan),
-        Some(other) => Err(ApiError::bad_request(format!("unknown propagationPolicy {other:?}"))),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "unknown propagationPolicy {other:?}"
+        ))),
     }
 }
 
@@ -60,7 +62,9 @@ fn meta(obj: &mut Value) -> &mut serde_json::Map<String, Value> {
     if !obj.get("metadata").is_some_and(Value::is_object) {
         obj["metadata"] = json!({});
     }
-    obj["metadata"].as_object_mut().unwrap_or_else(|| unreachable!("metadata was just made an object"))
+    obj["metadata"]
+        .as_object_mut()
+        .unwrap_or_else(|| unreachable!("metadata was just made an object"))
 }
 
 fn str_at<'a>(obj: &'a Value, ptr: &str) -> &'a str {
@@ -68,7 +72,9 @@ fn str_at<'a>(obj: &'a Value, ptr: &str) -> &'a str {
 }
 
 fn has_finalizers(obj: &Value) -> bool {
-    obj.pointer("/metadata/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty())
+    obj.pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .is_some_and(|f| !f.is_empty())
 }
 
 /// The object without metadata (and without status when it is a subresource): what `generation` tracks.
@@ -117,9 +123,16 @@ impl Store {
     /// 404 when the namespace does not exist, 409 when the name is taken.
     pub fn create(&mut self, cluster: &str, info: &ResourceInfo, mut obj: Value) -> ApiResult<Value> {
         let name = str_at(&obj, "/metadata/name").to_string();
-        let ns = if info.namespaced { str_at(&obj, "/metadata/namespace").to_string() } else { String::new() };
+        let ns = if info.namespaced {
+            str_at(&obj, "/metadata/namespace").to_string()
+        } else {
+            String::new()
+        };
         let key = info.key();
-        let c = self.clusters.get(cluster).ok_or_else(|| ApiError::internal("unknown cluster"))?;
+        let c = self
+            .clusters
+            .get(cluster)
+            .ok_or_else(|| ApiError::internal("unknown cluster"))?;
         if info.namespaced && !c.has_namespace(&ns) {
             return Err(ApiError::not_found("", "namespaces", &ns));
         }
@@ -145,8 +158,14 @@ impl Store {
         }
         let rv = self.next_rv();
         self.stamp(cluster, &mut obj, rv);
-        let c = self.clusters.get_mut(cluster).ok_or_else(|| ApiError::internal("unknown cluster"))?;
-        c.objects.entry(key.clone()).or_default().insert((ns, name), obj.clone());
+        let c = self
+            .clusters
+            .get_mut(cluster)
+            .ok_or_else(|| ApiError::internal("unknown cluster"))?;
+        c.objects
+            .entry(key.clone())
+            .or_default()
+            .insert((ns, name), obj.clone());
         if key == crd_key() {
             c.refresh_crds();
         }
@@ -163,7 +182,11 @@ impl Store {
     /// 404 when the object does not exist.
     pub fn update(&mut self, cluster: &str, info: &ResourceInfo, mut new: Value) -> ApiResult<Written> {
         let name = str_at(&new, "/metadata/name").to_string();
-        let ns = if info.namespaced { str_at(&new, "/metadata/namespace").to_string() } else { String::new() };
+        let ns = if info.namespaced {
+            str_at(&new, "/metadata/namespace").to_string()
+        } else {
+            String::new()
+        };
         let key = info.key();
         let old = self
             .clusters
@@ -173,7 +196,13 @@ impl Store {
             .ok_or_else(|| ApiError::not_found(&info.group, &info.plural, &name))?;
         let old_meta = old.get("metadata").cloned().unwrap_or_default();
         let m = meta(&mut new);
-        for k in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"] {
+        for k in [
+            "uid",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "generation",
+        ] {
             match old_meta.get(k) {
                 Some(v) => m.insert(k.into(), v.clone()),
                 None => m.remove(k),
@@ -182,7 +211,10 @@ impl Store {
         if !info.namespaced {
             m.remove("namespace");
         }
-        m.insert("resourceVersion".into(), old_meta.get("resourceVersion").cloned().unwrap_or_default());
+        m.insert(
+            "resourceVersion".into(),
+            old_meta.get("resourceVersion").cloned().unwrap_or_default(),
+        );
         if key == crd_key() && spec_part(&old, true) != spec_part(&new, true) {
             let now = now_rfc3339();
             new["status"] = crd_status(&new, &now);
@@ -194,7 +226,10 @@ impl Store {
             }
         }
         if new == old {
-            return Ok(Written { object: old, changed: false });
+            return Ok(Written {
+                object: old,
+                changed: false,
+            });
         }
         if spec_part(&old, info.status) != spec_part(&new, info.status) {
             let g = old_meta.get("generation").and_then(Value::as_i64).unwrap_or(0) + 1;
@@ -205,16 +240,25 @@ impl Store {
         if old_meta.get("deletionTimestamp").is_some() && !has_finalizers(&new) {
             self.set(cluster, &key, &ns, &name, new.clone());
             let gone = self.remove(cluster, &key, &ns, &name, Propagation::Background);
-            return Ok(Written { object: gone.unwrap_or(new), changed: true });
+            return Ok(Written {
+                object: gone.unwrap_or(new),
+                changed: true,
+            });
         }
         self.set(cluster, &key, &ns, &name, new.clone());
         self.emit(cluster, &key, EventType::Modified, &new, rv);
-        Ok(Written { object: new, changed: true })
+        Ok(Written {
+            object: new,
+            changed: true,
+        })
     }
 
     fn set(&mut self, cluster: &str, key: &ResKey, ns: &str, name: &str, obj: Value) {
         if let Some(c) = self.clusters.get_mut(cluster) {
-            c.objects.entry(key.clone()).or_default().insert((ns.to_string(), name.to_string()), obj);
+            c.objects
+                .entry(key.clone())
+                .or_default()
+                .insert((ns.to_string(), name.to_string()), obj);
             if *key == crd_key() {
                 c.refresh_crds();
             }
@@ -243,20 +287,25 @@ impl Store {
             .and_then(|c| c.get(&key, ns, name))
             .cloned()
             .ok_or_else(|| ApiError::not_found(&info.group, &info.plural, name))?;
-        if let Some(want) = &opts.resource_version {
-            if str_at(&obj, "/metadata/resourceVersion") != want {
-                return Err(ApiError::conflict(
-                    &info.group,
-                    &info.plural,
-                    name,
-                    "the ResourceVersion in the precondition does not match the ResourceVersion in record",
-                ));
-            }
+        if let Some(want) = &opts.resource_version
+            && str_at(&obj, "/metadata/resourceVersion") != want
+        {
+            return Err(ApiError::conflict(
+                &info.group,
+                &info.plural,
+                name,
+                "the ResourceVersion in the precondition does not match the ResourceVersion in record",
+            ));
         }
-        if let Some(want) = &opts.uid {
-            if str_at(&obj, "/metadata/uid") != want {
-                return Err(ApiError::conflict(&info.group, &info.plural, name, "the UID in the precondition does not match the UID in record"));
-            }
+        if let Some(want) = &opts.uid
+            && str_at(&obj, "/metadata/uid") != want
+        {
+            return Err(ApiError::conflict(
+                &info.group,
+                &info.plural,
+                name,
+                "the UID in the precondition does not match the UID in record",
+            ));
         }
         if key == ns_key() {
             return Ok(self.delete_namespace(cluster, obj, name));
@@ -275,7 +324,9 @@ impl Store {
             self.emit(cluster, &key, EventType::Modified, &marked, rv);
             return Ok(marked);
         }
-        Ok(self.remove(cluster, &key, ns, name, opts.propagation).unwrap_or(obj))
+        Ok(self
+            .remove(cluster, &key, ns, name, opts.propagation)
+            .unwrap_or(obj))
     }
 
     fn delete_namespace(&mut self, cluster: &str, mut obj: Value, name: &str) -> Value {
@@ -295,7 +346,11 @@ impl Store {
                 c.objects
                     .iter()
                     .filter(|(k, _)| **k != key)
-                    .flat_map(|(k, objs)| objs.keys().filter(|(n, _)| n == name).map(|(_, o)| (k.clone(), o.clone())))
+                    .flat_map(|(k, objs)| {
+                        objs.keys()
+                            .filter(|(n, _)| n == name)
+                            .map(|(_, o)| (k.clone(), o.clone()))
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -303,12 +358,21 @@ impl Store {
             self.delete_by_key(cluster, &k, name, &n, Propagation::Background);
         }
         self.finish_namespace(cluster, name);
-        self.clusters.get(cluster).and_then(|c| c.get(&key, "", name)).cloned().unwrap_or(obj)
+        self.clusters
+            .get(cluster)
+            .and_then(|c| c.get(&key, "", name))
+            .cloned()
+            .unwrap_or(obj)
     }
 
     /// Deletes by storage key (used where no [`ResourceInfo`] is at hand: cascades).
     fn delete_by_key(&mut self, cluster: &str, key: &ResKey, ns: &str, name: &str, p: Propagation) {
-        let Some(obj) = self.clusters.get(cluster).and_then(|c| c.get(key, ns, name)).cloned() else {
+        let Some(obj) = self
+            .clusters
+            .get(cluster)
+            .and_then(|c| c.get(key, ns, name))
+            .cloned()
+        else {
             return;
         };
         if has_finalizers(&obj) {
@@ -327,9 +391,16 @@ impl Store {
 
     /// A terminating namespace goes away once it is empty and has no finalizers left.
     fn finish_namespace(&mut self, cluster: &str, ns: &str) {
-        let Some(c) = self.clusters.get(cluster) else { return };
-        let Some(obj) = c.get(&ns_key(), "", ns) else { return };
-        if obj.pointer("/metadata/deletionTimestamp").is_some() && !has_finalizers(obj) && c.namespace_empty(ns) {
+        let Some(c) = self.clusters.get(cluster) else {
+            return;
+        };
+        let Some(obj) = c.get(&ns_key(), "", ns) else {
+            return;
+        };
+        if obj.pointer("/metadata/deletionTimestamp").is_some()
+            && !has_finalizers(obj)
+            && c.namespace_empty(ns)
+        {
             self.remove(cluster, &ns_key(), "", ns, Propagation::Background);
         }
     }
@@ -337,7 +408,10 @@ impl Store {
     /// Removes an object for good: publishes DELETED, drops a CRD's objects, collects dependents.
     fn remove(&mut self, cluster: &str, key: &ResKey, ns: &str, name: &str, p: Propagation) -> Option<Value> {
         let c = self.clusters.get_mut(cluster)?;
-        let mut obj = c.objects.get_mut(key)?.remove(&(ns.to_string(), name.to_string()))?;
+        let mut obj = c
+            .objects
+            .get_mut(key)?
+            .remove(&(ns.to_string(), name.to_string()))?;
         let rv = self.next_rv();
         self.stamp(cluster, &mut obj, rv);
         self.emit(cluster, key, EventType::Deleted, &obj, rv);
@@ -352,7 +426,10 @@ impl Store {
     }
 
     fn drop_crd_objects(&mut self, cluster: &str, crd: &Value) {
-        let key = (str_at(crd, "/spec/group").to_string(), str_at(crd, "/spec/names/plural").to_string());
+        let key = (
+            str_at(crd, "/spec/group").to_string(),
+            str_at(crd, "/spec/names/plural").to_string(),
+        );
         if let Some(c) = self.clusters.get_mut(cluster) {
             c.refresh_crds();
         }
@@ -373,7 +450,9 @@ impl Store {
         if owner_uid.is_empty() {
             return;
         }
-        let Some(c) = self.clusters.get(cluster) else { return };
+        let Some(c) = self.clusters.get(cluster) else {
+            return;
+        };
         let dependents: Vec<(ResKey, String, String)> = c
             .objects
             .iter()
@@ -382,17 +461,28 @@ impl Store {
                     .filter(|(_, o)| {
                         o.pointer("/metadata/ownerReferences")
                             .and_then(Value::as_array)
-                            .is_some_and(|refs| refs.iter().any(|r| r.get("uid").and_then(Value::as_str) == Some(owner_uid)))
+                            .is_some_and(|refs| {
+                                refs.iter()
+                                    .any(|r| r.get("uid").and_then(Value::as_str) == Some(owner_uid))
+                            })
                     })
                     .map(|((ns, n), _)| (k.clone(), ns.clone(), n.clone()))
             })
             .collect();
         for (key, ns, name) in dependents {
-            let Some(mut dep) = self.clusters.get(cluster).and_then(|c| c.get(&key, &ns, &name)).cloned() else {
+            let Some(mut dep) = self
+                .clusters
+                .get(cluster)
+                .and_then(|c| c.get(&key, &ns, &name))
+                .cloned()
+            else {
                 continue;
             };
             let mut remaining = 0;
-            if let Some(refs) = dep.pointer_mut("/metadata/ownerReferences").and_then(Value::as_array_mut) {
+            if let Some(refs) = dep
+                .pointer_mut("/metadata/ownerReferences")
+                .and_then(Value::as_array_mut)
+            {
                 refs.retain(|r| r.get("uid").and_then(Value::as_str) != Some(owner_uid));
                 remaining = refs.len();
                 if refs.is_empty() {

@@ -9,9 +9,13 @@ use crate::status::Cause;
 /// rule and only runs when there is an old value. A rule that cannot be compiled or evaluated is reported as
 /// invalid, the way the real server refuses such objects.
 pub fn rules(s: &Value, v: &Value, old: Option<&Value>, path: &str, causes: &mut Vec<Cause>) {
-    let Some(list) = s.get("x-kubernetes-validations").and_then(Value::as_array) else { return };
+    let Some(list) = s.get("x-kubernetes-validations").and_then(Value::as_array) else {
+        return;
+    };
     for r in list {
-        let Some(rule) = r.get("rule").and_then(Value::as_str) else { continue };
+        let Some(rule) = r.get("rule").and_then(Value::as_str) else {
+            continue;
+        };
         let transition = rule.contains("oldSelf");
         if transition && old.is_none() {
             continue;
@@ -28,8 +32,16 @@ pub fn rules(s: &Value, v: &Value, old: Option<&Value>, path: &str, causes: &mut
             .unwrap_or_else(|| format!("failed rule: {rule}"));
         match evaluate(rule, v, old) {
             Ok(true) => {}
-            Ok(false) => causes.push(Cause::new("FieldValueInvalid", format!("Invalid value: \"object\": {message}"), field)),
-            Err(e) => causes.push(Cause::new("FieldValueInvalid", format!("Invalid value: \"object\": rule {rule:?} could not be evaluated: {e}"), field)),
+            Ok(false) => causes.push(Cause::new(
+                "FieldValueInvalid",
+                format!("Invalid value: \"object\": {message}"),
+                field,
+            )),
+            Err(e) => causes.push(Cause::new(
+                "FieldValueInvalid",
+                format!("Invalid value: \"object\": rule {rule:?} could not be evaluated: {e}"),
+                field,
+            )),
         }
     }
 }
@@ -39,7 +51,8 @@ fn evaluate(rule: &str, v: &Value, old: Option<&Value>) -> Result<bool, String> 
     let mut ctx = Context::default();
     ctx.add_variable("self", v.clone()).map_err(|e| e.to_string())?;
     if let Some(o) = old {
-        ctx.add_variable("oldSelf", o.clone()).map_err(|e| e.to_string())?;
+        ctx.add_variable("oldSelf", o.clone())
+            .map_err(|e| e.to_string())?;
     }
     match program.execute(&ctx).map_err(|e| e.to_string())? {
         Cel::Bool(b) => Ok(b),
@@ -62,7 +75,13 @@ mod tests {
         let mut causes = Vec::new();
         rules(&s, &json!({"min": 1, "max": 2}), None, "spec", &mut causes);
         assert!(causes.is_empty(), "{causes:?}");
-        rules(&s, &json!({"min": 3, "max": 2}), Some(&json!({"min": 1, "max": 5})), "spec", &mut causes);
+        rules(
+            &s,
+            &json!({"min": 3, "max": 2}),
+            Some(&json!({"min": 1, "max": 5})),
+            "spec",
+            &mut causes,
+        );
         let got: Vec<&str> = causes.iter().map(|c| c.field.as_str()).collect();
         assert_eq!(got, vec!["spec", "spec.max"]);
         assert!(causes[0].message.contains("min must not exceed max"));

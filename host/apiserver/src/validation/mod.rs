@@ -17,12 +17,17 @@ use crate::status::{ApiError, ApiResult};
 ///
 /// 422 Invalid with the failing field paths as causes.
 pub fn validate(info: &ResourceInfo, version: &str, obj: &mut Value, old: Option<&Value>) -> ApiResult<()> {
-    let Some(s) = info.schema(version) else { return Ok(()) };
+    let Some(s) = info.schema(version) else {
+        return Ok(());
+    };
     let mut causes = Vec::new();
     schema::check_root(s, obj, old, &mut causes);
     if causes.is_empty() {
         return Ok(());
     }
-    let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     Err(ApiError::invalid(&info.group, &info.kind, name, causes))
 }

@@ -64,10 +64,10 @@ pub fn check_root(schema: &Value, obj: &mut Value, old: Option<&Value>, causes: 
 fn default_and_require(schema: &Value, map: &mut Map<String, Value>, path: &str, causes: &mut Vec<Cause>) {
     if let Some(props) = schema.get("properties").and_then(Value::as_object) {
         for (k, sub) in props {
-            if !map.contains_key(k) {
-                if let Some(d) = sub.get("default") {
-                    map.insert(k.clone(), d.clone());
-                }
+            if !map.contains_key(k)
+                && let Some(d) = sub.get("default")
+            {
+                map.insert(k.clone(), d.clone());
             }
         }
     }
@@ -81,18 +81,30 @@ fn default_and_require(schema: &Value, map: &mut Map<String, Value>, path: &str,
 }
 
 fn join(path: &str, k: &str) -> String {
-    if path.is_empty() { k.to_string() } else { format!("{path}.{k}") }
+    if path.is_empty() {
+        k.to_string()
+    } else {
+        format!("{path}.{k}")
+    }
 }
 
 fn invalid(causes: &mut Vec<Cause>, path: &str, v: &Value, why: String) {
-    causes.push(Cause::new("FieldValueInvalid", format!("Invalid value: {}: {why}", shown(v)), path));
+    causes.push(Cause::new(
+        "FieldValueInvalid",
+        format!("Invalid value: {}: {why}", shown(v)),
+        path,
+    ));
 }
 
 /// Checks `v` at `path` against `s`, applying defaults and pruning below it.
 pub fn check(s: &Value, v: &mut Value, old: Option<&Value>, path: &str, causes: &mut Vec<Cause>) {
     if v.is_null() {
         if !flag(s, "nullable") {
-            causes.push(Cause::new("FieldValueRequired", "Required value: must not be null", path));
+            causes.push(Cause::new(
+                "FieldValueRequired",
+                "Required value: must not be null",
+                path,
+            ));
         }
         return;
     }
@@ -108,20 +120,28 @@ pub fn check(s: &Value, v: &mut Value, old: Option<&Value>, path: &str, causes: 
     if !type_ok {
         causes.push(Cause::new(
             "FieldValueTypeInvalid",
-            format!("Invalid value: {}: {path} in body must be of type {want}: {}", shown(v), shown(&Value::String(have.into()))),
+            format!(
+                "Invalid value: {}: {path} in body must be of type {want}: {}",
+                shown(v),
+                shown(&Value::String(have.into()))
+            ),
             path,
         ));
         return;
     }
-    if let Some(allowed) = s.get("enum").and_then(Value::as_array) {
-        if !allowed.contains(v) {
-            let list: Vec<String> = allowed.iter().map(shown).collect();
-            causes.push(Cause::new(
-                "FieldValueNotSupported",
-                format!("Unsupported value: {}: supported values: {}", shown(v), list.join(", ")),
-                path,
-            ));
-        }
+    if let Some(allowed) = s.get("enum").and_then(Value::as_array)
+        && !allowed.contains(v)
+    {
+        let list: Vec<String> = allowed.iter().map(shown).collect();
+        causes.push(Cause::new(
+            "FieldValueNotSupported",
+            format!(
+                "Unsupported value: {}: supported values: {}",
+                shown(v),
+                list.join(", ")
+            ),
+            path,
+        ));
     }
     match v {
         Value::String(st) => check_string(s, st, path, causes),
@@ -129,10 +149,18 @@ pub fn check(s: &Value, v: &mut Value, old: Option<&Value>, path: &str, causes: 
         Value::Array(items) => {
             let n = items.len() as u64;
             if let Some(min) = s.get("minItems").and_then(Value::as_u64).filter(|m| n < *m) {
-                causes.push(Cause::new("FieldValueInvalid", format!("Invalid value: {n}: {path} in body should have at least {min} items"), path));
+                causes.push(Cause::new(
+                    "FieldValueInvalid",
+                    format!("Invalid value: {n}: {path} in body should have at least {min} items"),
+                    path,
+                ));
             }
             if let Some(max) = s.get("maxItems").and_then(Value::as_u64).filter(|m| n > *m) {
-                causes.push(Cause::new("TooMany", format!("Too many: {n}: must have at most {max} items"), path));
+                causes.push(Cause::new(
+                    "TooMany",
+                    format!("Too many: {n}: must have at most {max} items"),
+                    path,
+                ));
             }
             if let Some(item_schema) = s.get("items") {
                 for (i, item) in items.iter_mut().enumerate() {
@@ -150,14 +178,25 @@ fn check_string(s: &Value, st: &str, path: &str, causes: &mut Vec<Cause>) {
     let len = st.chars().count() as u64;
     let v = Value::String(st.to_string());
     if let Some(min) = s.get("minLength").and_then(Value::as_u64).filter(|m| len < *m) {
-        invalid(causes, path, &v, format!("{path} in body should be at least {min} chars long"));
+        invalid(
+            causes,
+            path,
+            &v,
+            format!("{path} in body should be at least {min} chars long"),
+        );
     }
     if let Some(max) = s.get("maxLength").and_then(Value::as_u64).filter(|m| len > *m) {
-        causes.push(Cause::new("FieldValueTooLong", format!("Too long: may not be more than {max} bytes"), path));
+        causes.push(Cause::new(
+            "FieldValueTooLong",
+            format!("Too long: may not be more than {max} bytes"),
+            path,
+        ));
     }
     if let Some(p) = s.get("pattern").and_then(Value::as_str) {
         match regex::Regex::new(p) {
-            Ok(re) if !re.is_match(st) => invalid(causes, path, &v, format!("{path} in body should match '{p}'")),
+            Ok(re) if !re.is_match(st) => {
+                invalid(causes, path, &v, format!("{path} in body should match '{p}'"))
+            }
             _ => {}
         }
     }
@@ -167,27 +206,43 @@ fn check_number(s: &Value, n: f64, v: Value, path: &str, causes: &mut Vec<Cause>
     if let Some(min) = s.get("minimum").and_then(Value::as_f64) {
         let excl = flag(s, "exclusiveMinimum");
         if n < min || (excl && n == min) {
-            let op = if excl { "greater than" } else { "greater than or equal to" };
+            let op = if excl {
+                "greater than"
+            } else {
+                "greater than or equal to"
+            };
             invalid(causes, path, &v, format!("{path} in body should be {op} {min}"));
         }
     }
     if let Some(max) = s.get("maximum").and_then(Value::as_f64) {
         let excl = flag(s, "exclusiveMaximum");
         if n > max || (excl && n == max) {
-            let op = if excl { "less than" } else { "less than or equal to" };
+            let op = if excl {
+                "less than"
+            } else {
+                "less than or equal to"
+            };
             invalid(causes, path, &v, format!("{path} in body should be {op} {max}"));
         }
     }
 }
 
-fn check_object(s: &Value, map: &mut Map<String, Value>, old: Option<&Value>, path: &str, causes: &mut Vec<Cause>) {
+fn check_object(
+    s: &Value,
+    map: &mut Map<String, Value>,
+    old: Option<&Value>,
+    path: &str,
+    causes: &mut Vec<Cause>,
+) {
     let props = s.get("properties").and_then(Value::as_object);
     let additional = s.get("additionalProperties");
     let preserve = flag(s, "x-kubernetes-preserve-unknown-fields") || additional == Some(&Value::Bool(true));
     let embedded = flag(s, "x-kubernetes-embedded-resource");
     let keys: Vec<String> = map.keys().cloned().collect();
     for k in keys {
-        let sub = props.and_then(|p| p.get(&k)).or_else(|| additional.filter(|a| a.is_object()));
+        let sub = props
+            .and_then(|p| p.get(&k))
+            .or_else(|| additional.filter(|a| a.is_object()));
         let child_path = join(path, &k);
         match sub {
             Some(sub) => {
@@ -233,12 +288,21 @@ mod tests {
             "mode": {"type": "string", "enum": ["a", "b"]},
             "free": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
         }}));
-        let (obj, causes) = run(schema.clone(), json!({"metadata": {"name": "x"}, "spec": {"name": "ok", "junk": 1, "free": {"any": 1}}, "extra": true}));
+        let (obj, causes) = run(
+            schema.clone(),
+            json!({"metadata": {"name": "x"}, "spec": {"name": "ok", "junk": 1, "free": {"any": 1}}, "extra": true}),
+        );
         assert!(causes.is_empty(), "{causes:?}");
-        assert_eq!(obj, json!({"metadata": {"name": "x"}, "spec": {"name": "ok", "replicas": 1, "free": {"any": 1}}}));
+        assert_eq!(
+            obj,
+            json!({"metadata": {"name": "x"}, "spec": {"name": "ok", "replicas": 1, "free": {"any": 1}}})
+        );
         let (_, causes) = run(schema, json!({"spec": {"name": "A", "replicas": 9, "mode": "c"}}));
         let fields: Vec<&str> = causes.iter().map(|c| c.field.as_str()).collect();
-        assert_eq!(fields, vec!["spec.name", "spec.name", "spec.replicas", "spec.mode"]);
+        assert_eq!(
+            fields,
+            vec!["spec.name", "spec.name", "spec.replicas", "spec.mode"]
+        );
         assert_eq!(causes[3].reason, "FieldValueNotSupported");
     }
 
@@ -247,10 +311,17 @@ mod tests {
         let schema = spec_schema(json!({"type": "object", "required": ["name"], "properties": {
             "name": {"type": "string"}, "items": {"type": "array", "maxItems": 1, "items": {"type": "integer"}}}}));
         let (_, causes) = run(schema, json!({"spec": {"items": [1, "x"]}}));
-        let got: Vec<(&str, &str)> = causes.iter().map(|c| (c.reason.as_str(), c.field.as_str())).collect();
+        let got: Vec<(&str, &str)> = causes
+            .iter()
+            .map(|c| (c.reason.as_str(), c.field.as_str()))
+            .collect();
         assert_eq!(
             got,
-            vec![("TooMany", "spec.items"), ("FieldValueTypeInvalid", "spec.items[1]"), ("FieldValueRequired", "spec.name")]
+            vec![
+                ("TooMany", "spec.items"),
+                ("FieldValueTypeInvalid", "spec.items[1]"),
+                ("FieldValueRequired", "spec.name")
+            ]
         );
     }
 }

@@ -7,7 +7,12 @@ use kube::api::{Api, PostParams};
 use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
 
 pub async fn server() -> Server {
-    apiserver::start(ServerConfig { simulators: SimConfig::none(), ..ServerConfig::default() }).await.expect("server starts")
+    apiserver::start(ServerConfig {
+        simulators: SimConfig::none(),
+        ..ServerConfig::default()
+    })
+    .await
+    .expect("server starts")
 }
 
 pub fn widget_crd(scope: &str) -> serde_json::Value {
@@ -44,7 +49,9 @@ pub fn widget_resource() -> ApiResource {
 pub async fn install_widgets(client: kube::Client, scope: &str) {
     let crds: Api<DynamicObject> = Api::all_with(client, &crd_resource());
     let crd: DynamicObject = serde_json::from_value(widget_crd(scope)).unwrap();
-    crds.create(&PostParams::default(), &crd).await.expect("CRD created");
+    crds.create(&PostParams::default(), &crd)
+        .await
+        .expect("CRD created");
 }
 
 pub fn crd_resource() -> ApiResource {
