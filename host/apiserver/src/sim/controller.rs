@@ -231,6 +231,29 @@ pub fn spawn_controller(
     });
 }
 
+/// Re-watch backoff: 50 ms doubling up to 2 s. kube's default grows to 30 s, which would leave a simulator
+/// blind for that long when its type (e.g. one the operator installs later) starts being served.
+#[derive(Default)]
+struct WatchBackoff {
+    attempt: u32,
+}
+
+impl Iterator for WatchBackoff {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        let d = Duration::from_millis(50u64 << self.attempt.min(6)).min(Duration::from_secs(2));
+        self.attempt += 1;
+        Some(d)
+    }
+}
+
+impl kube::runtime::utils::Backoff for WatchBackoff {
+    fn reset(&mut self) {
+        self.attempt = 0;
+    }
+}
+
 type Pending = Arc<Mutex<HashMap<String, Obj>>>;
 
 async fn run(
@@ -246,7 +269,7 @@ async fn run(
     };
     let pending: Pending = Arc::new(Mutex::new(HashMap::new()));
     let mut inflight = JoinSet::new();
-    let stream = watcher(api, watcher::Config::default()).default_backoff();
+    let stream = watcher(api, watcher::Config::default()).backoff(WatchBackoff::default());
     let mut stream = std::pin::pin!(stream);
     loop {
         tokio::select! {
@@ -448,6 +471,19 @@ mod tests {
         let t = now();
         assert!(t.ends_with('Z'), "{t}");
         assert!(!t.contains('.'), "{t}");
+    }
+
+    #[test]
+    fn watch_backoff_grows_to_two_seconds_and_resets() {
+        use kube::runtime::utils::Backoff;
+        let mut b = WatchBackoff::default();
+        let delays: Vec<Duration> = b.by_ref().take(8).collect();
+        assert_eq!(delays[0], Duration::from_millis(50));
+        assert_eq!(delays[1], Duration::from_millis(100));
+        assert_eq!(delays[5], Duration::from_millis(1600));
+        assert_eq!(delays[7], Duration::from_secs(2));
+        b.reset();
+        assert_eq!(b.next(), Some(Duration::from_millis(50)));
     }
 
     #[test]
