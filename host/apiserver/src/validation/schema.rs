@@ -301,9 +301,9 @@ mod tests {
         let fields: Vec<&str> = causes.iter().map(|c| c.field.as_str()).collect();
         assert_eq!(
             fields,
-            vec!["spec.name", "spec.name", "spec.replicas", "spec.mode"]
+            vec!["spec.mode", "spec.name", "spec.name", "spec.replicas"]
         );
-        assert_eq!(causes[3].reason, "FieldValueNotSupported");
+        assert_eq!(causes[0].reason, "FieldValueNotSupported");
     }
 
     #[test]
