@@ -353,8 +353,8 @@ mod tests {
         );
         assert_eq!(f("%q", &[Value::from("a\"b\n")]), "\"a\\\"b\\n\"");
         assert_eq!(
-            f("%.2f %05d %x", &[Value::from(3.14159), i(42), Value::from("hi")]),
-            "3.14 00042 6869"
+            f("%.2f %05d %x", &[Value::from(1.23456), i(42), Value::from("hi")]),
+            "1.23 00042 6869"
         );
         assert_eq!(f("100%%", &[]), "100%");
         assert_eq!(f("%", &[]), "%!(NOVERB)");

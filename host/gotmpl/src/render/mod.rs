@@ -29,8 +29,11 @@ pub struct Document {
 /// map, and recompiled when the file content changes.
 pub struct Renderer {
     limits: Limits,
-    cache: Mutex<HashMap<(String, FuncMap), (u64, Arc<Compiled>)>>,
+    cache: Mutex<HashMap<CacheKey, (u64, Arc<Compiled>)>>,
 }
+
+/// Cache key: the path (or name) and the function map; the value also holds the content hash.
+type CacheKey = (String, FuncMap);
 
 fn content_hash(text: &str) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
