@@ -170,6 +170,8 @@ fn document_split() {
     );
     assert_eq!(split_documents("a\r\n---\r\nb"), vec!["a\r\n", "\r\nb"]);
     assert_eq!(split_documents(""), vec![""]);
+    assert_eq!(split_documents("a\n---"), vec!["a\n", ""]);
+    assert_eq!(split_documents("a\n..."), vec!["a\n"]);
     assert!(is_empty_document(" # c\n\n  \n"));
     assert!(is_empty_document("%YAML 1.1\n"));
     assert!(!is_empty_document("# c\na: 1\n"));
@@ -192,7 +194,8 @@ fn helm_values_updates() {
     assert!(set_helm_values("- a\n", &[]).is_err());
 }
 
-/// JSON values without NaN-free floats problems: strings avoid the characters Go's round trip rejects or folds.
+/// Arbitrary JSON values that survive Go's round trip unchanged: floats are non-integral (integral ones come back
+/// as integers), strings avoid the characters Go rejects (DEL, C1 controls, U+FFFE/U+FFFF) or folds (NEL).
 fn json_value() -> impl Strategy<Value = Value> {
     let text = "[^\u{7f}-\u{9f}\u{fffe}\u{ffff}]{0,12}";
     let leaf = prop_oneof![

@@ -19,29 +19,26 @@ fn is_marker(line: &str, marker: &str) -> bool {
 pub fn split_documents(text: &str) -> Vec<&str> {
     let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
     let mut docs = Vec::new();
-    let mut start = Some(0usize);
+    let mut start = 0usize;
+    // After `---` a (possibly empty) document always follows; after `...` only if some text does.
+    let mut after_start_marker = false;
     let mut offset = 0usize;
     for line in text.split_inclusive('\n') {
         let bare = line.trim_end_matches(['\n', '\r']);
         if is_marker(bare, "---") {
-            if let Some(s) = start {
-                docs.push(&text[s..offset]);
-            }
-            start = Some(offset + 3);
+            docs.push(&text[start..offset]);
+            start = offset + 3;
+            after_start_marker = true;
         } else if is_marker(bare, "...") {
-            if let Some(s) = start {
-                docs.push(&text[s..offset]);
-            }
+            docs.push(&text[start..offset]);
             // What follows a document end belongs to the next document (a bare one or the one after `---`).
-            start = Some(offset + line.len());
+            start = offset + line.len();
+            after_start_marker = false;
         }
         offset += line.len();
     }
-    if let Some(s) = start {
-        // A document end marker as the last line leaves nothing to add.
-        if s < text.len() || docs.is_empty() {
-            docs.push(&text[s.min(text.len())..]);
-        }
+    if start < text.len() || after_start_marker || docs.is_empty() {
+        docs.push(&text[start.min(text.len())..]);
     }
     docs
 }
