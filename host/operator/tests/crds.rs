@@ -144,3 +144,20 @@ fn platformmesh_sample_deserialises() {
     let pm: PlatformMesh = serde_norway::from_str(&text).unwrap();
     assert_eq!(pm.spec.ocm.unwrap().repo.unwrap().name, "platform-mesh");
 }
+
+/// `platform-mesh-operator crds` prints exactly the generated multi-document YAML.
+#[test]
+fn crds_command_prints_all_three() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_platform-mesh-operator"))
+        .arg("crds")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(stdout, crd::crds_yaml().unwrap());
+    assert_eq!(stdout.matches("kind: CustomResourceDefinition").count(), 3);
+}

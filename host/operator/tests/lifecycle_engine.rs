@@ -427,3 +427,35 @@ async fn error_then_recovery_flips_transition_time_only_for_changed_status() {
     );
     assert_eq!(condition(&ok, "A").unwrap()["status"], "True");
 }
+
+#[tokio::test]
+async fn conflict_on_final_patch_requeues_in_one_second_and_keeps_subroutine_error() {
+    use apiserver::{FaultAction, FaultRule, Verb};
+    let env = env("pm").await;
+    let j = journal();
+    let lc = lifecycle(
+        vec![Arc::new(
+            Scripted::new("A", &j).processing([Script::Fail("broken")]),
+        )],
+        LifecycleOptions::default(),
+    );
+    let conflict = FaultAction::Error {
+        code: 409,
+        message: None,
+        retry_after_seconds: None,
+    };
+    env.server.faults().add(
+        FaultRule::new(conflict)
+            .verb(Verb::Patch)
+            .resource("platformmeshes.core.platform-mesh.io")
+            .times(1),
+    );
+    let report = lc.reconcile(&env.store, &env.key).await;
+    assert_eq!(report.requeue_after, Some(Duration::from_secs(1)));
+    let error = report.error.expect("the error is kept");
+    assert!(error.is_conflict());
+    assert!(
+        matches!(error, EngineError::SubroutineAndPersist { ref name, ref message, .. } if name == "A" && message == "broken"),
+        "{error:?}"
+    );
+}

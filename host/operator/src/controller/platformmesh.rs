@@ -7,7 +7,7 @@
 
 use std::{future::Future, sync::Arc, time::Duration};
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::{
     Api, Client, ResourceExt,
@@ -28,6 +28,9 @@ use crate::{
 
 /// The controller name used in logs and progress events.
 pub const CONTROLLER: &str = "platformmesh";
+
+/// How long in-flight reconciles may take to finish after the shutdown trigger.
+pub const SHUTDOWN_DRAIN: Duration = Duration::from_secs(5);
 
 /// Why the controller could not run.
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +98,10 @@ pub async fn run(
         backoff: Backoff::new(BackoffConfig::PLATFORM_MESH),
         debug_label_value: settings.debug_label_value,
     });
+    // kube-runtime's graceful shutdown also waits for every scheduled requeue (possibly minutes away); stop
+    // polling the controller a short drain period after the trigger, which aborts what is left.
+    let shutdown = shutdown.shared();
+    let drained = shutdown.clone().then(|()| tokio::time::sleep(SHUTDOWN_DRAIN));
     let controller = Controller::new(api, watcher::Config::default().any_semantic())
         .with_config(Config::default().concurrency(settings.concurrency));
     let cache = controller.store();
@@ -113,6 +120,7 @@ pub async fn run(
         })
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, context)
+        .take_until(drained)
         .for_each(|result| async move {
             if let Err(error) = result {
                 tracing::debug!(error = %error, "controller event");
