@@ -311,4 +311,37 @@ mod tests {
         assert_eq!(call(&[Value::UNDEFINED]), Err(FnErr::Call("call of nil".into())));
         assert_eq!(not(&[Value::from(0i64)]).unwrap(), Value::from(true));
     }
+
+    #[test]
+    fn print_family() {
+        let args = [
+            Value::from("a"),
+            Value::from(1i64),
+            Value::from(2.5),
+            Value::from(()),
+        ];
+        assert_eq!(print(&args).unwrap().as_str(), Some("a1 2.5 <nil>"));
+        assert_eq!(println(&args).unwrap().as_str(), Some("a 1 2.5 <nil>\n"));
+        assert_eq!(
+            printf(&[Value::from("%s=%v"), Value::from("k"), Value::from(1.0)])
+                .unwrap()
+                .as_str(),
+            Some("k=1")
+        );
+        assert!(matches!(
+            printf(&[Value::from(1i64)]),
+            Err(FnErr::Arg {
+                index: 0,
+                want: "string",
+                ..
+            })
+        ));
+        assert_eq!(
+            printf(&[]),
+            Err(FnErr::Arity {
+                want: "at least 1".into(),
+                got: 0
+            })
+        );
+    }
 }

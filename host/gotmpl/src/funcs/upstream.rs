@@ -196,4 +196,19 @@ mod tests {
             })
         );
     }
+
+    #[test]
+    fn to_yaml_goes_through_json() {
+        let v = value::from_json(&serde_json::json!({"b": [1, 2.5], "a": "x", "n": null}));
+        assert_eq!(s(to_yaml(&[v])), "a: x\nb:\n- 1\n- 2.5\n\"n\": null\n");
+        assert_eq!(s(to_yaml(&[Value::UNDEFINED])), "null\n");
+        assert_eq!(s(to_yaml(&[Value::from(5i64)])), "5\n");
+        assert_eq!(
+            to_yaml(&[]),
+            Err(FnErr::Arity {
+                want: "1".into(),
+                got: 0
+            })
+        );
+    }
 }
