@@ -7,7 +7,7 @@ use clap::Parser as _;
 use platform_mesh_operator::{
     cli::{Cli, Command, RunArgs},
     config::OperatorConfig,
-    controller::{ProgressSink, operator},
+    controller::{ProgressSink, health, operator},
     crd, embedded,
 };
 use tokio_util::sync::CancellationToken;
@@ -82,6 +82,10 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         return embedded::run(config, &embedded_args, shutdown)
             .await
             .context("run --embedded");
+    }
+    if let Some(address) = health::parse_bind_address(&config.common.health_probe_bind_address)? {
+        let bound = health::serve(address, shutdown.clone()).await?;
+        tracing::info!(%bound, "serving health probes");
     }
     let clients = operator::OperatorClients::from_config(&config).await?;
     tracing::info!(plugins_dir = %config.plugins.plugins_dir.display(), "starting the operator");

@@ -1,6 +1,7 @@
 //! Controllers: kube-runtime `Controller`s that run a lifecycle chain per object.
 
 pub mod chain;
+pub mod health;
 pub mod mapper;
 pub mod operator;
 pub mod platformmesh;
