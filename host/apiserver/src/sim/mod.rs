@@ -6,6 +6,22 @@
 //! CRDs it owns, watches its objects over HTTP with kube-rs and writes status after a configurable delay, so it
 //! depends only on the protocol, never on the server's internals.
 //!
+//! # What each simulator does
+//!
+//! | Simulator | Watches | Writes |
+//! |---|---|---|
+//! | [`flux`] | sources, HelmRelease, Kustomization (plain) | `Ready`, `observedGeneration`, source `artifact`; a HelmRelease waits for a Ready source, stays not Ready while suspended |
+//! | [`argocd`] | Application (plain) | `sync.status` / `health.status` (`OutOfSync`/`Missing` for the placeholder repoURL) |
+//! | [`certmanager`] | Issuer, ClusterIssuer, Certificate (plain) | `Ready`; the Certificate's TLS Secret from one CA per issuer |
+//! | [`kcp_operator`] | RootShard, FrontProxy (plain) | `Available`; admin kubeconfig / CA Secrets; root APIExports with identity hashes |
+//! | [`kcp`] | Workspace, WorkspaceType, APIExport, APIBinding, APIExportEndpointSlice (`/clusters/*`) | phases, URLs, identity hashes, CRDs for bound schemas, default bindings, endpoint URLs |
+//! | [`ocm`] | Repository, Component, Resource (plain) | `Ready`; a Resource's resolved version and access |
+//! | [`tokens`] | Secrets (plain and `/clusters/*`) | `token`, `ca.crt`, `namespace` of ServiceAccount token Secrets ([`service_account_token`]) |
+//! | [`components`] | HelmRelease (plain), IdentityProviderConfiguration (`/clusters/*`) | webhook / domain CA Secrets, `status.managedClients` |
+//!
+//! Each module's documentation states its rules exactly. Status is written only when it differs from what is
+//! there, so a settled system sees no writes from the simulators.
+//!
 //! # Usage
 //!
 //! ```no_run
