@@ -163,13 +163,8 @@ impl Lexer<'_> {
                 text = text.trim_end_matches([' ', '\t', '\r', '\n']);
             }
             if !text.is_empty() {
-                let p = if trim_next_text {
-                    delim - text.len() - (self.src[start..delim].len() - text.len())
-                } else {
-                    start
-                };
-                let p = p.max(start);
-                self.emit(Tok::Text(text.to_string()), p);
+                // Text offsets are only used for line numbers, so the untrimmed start is precise enough.
+                self.emit(Tok::Text(text.to_string()), start);
             }
             self.pos = delim + 2 + if left_trim { 2 } else { 0 };
             if self.rest().starts_with("/*") {
