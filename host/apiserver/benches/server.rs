@@ -16,17 +16,28 @@ use serde_json::json;
 use tokio::runtime::Runtime;
 
 fn cm(name: &str) -> ConfigMap {
-    ConfigMap { metadata: ObjectMeta { name: Some(name.into()), ..ObjectMeta::default() }, ..ConfigMap::default() }
+    ConfigMap {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            ..ObjectMeta::default()
+        },
+        ..ConfigMap::default()
+    }
 }
 
 fn setup(rt: &Runtime) -> (Server, Api<ConfigMap>) {
     rt.block_on(async {
-        let server = apiserver::start(ServerConfig { simulators: SimConfig::none(), ..ServerConfig::default() })
-            .await
-            .expect("server starts");
+        let server = apiserver::start(ServerConfig {
+            simulators: SimConfig::none(),
+            ..ServerConfig::default()
+        })
+        .await
+        .expect("server starts");
         let api: Api<ConfigMap> = Api::namespaced(server.client(), "default");
         for i in 0..100 {
-            api.create(&PostParams::default(), &cm(&format!("c{i}"))).await.expect("seed");
+            api.create(&PostParams::default(), &cm(&format!("c{i}")))
+                .await
+                .expect("seed");
         }
         (server, api)
     })
@@ -37,8 +48,12 @@ fn requests(c: &mut Criterion) {
     let (server, api) = setup(&rt);
     let mut g = c.benchmark_group("requests");
     g.throughput(Throughput::Elements(1));
-    g.bench_function("get", |b| b.iter(|| rt.block_on(api.get(black_box("c1"))).expect("get")));
-    g.bench_function("list_100", |b| b.iter(|| rt.block_on(api.list(&Default::default())).expect("list")));
+    g.bench_function("get", |b| {
+        b.iter(|| rt.block_on(api.get(black_box("c1"))).expect("get"))
+    });
+    g.bench_function("list_100", |b| {
+        b.iter(|| rt.block_on(api.list(&Default::default())).expect("list"))
+    });
     let pp = PatchParams::apply("bench");
     let mut n = 0u64;
     g.bench_function("apply_changed", |b| {
@@ -50,7 +65,10 @@ fn requests(c: &mut Criterion) {
     });
     let same = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "applied"}, "data": {"n": "same"}});
     g.bench_function("apply_noop", |b| {
-        b.iter(|| rt.block_on(api.patch("applied", &pp, &Patch::Apply(&same))).expect("apply"))
+        b.iter(|| {
+            rt.block_on(api.patch("applied", &pp, &Patch::Apply(&same)))
+                .expect("apply")
+        })
     });
     g.finish();
     rt.block_on(server.shutdown());
@@ -69,16 +87,32 @@ fn watch_fan_out(c: &mut Criterion) {
         b.iter(|| {
             round += 1;
             rt.block_on(async {
-                let rv = api.list(&Default::default()).await.expect("list").metadata.resource_version.unwrap_or_default();
+                let rv = api
+                    .list(&Default::default())
+                    .await
+                    .expect("list")
+                    .metadata
+                    .resource_version
+                    .unwrap_or_default();
                 let mut watchers = Vec::new();
                 for _ in 0..WATCHERS {
-                    let stream = api.watch(&WatchParams::default(), &rv).await.expect("watch").boxed();
+                    let stream = api
+                        .watch(&WatchParams::default(), &rv)
+                        .await
+                        .expect("watch")
+                        .boxed();
                     watchers.push(tokio::spawn(async move {
-                        stream.try_filter(|e| std::future::ready(matches!(e, WatchEvent::Added(_)))).take(EVENTS).count().await
+                        stream
+                            .try_filter(|e| std::future::ready(matches!(e, WatchEvent::Added(_))))
+                            .take(EVENTS)
+                            .count()
+                            .await
                     }));
                 }
                 for i in 0..EVENTS {
-                    api.create(&PostParams::default(), &cm(&format!("r{round}-{i}"))).await.expect("create");
+                    api.create(&PostParams::default(), &cm(&format!("r{round}-{i}")))
+                        .await
+                        .expect("create");
                 }
                 for w in watchers {
                     assert_eq!(w.await.expect("watcher task"), EVENTS);

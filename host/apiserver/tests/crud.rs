@@ -265,3 +265,52 @@ async fn patches_merge_json_and_strategic() {
     assert_eq!(e.code, 409);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn service_account_tokens_honour_the_requested_lifetime() {
+    use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+    use k8s_openapi::api::core::v1::ServiceAccount;
+    let server = common::server().await;
+    let sas: Api<ServiceAccount> = Api::namespaced(server.kcp_client("root"), "default");
+    let sa = ServiceAccount {
+        metadata: ObjectMeta {
+            name: Some("bot".into()),
+            ..ObjectMeta::default()
+        },
+        ..ServiceAccount::default()
+    };
+    sas.create(&PostParams::default(), &sa).await.unwrap();
+    let req = TokenRequest {
+        spec: TokenRequestSpec {
+            expiration_seconds: Some(7200),
+            ..TokenRequestSpec::default()
+        },
+        ..TokenRequest::default()
+    };
+    let before = jiff_free_now();
+    let issued = sas
+        .create_token_request("bot", &PostParams::default(), &req)
+        .await
+        .unwrap();
+    let status = issued.status.unwrap();
+    assert!(!status.token.is_empty());
+    let expires = status.expiration_timestamp.0.as_second();
+    assert!(
+        (before + 7200..=before + 7205).contains(&expires),
+        "{expires} vs {before}"
+    );
+    let e = api_err(
+        sas.create_token_request("nobody", &PostParams::default(), &req)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(e.code, 404);
+    server.shutdown().await;
+}
+
+fn jiff_free_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
