@@ -74,8 +74,7 @@ fn main() {
     cmd.current_dir(&root)
         // No `--locked`: the outer cargo has just resolved the shared Cargo.lock, so the nested build finds it
         // consistent; and should a checkout ever carry a stale lock file, updating it beats failing the build.
-        .args(["build", "--target", TARGET, "--profile", "plugin"])
-        .env("CARGO_TARGET_DIR", &target_dir);
+        .args(["build", "--target", TARGET, "--profile", "plugin"]);
     for (_, package) in &packages {
         cmd.args(["-p", package]);
     }
@@ -89,6 +88,8 @@ fn main() {
             cmd.env_remove(key.as_ref());
         }
     }
+    // Set after the scrub, which removes an inherited CARGO_TARGET_DIR.
+    cmd.env("CARGO_TARGET_DIR", &target_dir);
     // The nested cargo's stdout would be read as build-script directives; send it to stderr.
     cmd.stdout(std::io::stderr());
     let status = cmd
