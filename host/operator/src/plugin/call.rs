@@ -59,7 +59,6 @@ fn millis(ms: u64) -> Duration {
 }
 
 impl WasmSubroutine {
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn new(
         shared: Arc<Shared>,
         pre: PluginPre<StoreState>,
