@@ -210,6 +210,21 @@ impl Server {
         self.shared.lock().resolve(target)
     }
 
+    /// The user a bearer token authenticates as: `system:serviceaccount:<namespace>:<name>` for an unexpired token
+    /// issued through `serviceaccounts/<name>/token`, with the logical cluster it was issued in (`""` for the
+    /// plain cluster). `None` for unknown or expired tokens.
+    pub fn token_subject(&self, token: &str) -> Option<(String, String)> {
+        let store = self.shared.lock();
+        let t = store
+            .tokens
+            .get(token)
+            .filter(|t| t.expires > crate::time::now_secs())?;
+        Some((
+            t.cluster.clone(),
+            format!("system:serviceaccount:{}:{}", t.namespace, t.name),
+        ))
+    }
+
     /// Stops the simulators and the server, ends open watches, and saves the snapshot if one is configured.
     pub async fn shutdown(mut self) {
         if let Some(s) = self.sims.take() {

@@ -299,6 +299,12 @@ async fn service_account_tokens_honour_the_requested_lifetime() {
         (before + 7200..=before + 7205).contains(&expires),
         "{expires} vs {before}"
     );
+    let (cluster, user) = server.token_subject(&status.token).unwrap();
+    assert_eq!(
+        (cluster.as_str(), user.as_str()),
+        ("root", "system:serviceaccount:default:bot")
+    );
+    assert!(server.token_subject("forged").is_none());
     let e = api_err(
         sas.create_token_request("nobody", &PostParams::default(), &req)
             .await
