@@ -88,10 +88,8 @@ proptest! {
                 }
             };
             prop_assert!(store.rv() >= before);
-            if let Some(obj) = written {
-                if store.rv() > before {
-                    prop_assert!(rv(&obj) > last, "new version {} after {}", rv(&obj), last);
-                }
+            if let Some(obj) = written.filter(|_| store.rv() > before) {
+                prop_assert!(rv(&obj) > last, "new version {} after {}", rv(&obj), last);
             }
             last = store.rv();
         }
