@@ -95,3 +95,34 @@ async fn too_old_versions_are_gone() {
     }
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn objects_leaving_a_label_selector_are_deleted_for_the_watcher() {
+    use kube::api::{Patch, PatchParams};
+    let server = common::server().await;
+    let api: Api<ConfigMap> = Api::namespaced(server.client(), "default");
+    let mut watched = cm("x");
+    watched.metadata.labels = Some([("app".to_string(), "a".to_string())].into());
+    let made = api.create(&PostParams::default(), &watched).await.unwrap();
+    let rv = made.metadata.resource_version.unwrap();
+    let wp = WatchParams::default().labels("app=a").timeout(5);
+    let mut events = api.watch(&wp, &rv).await.unwrap().boxed();
+    let relabel = |v: &str| serde_json::json!({"metadata": {"labels": {"app": v}}});
+    api.patch("x", &PatchParams::default(), &Patch::Merge(relabel("b")))
+        .await
+        .unwrap();
+    api.patch("x", &PatchParams::default(), &Patch::Merge(relabel("a")))
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        match events.try_next().await.unwrap() {
+            Some(WatchEvent::Deleted(_)) => seen.push("DELETED"),
+            Some(WatchEvent::Added(_)) => seen.push("ADDED"),
+            Some(other) => panic!("unexpected {other:?}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["DELETED", "ADDED"]);
+    server.shutdown().await;
+}

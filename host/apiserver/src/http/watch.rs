@@ -5,6 +5,7 @@
 //! clients re-list. Bookmarks are sent every few seconds when `allowWatchBookmarks=true`. The stream ends after
 //! `timeoutSeconds`, on a fault rule's drop, when the client lags too far behind, or on server shutdown.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,13 +38,43 @@ struct Scope {
 }
 
 impl Scope {
-    fn wants(&self, e: &Event) -> bool {
+    /// Whether the event is about this watch's type, cluster(s) and namespace.
+    fn in_scope(&self, e: &Event) -> bool {
         e.key == self.key
             && self.cluster.as_deref().is_none_or(|c| *c == *e.cluster)
             && (self.cluster.is_some() || !e.cluster.is_empty())
             && self.namespace.as_deref().is_none_or(|n| n == e.namespace)
-            && self.labels.matches(&e.object)
-            && self.fields.matches(&e.object)
+    }
+
+    fn selected(&self, obj: &Value) -> bool {
+        self.labels.matches(obj) && self.fields.matches(obj)
+    }
+
+    /// The event type the client sees, given which objects it currently holds: an object entering the
+    /// selectors is ADDED, one leaving them is DELETED (as the real server's selector-filtered watches do).
+    fn classify(&self, e: &Event, inside: &mut HashSet<ObjKey>) -> Option<&'static str> {
+        if !self.in_scope(e) {
+            return None;
+        }
+        let key = obj_key(&e.cluster, &e.object);
+        let selected = self.selected(&e.object);
+        let was_in = inside.contains(&key);
+        match (e.kind, selected, was_in) {
+            (EventType::Deleted, _, true) => {
+                inside.remove(&key);
+                Some("DELETED")
+            }
+            (EventType::Deleted, _, false) | (_, false, false) => None,
+            (_, false, true) => {
+                inside.remove(&key);
+                Some("DELETED")
+            }
+            (EventType::Modified, true, true) => Some("MODIFIED"),
+            (_, true, _) => {
+                inside.insert(key);
+                Some("ADDED")
+            }
+        }
     }
 
     fn line(&self, kind: &str, obj: &Value) -> Bytes {
@@ -56,9 +87,23 @@ impl Scope {
     }
 }
 
+/// `(cluster, namespace, name)` of an object.
+type ObjKey = (String, String, String);
+
+fn obj_key(cluster: &str, obj: &Value) -> ObjKey {
+    let s = |p: &str| {
+        obj.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    (cluster.to_string(), s("/metadata/namespace"), s("/metadata/name"))
+}
+
 /// A prepared watch: the events to replay and the live subscription, taken under one lock so nothing is lost.
 pub struct Prepared {
     initial: Vec<Bytes>,
+    inside: HashSet<ObjKey>,
     last_rv: u64,
     rx: broadcast::Receiver<Arc<Event>>,
     scope: Scope,
@@ -86,25 +131,41 @@ pub fn prepare(store: &Store, ctx: &Ctx<'_>) -> ApiResult<Prepared> {
         ),
         None => None,
     };
+    let current = matching(store, ctx)?;
+    let mut inside: HashSet<ObjKey> = current.iter().map(|(c, o)| obj_key(c, o)).collect();
     let initial: Vec<Bytes> = match from {
-        None => matching(store, ctx)?
-            .iter()
-            .map(|(_, o)| scope.line("ADDED", o))
-            .collect(),
+        None => current.iter().map(|(_, o)| scope.line("ADDED", o)).collect(),
         Some(rv) if rv < store.floor() => {
             return Err(ApiError::gone(format!(
                 "too old resource version: {rv} ({})",
                 store.floor() + 1
             )));
         }
-        Some(rv) => store
-            .history_since(rv)
-            .filter(|e| scope.wants(e))
-            .map(|e| scope.line(e.kind.as_str(), &e.object))
-            .collect(),
+        Some(rv) => {
+            // What the client held at `rv` is approximated by what exists now minus what was created since.
+            let replay: Vec<&Arc<Event>> = store.history_since(rv).collect();
+            for e in replay.iter().filter(|e| e.kind == EventType::Added) {
+                inside.remove(&obj_key(&e.cluster, &e.object));
+            }
+            for e in replay
+                .iter()
+                .filter(|e| e.kind == EventType::Deleted && scope.selected(&e.object))
+            {
+                inside.insert(obj_key(&e.cluster, &e.object));
+            }
+            replay
+                .iter()
+                .filter_map(|e| {
+                    scope
+                        .classify(e, &mut inside)
+                        .map(|kind| scope.line(kind, &e.object))
+                })
+                .collect()
+        }
     };
     Ok(Prepared {
         initial,
+        inside,
         last_rv: store.rv(),
         rx: store.subscribe(),
         scope,
@@ -172,10 +233,9 @@ async fn run(mut p: Prepared, opts: StreamOptions, tx: mpsc::Sender<Result<Bytes
                         continue;
                     }
                     last_rv = e.rv;
-                    if !p.scope.wants(&e) {
+                    let Some(kind) = p.scope.classify(&e, &mut p.inside) else {
                         continue;
-                    }
-                    let kind = match e.kind { EventType::Added => "ADDED", EventType::Modified => "MODIFIED", EventType::Deleted => "DELETED" };
+                    };
                     if tx.send(Ok(p.scope.line(kind, &e.object))).await.is_err() {
                         return;
                     }
