@@ -37,19 +37,21 @@ fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
     let workspace = tempfile::tempdir().expect("temp dir");
     let _runtime_context = rt.enter();
-    let client = fake_api::client(vec![fake_api::config_map("default", "bench", 10_000)]);
-    let clusters = Clusters::new(
-        client.clone(),
-        client.clone(),
-        KcpAdmin::Config(Box::new(fake_api::config())),
-    );
-    let services = HostServices {
-        clusters: Arc::new(clusters),
-        image_versions: Arc::new(ImageVersionStore::new()),
-        workspace_dir: workspace.path().to_owned(),
+    let services = || {
+        let client = fake_api::client(vec![fake_api::config_map("default", "bench", 10_000)]);
+        let clusters = Clusters::new(
+            client.clone(),
+            client,
+            KcpAdmin::Config(Box::new(fake_api::config())),
+        );
+        HostServices {
+            clusters: Arc::new(clusters),
+            image_versions: Arc::new(ImageVersionStore::new()),
+            workspace_dir: workspace.path().to_owned(),
+        }
     };
     let config = RuntimeConfig::new(RuntimeConfig::test_plugins_dir(), workspace.path());
-    let runtime = PluginRuntime::new(config, services).expect("runtime");
+    let runtime = PluginRuntime::new(config, services()).expect("runtime");
     let path = RuntimeConfig::test_plugins_dir().join("test_outcome.wasm");
     let load = |config: Value| {
         let options = PluginOptions {
@@ -77,6 +79,24 @@ fn bench(c: &mut Criterion) {
             b.iter(|| rt.block_on(plugin.process(&ctx)).expect("plugin call succeeds"));
         });
     }
+    group.finish();
+
+    // Loading: a cold compile versus a hit in the on-disk cache of compiled components (plus `info()` and the
+    // `InstancePre` in both).
+    let cache = tempfile::tempdir().expect("temp dir");
+    let mut cached_config = RuntimeConfig::new(RuntimeConfig::test_plugins_dir(), workspace.path());
+    cached_config.cache_dir = Some(cache.path().to_owned());
+    let cached_runtime = PluginRuntime::new(cached_config, services()).expect("runtime");
+    rt.block_on(cached_runtime.load_file(&path))
+        .expect("fills the cache");
+    let mut group = c.benchmark_group("load");
+    group.sample_size(10);
+    group.bench_function("compile", |b| {
+        b.iter(|| rt.block_on(runtime.load_file(&path)).expect("loads"))
+    });
+    group.bench_function("cached", |b| {
+        b.iter(|| rt.block_on(cached_runtime.load_file(&path)).expect("loads"))
+    });
     group.finish();
 }
 
