@@ -130,3 +130,27 @@ async fn deleting_a_crd_removes_its_objects_and_type() {
     assert_eq!(s.code, 404);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn strict_field_validation_rejects_unknown_fields() {
+    let server = common::server().await;
+    common::install_widgets(server.client(), "Cluster").await;
+    let api: Api<DynamicObject> = Api::all_with(server.client(), &common::widget_resource());
+    let mut w = common::widget("w", 1);
+    w.data["spec"]["bogus"] = json!(true);
+    let pruned = api.create(&PostParams::default(), &w).await.unwrap();
+    assert!(
+        pruned.data["spec"].get("bogus").is_none(),
+        "pruned silently by default"
+    );
+    let strict = PatchParams::apply("t").validation_strict();
+    let e = api.patch("w", &strict, &Patch::Apply(&w)).await.unwrap_err();
+    let kube::Error::Api(s) = e else { panic!("{e:?}") };
+    assert_eq!(s.code, 400);
+    assert!(
+        s.message.contains("unknown field \"spec.bogus\""),
+        "{}",
+        s.message
+    );
+    server.shutdown().await;
+}

@@ -104,7 +104,8 @@ impl Ctx<'_> {
         if self.info.key() == crd_key() {
             validate_crd(obj)?;
         }
-        validation::validate(&self.info, &self.rp.version, obj, old)?;
+        let strict = self.req.q("fieldValidation") == Some("Strict");
+        validation::validate(&self.info, &self.rp.version, obj, old, strict)?;
         ssa::trim_to_object(obj, self.info.schema(&self.rp.version));
         Ok(())
     }

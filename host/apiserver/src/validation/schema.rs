@@ -5,6 +5,9 @@ use serde_json::{Map, Value};
 use super::cel;
 use crate::status::Cause;
 
+/// Reason of the notes recorded for pruned fields; they only fail a request under `fieldValidation=Strict`.
+pub const UNKNOWN_FIELD: &str = "FieldValueUnknown";
+
 fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -53,6 +56,7 @@ pub fn check_root(schema: &Value, obj: &mut Value, old: Option<&Value>, causes: 
             }
             None if !preserve => {
                 map.remove(&k);
+                causes.push(Cause::new(UNKNOWN_FIELD, "unknown field", k.clone()));
             }
             None => {}
         }
@@ -258,6 +262,7 @@ fn check_object(
             None if preserve || (embedded && matches!(k.as_str(), "apiVersion" | "kind" | "metadata")) => {}
             None => {
                 map.remove(&k);
+                causes.push(Cause::new(UNKNOWN_FIELD, "unknown field", child_path));
             }
         }
     }
@@ -273,6 +278,7 @@ mod tests {
     fn run(schema: Value, mut obj: Value) -> (Value, Vec<Cause>) {
         let mut causes = Vec::new();
         check_root(&schema, &mut obj, None, &mut causes);
+        causes.retain(|c| c.reason != UNKNOWN_FIELD);
         (obj, causes)
     }
 
