@@ -195,7 +195,8 @@ fn helm_values_updates() {
 }
 
 /// Arbitrary JSON values that survive Go's round trip unchanged: floats are non-integral (integral ones come back
-/// as integers), strings avoid the characters Go rejects (DEL, C1 controls, U+FFFE/U+FFFF) or folds (NEL).
+/// as integers), strings avoid the characters Go rejects (DEL, C1 controls, U+FFFE/U+FFFF) or folds (NEL), and no
+/// key is `<<`: yaml.v2 emits that key plain and reads it back as a merge key, so Go cannot round-trip it either.
 fn json_value() -> impl Strategy<Value = Value> {
     let text = "[^\u{7f}-\u{9f}\u{fffe}\u{ffff}]{0,12}";
     let leaf = prop_oneof![
@@ -215,7 +216,7 @@ fn json_value() -> impl Strategy<Value = Value> {
     leaf.prop_recursive(4, 48, 6, move |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::btree_map(text, inner, 0..6)
+            prop::collection::btree_map(text.prop_filter("not a merge key", |k| k != "<<"), inner, 0..6)
                 .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
