@@ -49,6 +49,7 @@ extern crate self as platform_mesh_plugin_sdk;
 
 pub mod bindings;
 mod guest;
+pub mod helm_values;
 mod host;
 mod outcome;
 pub mod selector;
