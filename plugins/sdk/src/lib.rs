@@ -52,6 +52,7 @@ mod guest;
 pub mod helm_values;
 mod host;
 mod outcome;
+pub mod retire;
 pub mod selector;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
