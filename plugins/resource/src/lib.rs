@@ -1,0 +1,60 @@
+//! `ResourceSubroutine` (upstream spec §4.6): the only step of the Resource controller's chain. For an OCM
+//! `delivery.ocm.software/v1alpha1` `Resource` that OCM has resolved, it keeps the deployment in step with the
+//! resolved version:
+//!
+//! - Flux (§4.6.4): chart Resources become the `OCIRepository`, `GitRepository` or `HelmRepository` the
+//!   HelmRelease pulls its chart from (and set the HelmRelease's chart version); image Resources write their
+//!   version into the HelmRelease's values;
+//! - Argo CD (§4.6.3): chart Resources set the Application's `repoURL`/`targetRevision`; image Resources write
+//!   their version into the Application's Helm values.
+//!
+//! Which one is chosen by the deployment technology of the PlatformMesh profile in the Resource's namespace
+//! (§4.6.2); what a Resource stands for is read from its annotations and labels (§4.6.1). Image versions are
+//! recorded in the host's image version store (§4.7), from which the Deployment subroutine re-applies them, so the
+//! two writers of a release converge instead of fighting.
+//!
+//! The controller is read-only: the Resource itself is never written. Every write to the infra cluster is skipped
+//! when the cluster already holds what would be written, so an unchanged Resource costs reads only.
+
+use platform_mesh_plugin_sdk::{CallResult, Context, Host, Plugin, PluginInfo, Reconciled};
+
+mod apply;
+mod argocd;
+mod flux;
+mod kinds;
+mod metadata;
+mod oci;
+mod technology;
+
+pub use metadata::{ResourceMeta, Target as ReleaseTarget, trimmed_name};
+pub use oci::{argo_repo_url, flux_oci_url};
+pub use technology::deployment_technology;
+
+/// The plugin.
+pub struct Resource;
+
+impl Plugin for Resource {
+    fn info() -> PluginInfo {
+        // No finalizer: the Resource controller never writes the Resource (spec §3.5).
+        PluginInfo::new("ResourceSubroutine", env!("CARGO_PKG_VERSION"))
+    }
+
+    fn process(host: &dyn Host, ctx: &Context) -> CallResult {
+        let resource = ResourceMeta::read(&ctx.object);
+        let technology = deployment_technology(host, &resource.namespace)?;
+        if technology == "argocd" {
+            argocd::process(host, &resource)
+        } else {
+            flux::process(host, &resource)
+        }
+    }
+
+    fn finalize(_host: &dyn Host, _ctx: &Context) -> CallResult {
+        Ok(Reconciled::ok())
+    }
+}
+
+platform_mesh_plugin_sdk::export_plugin!(Resource);
+
+#[cfg(test)]
+mod tests;
