@@ -1,6 +1,7 @@
 //! The HTTP front: one axum fallback handler that parses the path, applies faults, dispatches by verb and
 //! records the request.
 
+mod apiexport;
 mod body;
 mod debug;
 mod discovery;
@@ -11,6 +12,7 @@ mod route;
 mod table;
 mod watch;
 
+pub use apiexport::{ClusterFilter, ExportRef};
 pub use route::{ClusterRef, ResourcePath, Route, parse};
 pub use table::eval as jsonpath;
 
@@ -151,7 +153,15 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         headers: parts.headers,
         body,
     };
-    let Some((cref, route)) = parse(&req.path) else {
+    // `/services/apiexport/<cluster>/<export>/clusters/...`: the export's virtual workspace (resources only).
+    let (export, path) = match apiexport::split(&req.path) {
+        Some((export, rest)) => (Some(export), rest),
+        None => (None, req.path.clone()),
+    };
+    let parsed = parse(&path).filter(|(cref, route)| {
+        export.is_none() || (*cref != ClusterRef::Plain && matches!(route, Route::Resource(_)))
+    });
+    let Some((cref, route)) = parsed else {
         shared.log.record(&RequestRecord {
             verb: Verb::Other,
             resource: String::new(),
@@ -162,7 +172,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         return error_response(&ApiError::no_route(&req.path));
     };
     match route {
-        Route::Resource(rp) => resource_request(&shared, &req, &cref, &rp).await,
+        Route::Resource(rp) => resource_request(&shared, &req, &cref, &rp, export).await,
         Route::Debug(rest) => debug::handle(&shared, &req, &rest),
         other => {
             let (code, resp) = match non_resource(&shared, &cref, &other) {
@@ -255,7 +265,13 @@ fn verb_of(req: &Req, rp: &ResourcePath) -> Result<Verb, ApiError> {
     })
 }
 
-async fn resource_request(shared: &Arc<Shared>, req: &Req, cref: &ClusterRef, rp: &ResourcePath) -> Response {
+async fn resource_request(
+    shared: &Arc<Shared>,
+    req: &Req,
+    cref: &ClusterRef,
+    rp: &ResourcePath,
+    export: Option<ExportRef>,
+) -> Response {
     let resource = qualified(&rp.group, &rp.plural);
     let mut record = RequestRecord {
         verb: Verb::Other,
@@ -267,6 +283,16 @@ async fn resource_request(shared: &Arc<Shared>, req: &Req, cref: &ClusterRef, rp
     let resolved = (|| {
         let verb = verb_of(req, rp)?;
         let mut store = shared.lock();
+        let filter = export.map(|e| ClusterFilter::new(e, &rp.group, &rp.plural, shared.clone()));
+        if let Some(filter) = &filter {
+            let bound = match cref {
+                ClusterRef::Named(target) => filter.allows(&store, &apiexport::logical(&store, target)),
+                _ => filter.any(&store),
+            };
+            if !bound {
+                return Err(ApiError::no_route(&req.path));
+            }
+        }
         let cluster = resolve(&mut store, cref);
         let info = match &cluster {
             Some(c) => store
@@ -277,9 +303,9 @@ async fn resource_request(shared: &Arc<Shared>, req: &Req, cref: &ClusterRef, rp
                 .find_map(|c| c.resource(&rp.group, &rp.version, &rp.plural)),
         };
         let info = info.ok_or_else(|| ApiError::no_route(&req.path))?;
-        Ok::<_, ApiError>((verb, cluster, info))
+        Ok::<_, ApiError>((verb, cluster, info, filter))
     })();
-    let (verb, cluster, info) = match resolved {
+    let (verb, cluster, info, filter) = match resolved {
         Ok(r) => r,
         Err(e) => {
             record.code = e.code;
@@ -304,6 +330,7 @@ async fn resource_request(shared: &Arc<Shared>, req: &Req, cref: &ClusterRef, rp
     }
     let ctx = Ctx {
         cluster,
+        filter,
         info,
         rp,
         req,

@@ -24,6 +24,8 @@ use crate::validation;
 pub struct Ctx<'a> {
     /// Logical cluster; `None` for `/clusters/*`.
     pub cluster: Option<String>,
+    /// In an APIExport virtual workspace: the clusters that bind the export's resource.
+    pub filter: Option<super::ClusterFilter>,
     /// The resource type.
     pub info: Arc<ResourceInfo>,
     /// The parsed path.
@@ -132,7 +134,10 @@ pub fn matching<'s>(store: &'s Store, ctx: &Ctx<'_>) -> ApiResult<Vec<(&'s str, 
     let key = ctx.info.key();
     let mut clusters: Vec<_> = match &ctx.cluster {
         Some(c) => store.cluster(c).into_iter().collect(),
-        None => store.kcp_clusters().collect(),
+        None => store
+            .kcp_clusters()
+            .filter(|c| ctx.filter.as_ref().is_none_or(|f| f.allows(store, &c.name)))
+            .collect(),
     };
     clusters.sort_by(|a, b| a.name.cmp(&b.name));
     let ns = ctx.rp.namespace.as_deref();

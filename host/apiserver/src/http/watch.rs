@@ -35,15 +35,23 @@ struct Scope {
     fields: FieldSelector,
     info: Arc<ResourceInfo>,
     version: String,
+    /// In an APIExport virtual workspace: only clusters binding the export (checked per event, so clusters bound
+    /// after the watch started are included).
+    filter: Option<super::ClusterFilter>,
 }
 
 impl Scope {
-    /// Whether the event is about this watch's type, cluster(s) and namespace.
-    fn in_scope(&self, e: &Event) -> bool {
+    /// Whether the event is about this watch's type, cluster(s) and namespace. `store` is the locked store
+    /// when the caller holds the lock (replay), `None` in the running stream.
+    fn in_scope(&self, e: &Event, store: Option<&Store>) -> bool {
         e.key == self.key
             && self.cluster.as_deref().is_none_or(|c| *c == *e.cluster)
             && (self.cluster.is_some() || !e.cluster.is_empty())
             && self.namespace.as_deref().is_none_or(|n| n == e.namespace)
+            && self.filter.as_ref().is_none_or(|f| match store {
+                Some(store) => f.allows(store, &e.cluster),
+                None => f.allows_now(&e.cluster),
+            })
     }
 
     fn selected(&self, obj: &Value) -> bool {
@@ -52,8 +60,13 @@ impl Scope {
 
     /// The event type the client sees, given which objects it currently holds: an object entering the
     /// selectors is ADDED, one leaving them is DELETED (as the real server's selector-filtered watches do).
-    fn classify(&self, e: &Event, inside: &mut HashSet<ObjKey>) -> Option<&'static str> {
-        if !self.in_scope(e) {
+    fn classify(
+        &self,
+        e: &Event,
+        inside: &mut HashSet<ObjKey>,
+        store: Option<&Store>,
+    ) -> Option<&'static str> {
+        if !self.in_scope(e, store) {
             return None;
         }
         let key = obj_key(&e.cluster, &e.object);
@@ -119,6 +132,7 @@ pub fn prepare(store: &Store, ctx: &Ctx<'_>) -> ApiResult<Prepared> {
         fields: FieldSelector::parse(ctx.req.q("fieldSelector").unwrap_or(""))?,
         info: ctx.info.clone(),
         version: ctx.rp.version.clone(),
+        filter: ctx.filter.clone(),
     };
     let from = match ctx
         .req
@@ -157,7 +171,7 @@ pub fn prepare(store: &Store, ctx: &Ctx<'_>) -> ApiResult<Prepared> {
                 .iter()
                 .filter_map(|e| {
                     scope
-                        .classify(e, &mut inside)
+                        .classify(e, &mut inside, Some(store))
                         .map(|kind| scope.line(kind, &e.object))
                 })
                 .collect()
@@ -233,7 +247,7 @@ async fn run(mut p: Prepared, opts: StreamOptions, tx: mpsc::Sender<Result<Bytes
                         continue;
                     }
                     last_rv = e.rv;
-                    let Some(kind) = p.scope.classify(&e, &mut p.inside) else {
+                    let Some(kind) = p.scope.classify(&e, &mut p.inside, None) else {
                         continue;
                     };
                     if tx.send(Ok(p.scope.line(kind, &e.object))).await.is_err() {
