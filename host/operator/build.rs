@@ -69,6 +69,7 @@ fn main() {
     if packages.is_empty() {
         return;
     }
+    ensure_target();
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&root)
@@ -127,6 +128,26 @@ fn copy_if_changed(from: &Path, to: &Path) {
         let temp = to.with_extension(format!("wasm.tmp{}", std::process::id()));
         fs::write(&temp, bytes).unwrap_or_else(|e| panic!("writing {}: {e}", temp.display()));
         fs::rename(&temp, to).unwrap_or_else(|e| panic!("renaming into {}: {e}", to.display()));
+    }
+}
+
+/// Installs the wasm target when the toolchain lacks it. rustup adds the targets of `rust-toolchain.toml` only when
+/// it installs the toolchain itself, so a machine that already had this toolchain would otherwise need a manual
+/// step before the README's commands work.
+fn ensure_target() {
+    if target_installed() {
+        return;
+    }
+    let mut rustup = Command::new("rustup");
+    rustup.args(["target", "add", TARGET]);
+    if let Ok(toolchain) = env::var("RUSTUP_TOOLCHAIN") {
+        rustup.args(["--toolchain", &toolchain]);
+    }
+    rustup.stdout(std::io::stderr());
+    match rustup.status() {
+        Ok(status) if status.success() => {}
+        Ok(status) => panic!("`rustup target add {TARGET}` failed ({status}); install the target by hand"),
+        Err(e) => panic!("the wasm plugins need the {TARGET} target and rustup could not be run to add it: {e}"),
     }
 }
 
