@@ -47,7 +47,9 @@
 // The generated bindings and the export macro refer to this crate by name, also from inside it.
 extern crate self as platform_mesh_plugin_sdk;
 
+pub mod backoff;
 pub mod bindings;
+pub mod converge;
 mod guest;
 pub mod helm_values;
 mod host;
