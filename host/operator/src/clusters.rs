@@ -159,6 +159,7 @@ impl Clusters {
             path: path.to_owned(),
             source,
         })?;
+        let client = crate::metrics::instrument(client);
         self.kcp_clients
             .lock()
             .expect("kcp client cache lock")

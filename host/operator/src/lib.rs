@@ -9,6 +9,7 @@ pub mod controller;
 pub mod crd;
 pub mod embedded;
 pub mod lifecycle;
+pub mod metrics;
 pub mod clusters;
 pub mod hostapi;
 pub mod plugin;

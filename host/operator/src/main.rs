@@ -7,8 +7,12 @@ use clap::Parser as _;
 use platform_mesh_operator::{
     cli::{Cli, Command, RunArgs},
     config::OperatorConfig,
-    controller::{ProgressSink, health, operator},
-    crd, embedded,
+    controller::{
+        ProgressSink, health,
+        leader::{LeaderElector, LeaseSettings},
+        operator,
+    },
+    crd, embedded, metrics,
 };
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::{EnvFilter, fmt};
@@ -87,18 +91,25 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         let bound = health::serve(address, shutdown.clone()).await?;
         tracing::info!(%bound, "serving health probes");
     }
+    let metrics_address =
+        metrics::server::bind_address(&config.common.metrics_bind_address, config.common.metrics_secure)?;
+    if let Some(address) = metrics_address {
+        let bound = metrics::server::serve(address, shutdown.clone()).await?;
+        tracing::info!(%bound, "serving metrics");
+    }
     let clients = operator::OperatorClients::from_config(&config).await?;
     tracing::info!(plugins_dir = %config.plugins.plugins_dir.display(), "starting the operator");
     let grace = config.common.shutdown_timeout;
     let stopping = shutdown.clone();
-    let run = operator::run(&config, clients, ProgressSink::none(), shutdown.cancelled_owned());
+    let run = run_operator(&config, clients, shutdown);
     tokio::pin!(run);
     tokio::select! {
-        result = &mut run => result.context("running the operator"),
+        result = &mut run => result,
         () = stopping.cancelled() => {
-            // The controller drains in-flight reconciles; give it the grace period, then exit regardless.
+            // The controller drains in-flight reconciles (and then hands the lease over); give it the grace
+            // period, then exit regardless.
             match tokio::time::timeout(grace, &mut run).await {
-                Ok(result) => result.context("running the operator"),
+                Ok(result) => result,
                 Err(_) => {
                     tracing::warn!(?grace, "shutdown grace period elapsed");
                     Ok(())
@@ -106,4 +117,47 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// Runs the controllers, under leader election with `--leader-elect` (only the lease holder reconciles; the lease
+/// is released when the controllers stop, so a standby takes over at once).
+async fn run_operator(
+    config: &OperatorConfig,
+    clients: operator::OperatorClients,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    if !config.common.leader_elect {
+        return operator::run(config, clients, ProgressSink::none(), shutdown.cancelled_owned())
+            .await
+            .context("running the operator");
+    }
+    let namespace = LeaseSettings::namespace_from(&config.common.leader_election_namespace)?;
+    let elector = LeaderElector::new(election_client(config).await?, LeaseSettings::new(namespace));
+    let elected = elector
+        .run(shutdown, |stop| {
+            operator::run(config, clients, ProgressSink::none(), stop.cancelled_owned())
+        })
+        .await?;
+    match elected {
+        Some(result) => result.context("running the operator"),
+        None => Ok(()),
+    }
+}
+
+/// The leader election client: like upstream, the operator's own cluster (`--kubeconfig`, `KUBECONFIG` or
+/// in-cluster) even when remote runtime or infra kubeconfigs are configured.
+async fn election_client(config: &OperatorConfig) -> anyhow::Result<kube::Client> {
+    let kube_config = match config.common.kubeconfig.as_str() {
+        "" => kube::Config::infer()
+            .await
+            .context("finding the cluster configuration for leader election")?,
+        path => {
+            let file = kube::config::Kubeconfig::read_from(path)
+                .with_context(|| format!("reading kubeconfig {path} for leader election"))?;
+            kube::Config::from_custom_kubeconfig(file, &kube::config::KubeConfigOptions::default())
+                .await
+                .with_context(|| format!("loading kubeconfig {path} for leader election"))?
+        }
+    };
+    kube::Client::try_from(kube_config).context("building the leader election client")
 }

@@ -118,6 +118,9 @@ pub struct CommonConfig {
     /// Leader election through a Lease.
     #[arg(long, env = "PMO_LEADER_ELECT", action = ArgAction::Set, default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
     pub leader_elect: bool,
+    /// Namespace of the leader election Lease (empty: `POD_NAMESPACE`, else the pod's own namespace).
+    #[arg(long, env = "PMO_LEADER_ELECTION_NAMESPACE", default_value = "")]
+    pub leader_election_namespace: String,
 }
 
 /// kcp flags (spec §2.3, §2.8).

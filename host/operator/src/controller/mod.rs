@@ -1,11 +1,14 @@
 //! Controllers: kube-runtime `Controller`s that run a lifecycle chain per object.
 
 pub mod chain;
+pub mod events;
 pub mod health;
+pub mod leader;
 pub mod mapper;
 pub mod operator;
 pub mod platformmesh;
 pub mod predicate;
+pub mod profiles;
 pub mod progress;
 
 pub use chain::{ChainEntry, PLATFORM_MESH_ORDER, platform_mesh_chain};

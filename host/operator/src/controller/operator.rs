@@ -116,6 +116,12 @@ pub async fn run(
     progress: ProgressSink,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) -> Result<(), RunError> {
+    // Every API request of the controllers and plugins is counted per verb (`/metrics`).
+    let clients = OperatorClients {
+        runtime: crate::metrics::instrument(clients.runtime),
+        infra: crate::metrics::instrument(clients.infra),
+        ..clients
+    };
     let lifecycle = platform_mesh_lifecycle(config, &clients).await?;
     let settings = ControllerSettings {
         concurrency: config.common.max_concurrent_reconciles,

@@ -1,26 +1,27 @@
 //! The PlatformMesh controller: kube-runtime's `Controller` over PlatformMesh objects, also triggered by their
 //! profile ConfigMaps, running the lifecycle engine for each object.
 //!
-//! Profile ConfigMaps are watched across namespaces with a plain watch stream (kube-runtime's `watches`), which
-//! keeps no cache of ConfigMaps: each event is mapped to the PlatformMeshes it is the profile of (through the
-//! controller's own PlatformMesh cache) and then dropped.
+//! Profile ConfigMaps are watched one by one, scoped to their namespace and name ([`super::profiles`]): no
+//! cluster-wide ConfigMap watch. A change re-reconciles the PlatformMeshes (usually one per cluster; a pass
+//! that changes nothing writes nothing).
+//!
+//! Condition transitions into and out of errors become Kubernetes Events on the PlatformMesh
+//! ([`super::events`]).
 
 use std::{future::Future, sync::Arc, time::Duration};
 
 use futures::{FutureExt, StreamExt};
-use k8s_openapi::api::core::v1::ConfigMap;
 use kube::{
-    Api, Client, ResourceExt,
+    Api, Client, Resource, ResourceExt,
     api::ListParams,
     runtime::{
         Controller,
         controller::{Action, Config},
-        reflector::ObjectRef,
         watcher,
     },
 };
 
-use super::{mapper, predicate, progress::ProgressSink};
+use super::{events::EventPublisher, predicate, profiles, progress::ProgressSink};
 use crate::{
     crd::PlatformMesh,
     lifecycle::{Backoff, BackoffConfig, EngineError, KubeStore, Lifecycle, ObjectKey},
@@ -68,6 +69,7 @@ struct Context {
     lifecycle: Lifecycle,
     store: KubeStore,
     progress: ProgressSink,
+    events: EventPublisher,
     backoff: Backoff<ObjectKey>,
     debug_label_value: String,
 }
@@ -95,6 +97,7 @@ pub async fn run(
         lifecycle,
         store: KubeStore::new(client.clone(), resource),
         progress,
+        events: EventPublisher::new(client.clone(), std::env::var("HOSTNAME").ok()),
         backoff: Backoff::new(BackoffConfig::PLATFORM_MESH),
         debug_label_value: settings.debug_label_value,
     });
@@ -105,19 +108,8 @@ pub async fn run(
     let controller = Controller::new(api, watcher::Config::default().any_semantic())
         .with_config(Config::default().concurrency(settings.concurrency));
     let cache = controller.store();
-    let config_maps: Api<ConfigMap> = Api::all(client);
     controller
-        .watches(config_maps, watcher::Config::default(), move |cm| {
-            let (namespace, name) = (cm.namespace().unwrap_or_default(), cm.name_any());
-            let platform_meshes = cache.state();
-            mapper::platform_meshes_for_config_map(
-                &namespace,
-                &name,
-                platform_meshes.iter().map(|pm| pm.as_ref()),
-            )
-            .into_iter()
-            .map(|key| ObjectRef::new(&key.name).within(key.namespace.as_deref().unwrap_or_default()))
-        })
+        .reconcile_all_on(profiles::profile_changes(client, cache))
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, context)
         .take_until(drained)
@@ -141,6 +133,9 @@ async fn reconcile(pm: Arc<PlatformMesh>, ctx: Arc<Context>) -> Result<Action, R
     let key = key_of(&pm);
     let report = ctx.lifecycle.reconcile(&ctx.store, &key).await;
     ctx.progress.emit(CONTROLLER, &key, &report.changes);
+    if !report.changes.is_empty() {
+        ctx.events.publish(&pm.object_ref(&()), &report.changes).await;
+    }
     if let Some(source) = report.error {
         return Err(ReconcileError { key, source });
     }

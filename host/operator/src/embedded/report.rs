@@ -66,6 +66,7 @@ mod tests {
                 status: "True".into(),
                 reason: "Complete".into(),
                 message: String::new(),
+                previous_reason: String::new(),
             },
         };
         assert_eq!(

@@ -182,6 +182,8 @@ pub struct ConditionChange {
     pub reason: String,
     /// New message.
     pub message: String,
+    /// Reason before the change (empty when the condition is new); tells a recovery from a first success.
+    pub previous_reason: String,
 }
 
 /// The conditions of `after` whose status, reason or message differ from `before` (in `after`'s order).
@@ -201,11 +203,16 @@ pub fn changes(before: &Value, after: &Value) -> Vec<ConditionChange> {
                 None => true,
             }
         })
-        .map(|c| ConditionChange {
-            type_: c["type"].as_str().unwrap_or_default().to_owned(),
-            status: c["status"].as_str().unwrap_or_default().to_owned(),
-            reason: c["reason"].as_str().unwrap_or_default().to_owned(),
-            message: c["message"].as_str().unwrap_or_default().to_owned(),
+        .map(|c| {
+            let type_ = c["type"].as_str().unwrap_or_default();
+            let previous = find(before, type_).and_then(|old| old["reason"].as_str());
+            ConditionChange {
+                type_: type_.to_owned(),
+                status: c["status"].as_str().unwrap_or_default().to_owned(),
+                reason: c["reason"].as_str().unwrap_or_default().to_owned(),
+                message: c["message"].as_str().unwrap_or_default().to_owned(),
+                previous_reason: previous.unwrap_or_default().to_owned(),
+            }
         })
         .collect()
 }
