@@ -23,6 +23,30 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Print the CustomResourceDefinitions as multi-document YAML.
     Crds,
+    /// Work with plugin configurations.
+    #[command(subcommand)]
+    Plugins(PluginsCommand),
+}
+
+/// `plugins` sub-commands.
+#[derive(Subcommand, Debug)]
+pub enum PluginsCommand {
+    /// Check a plugin ConfigMap (or a plugins.yaml) offline: schema, sources, sha256 digests, WIT compatibility,
+    /// `info()` of every plugin, and what each plugin's permissions grant. Exits non-zero if anything fails.
+    Verify(VerifyArgs),
+}
+
+/// Arguments of `plugins verify`.
+#[derive(Args, Debug, Clone)]
+pub struct VerifyArgs {
+    /// The ConfigMap YAML (other documents in the file may carry `configmap://` plugin sources).
+    pub file: std::path::PathBuf,
+    /// Directory that relative `file://` sources are resolved against.
+    #[arg(long, env = "PMO_PLUGINS_DIR", default_value = crate::config::default_plugins_dir())]
+    pub plugins_dir: std::path::PathBuf,
+    /// Also pull `oci://` sources (needs the registries; everything else stays offline).
+    #[arg(long)]
+    pub pull: bool,
 }
 
 /// Arguments of `run`.

@@ -5,7 +5,7 @@ use std::io::Write as _;
 use anyhow::Context as _;
 use clap::Parser as _;
 use platform_mesh_operator::{
-    cli::{Cli, Command, RunArgs},
+    cli::{Cli, Command, PluginsCommand, RunArgs, VerifyArgs},
     config::OperatorConfig,
     controller::{
         ProgressSink, health,
@@ -29,7 +29,21 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Run(args) => run(*args).await,
+        Command::Plugins(PluginsCommand::Verify(args)) => verify_plugins(&args).await,
     }
+}
+
+/// `plugins verify`: prints the report and fails if anything in it failed.
+async fn verify_plugins(args: &VerifyArgs) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let runtime = platform_mesh_operator::plugin::verify::offline_runtime(&args.plugins_dir)
+        .map_err(|e| anyhow::anyhow!(e))
+        .context("starting the plugin runtime")?;
+    let report = platform_mesh_operator::plugin::verify_config_map(&runtime, &text, args.pull).await;
+    print!("{report}");
+    anyhow::ensure!(report.ok(), "{} does not verify", args.file.display());
+    Ok(())
 }
 
 fn init_logging(config: &OperatorConfig) -> anyhow::Result<()> {

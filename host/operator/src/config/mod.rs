@@ -296,6 +296,18 @@ pub struct PluginFlags {
     /// Memory cap of one plugin instance, in bytes (suffixes Ki, Mi, Gi allowed).
     #[arg(long, env = "PMO_PLUGIN_MEMORY_LIMIT", default_value = "64Mi", value_parser = parse_bytes)]
     pub plugin_memory_limit: usize,
+    /// Plugin ConfigMap `<namespace>/<name>` (key `plugins.yaml`), watched live; empty: the built-in
+    /// configuration of the plugins in `--plugins-dir`.
+    #[arg(long, env = "PMO_PLUGIN_CONFIG", default_value = "", value_parser = parse_plugin_config)]
+    pub plugin_config: String,
+}
+
+/// `--plugin-config`: empty, or `<namespace>/<name>`.
+fn parse_plugin_config(text: &str) -> Result<String, String> {
+    if !text.is_empty() {
+        text.parse::<crate::plugin::PluginConfigRef>()?;
+    }
+    Ok(text.to_owned())
 }
 
 impl OperatorConfig {

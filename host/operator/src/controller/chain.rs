@@ -55,6 +55,24 @@ pub fn enabled_platform_mesh_entries(flags: &SubroutinesConfig) -> Vec<ChainEntr
         .collect()
 }
 
+/// Whether the `--subroutines-*-enabled` flags switch off the plugin configured as `plugin` (reporting
+/// subroutine `subroutine`) in `controller`'s chain. Matches the upstream entries by plugin name or subroutine
+/// name, so a plugin ConfigMap that names `deployment` is switched off by `--subroutines-deployment-enabled=false`
+/// too; plugins the flags do not know are never switched off.
+pub fn disabled_by_flags(
+    flags: &SubroutinesConfig,
+    controller: &str,
+    plugin: &str,
+    subroutine: &str,
+) -> bool {
+    if controller != "platformmesh" {
+        return false;
+    }
+    let enabled = enabled_platform_mesh_entries(flags);
+    let known = |e: &&ChainEntry| e.plugin == plugin || e.subroutine == subroutine;
+    PLATFORM_MESH_ORDER.iter().any(|e| known(&e)) && !enabled.iter().any(|e| known(&e))
+}
+
 /// The PlatformMesh chain: each enabled entry whose plugin `lookup` finds (by subroutine name, then file stem).
 /// Also returns the enabled entries that have no plugin, so the caller can say so.
 pub fn platform_mesh_chain(

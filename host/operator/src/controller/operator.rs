@@ -3,13 +3,15 @@
 
 use std::{future::Future, path::Path, sync::Arc};
 
+use futures::FutureExt as _;
+
 use kube::{
     Client, Config,
     config::{KubeConfigOptions, Kubeconfig},
 };
 
 use super::{
-    chain::platform_mesh_chain,
+    chain::disabled_by_flags,
     platformmesh::{self, ControllerError, ControllerSettings},
     progress::ProgressSink,
 };
@@ -17,8 +19,11 @@ use crate::{
     clusters::{Clusters, KcpAdmin},
     config::OperatorConfig,
     hostapi::{HostServices, ImageVersionStore},
-    lifecycle::{Lifecycle, LifecycleOptions, Target},
-    plugin::{PluginError, PluginRuntime, RuntimeConfig},
+    lifecycle::{ChainSource, Lifecycle, LifecycleOptions, Target},
+    plugin::{
+        LivePlugins, PluginConfigRef, PluginError, PluginRuntime, PluginSetHandle, RuntimeConfig, StartError,
+        manifest::CONTROLLERS,
+    },
 };
 
 /// Why the operator could not start or stopped with an error.
@@ -51,6 +56,12 @@ pub enum RunError {
     /// The controller failed.
     #[error(transparent)]
     Controller(#[from] ControllerError),
+    /// `--plugin-config` is not `<namespace>/<name>`.
+    #[error("--plugin-config: {0}")]
+    PluginConfigFlag(String),
+    /// The first plugin set could not be loaded.
+    #[error(transparent)]
+    PluginSet(#[from] StartError),
 }
 
 /// The clients the operator works with.
@@ -109,33 +120,34 @@ impl OperatorClients {
     }
 }
 
-/// Loads the plugins, builds the PlatformMesh chain and runs the controller until `shutdown` completes.
+/// Loads the plugins, builds the PlatformMesh chain and runs the controller until `shutdown` completes. With
+/// `--plugin-config` the plugin ConfigMap is watched meanwhile and plugin sets are swapped live.
 pub async fn run(
     config: &OperatorConfig,
     clients: OperatorClients,
     progress: ProgressSink,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) -> Result<(), RunError> {
-    // Every API request of the controllers and plugins is counted per verb (`/metrics`).
-    let clients = OperatorClients {
-        runtime: crate::metrics::instrument(clients.runtime),
-        infra: crate::metrics::instrument(clients.infra),
-        ..clients
-    };
-    let lifecycle = platform_mesh_lifecycle(config, &clients).await?;
+    let plugins = start_plugins(config, &clients).await?;
+    let lifecycle = platform_mesh_lifecycle(config, &plugins.handle);
+    let shutdown = shutdown.shared();
     let settings = ControllerSettings {
         concurrency: config.common.max_concurrent_reconciles,
         debug_label_value: config.common.debug_label_value.clone(),
     };
-    platformmesh::run(clients.runtime, lifecycle, settings, progress, shutdown).await?;
+    let watching = tokio::spawn(plugins.watch(shutdown.clone()));
+    let result = platformmesh::run(clients.runtime, lifecycle, settings, progress, shutdown).await;
+    watching.abort();
+    result?;
     Ok(())
 }
 
-/// The PlatformMesh lifecycle: the enabled subroutines whose plugins exist in `--plugins-dir`.
-pub async fn platform_mesh_lifecycle(
+/// The plugin runtime and the first plugin set: from the plugin ConfigMap (`--plugin-config`) if it exists, else
+/// the built-in configuration for `--plugins-dir`.
+pub async fn start_plugins(
     config: &OperatorConfig,
     clients: &OperatorClients,
-) -> Result<Lifecycle, RunError> {
+) -> Result<LivePlugins, RunError> {
     let plugins_error = |source| RunError::Plugins {
         dir: config.plugins.plugins_dir.display().to_string(),
         source,
@@ -157,22 +169,49 @@ pub async fn platform_mesh_lifecycle(
         memory_limit: config.plugins.plugin_memory_limit,
     };
     let runtime = PluginRuntime::new(runtime_config, services).map_err(plugins_error)?;
-    let set = runtime.load_dir().await.map_err(plugins_error)?;
-    let (chain, missing) = platform_mesh_chain(&config.subroutines, |name| set.get(name));
-    for entry in &missing {
-        tracing::warn!(
-            plugin = entry.plugin,
-            subroutine = entry.subroutine,
-            "enabled subroutine has no plugin; skipped"
-        );
+    let config_ref = match config.plugins.plugin_config.as_str() {
+        "" => None,
+        text => Some(
+            text.parse::<PluginConfigRef>()
+                .map_err(RunError::PluginConfigFlag)?,
+        ),
+    };
+    let plugins = LivePlugins::start(runtime, clients.runtime.clone(), config_ref).await?;
+    let current = plugins.handle.current();
+    for controller in CONTROLLERS {
+        let names = current.chain_names(controller);
+        if !names.is_empty() {
+            tracing::info!(%controller, chain = ?names, origin = %current.origin, "plugin chain");
+        }
     }
-    let names: Vec<&str> = chain.iter().map(|s| s.name()).collect();
-    tracing::info!(chain = ?names, "PlatformMesh chain");
-    Ok(Lifecycle::new(
+    Ok(plugins)
+}
+
+/// The PlatformMesh lifecycle: the chain `platformmesh` of the plugin set in service at the start of each pass,
+/// without the subroutines the `--subroutines-*-enabled` flags switch off.
+pub fn platform_mesh_lifecycle(config: &OperatorConfig, plugins: &PluginSetHandle) -> Lifecycle {
+    Lifecycle::with_chain_source(
         platformmesh::CONTROLLER,
         Target::Runtime,
-        chain,
+        live_chain(config, plugins, platformmesh::CONTROLLER),
         LifecycleOptions::default(),
         config.to_plugin_json(),
-    ))
+    )
+}
+
+/// `controller`'s chain from the plugin set in service, read at the start of every pass.
+pub fn live_chain(
+    config: &OperatorConfig,
+    plugins: &PluginSetHandle,
+    controller: &'static str,
+) -> ChainSource {
+    let flags = config.subroutines.clone();
+    let plugins = plugins.clone();
+    ChainSource::live(move || {
+        let set = plugins.current();
+        set.chain(controller, |plugin, subroutine| {
+            disabled_by_flags(&flags, controller, plugin, subroutine)
+        })
+        .into()
+    })
 }

@@ -64,7 +64,11 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D:
 /// One rule. Every list holds patterns where `*` matches any run of characters. A request is allowed when some
 /// rule matches its target, group, kind and verb, and its namespace (an empty `namespaces` list allows every
 /// namespace and cluster-scoped objects; otherwise a cluster-wide request needs the pattern `*`).
+///
+/// Secrets are the exception to patterns: a core `Secret` is reachable only through a rule that names the kind
+/// `Secret` literally, so `kinds: ["*"]` never grants reading credentials by accident.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
 pub struct Rule {
     /// `runtime`, `infra`, `kcp` (any workspace) or `kcp:<path glob>` such as `kcp:root:orgs:*`.
     #[serde(alias = "target", deserialize_with = "one_or_many")]
@@ -118,11 +122,67 @@ fn any(patterns: &[String], text: &str) -> bool {
     patterns.iter().any(|p| glob_match(p, text))
 }
 
+/// The verbs rules may name.
+pub const VERBS: [Verb; 9] = [
+    Verb::Get,
+    Verb::List,
+    Verb::Apply,
+    Verb::Create,
+    Verb::Update,
+    Verb::Patch,
+    Verb::Delete,
+    Verb::PatchStatus,
+    Verb::RequestToken,
+];
+
+fn kind_allowed(kinds: &[String], group: &str, kind: &str) -> bool {
+    if group.is_empty() && kind == "Secret" {
+        return kinds.iter().any(|k| k == "Secret" || k == "secret");
+    }
+    any(kinds, kind) || any(kinds, &kind.to_lowercase())
+}
+
 impl Rule {
+    /// Checks that the rule can match something: at least one target, group, kind and verb, targets of the
+    /// form `runtime`, `infra`, `kcp`, `kcp:<path glob>` or `*`, and known verbs (or `*`).
+    pub fn validate(&self) -> Result<(), String> {
+        for (field, list) in [
+            ("targets", &self.targets),
+            ("groups", &self.groups),
+            ("kinds", &self.kinds),
+            ("verbs", &self.verbs),
+        ] {
+            if list.is_empty() {
+                return Err(format!(
+                    "`{field}` must name at least one pattern (use \"*\" for any)"
+                ));
+            }
+        }
+        for target in &self.targets {
+            let known = matches!(target.as_str(), "runtime" | "infra" | "kcp" | "*")
+                || target.strip_prefix("kcp:").is_some_and(|path| !path.is_empty());
+            if !known {
+                return Err(format!(
+                    "unknown target {target:?} (expected runtime, infra, kcp, kcp:<workspace path glob> or *)"
+                ));
+            }
+        }
+        for verb in &self.verbs {
+            if verb != "*" && !VERBS.iter().any(|v| v.as_str() == verb) {
+                let known: Vec<&str> = VERBS.iter().map(|v| v.as_str()).collect();
+                return Err(format!(
+                    "unknown verb {verb:?} (expected * or one of {})",
+                    known.join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn allows(&self, access: &Access<'_>) -> bool {
         self.targets.iter().any(|t| target_matches(t, access.target))
             && any(&self.groups, access.group)
-            && (any(&self.kinds, access.kind) || any(&self.kinds, &access.kind.to_lowercase()))
+            && kind_allowed(&self.kinds, access.group, access.kind)
             && any(&self.verbs, access.verb.as_str())
             && match access.namespace {
                 _ if self.namespaces.is_empty() => true,
@@ -146,14 +206,14 @@ impl Permissions {
         Permissions { rules }
     }
 
-    /// Everything on every cluster: the default for plugins from the operator's own plugins directory until
-    /// per-plugin permissions are configured.
+    /// Everything on every cluster, Secrets included: for plugins loaded without declared permissions (tests,
+    /// and shipped plugins the default configuration does not list yet).
     pub fn permissive() -> Self {
         let all = || vec!["*".to_owned()];
         Permissions::new(vec![Rule {
             targets: vec!["runtime".into(), "infra".into(), "kcp".into()],
             groups: all(),
-            kinds: all(),
+            kinds: vec!["*".into(), "Secret".into()],
             verbs: all(),
             namespaces: Vec::new(),
         }])
@@ -282,7 +342,7 @@ mod tests {
                 .check(&access(
                     &Target::Kcp("root:orgs:acme".into()),
                     "",
-                    "Secret",
+                    "ConfigMap",
                     Verb::Get,
                     None
                 ))
@@ -293,7 +353,7 @@ mod tests {
                 .check(&access(
                     &Target::Kcp("root".into()),
                     "",
-                    "Secret",
+                    "ConfigMap",
                     Verb::Get,
                     None
                 ))
@@ -305,7 +365,7 @@ mod tests {
                 .check(&access(
                     &Target::Kcp("root".into()),
                     "",
-                    "Secret",
+                    "ConfigMap",
                     Verb::Get,
                     None
                 ))
@@ -313,9 +373,52 @@ mod tests {
         );
         assert!(
             any_kcp
-                .check(&access(&Target::Infra, "", "Secret", Verb::Get, None))
+                .check(&access(&Target::Infra, "", "ConfigMap", Verb::Get, None))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn secrets_need_a_rule_naming_the_kind() {
+        let ns = Some("default");
+        let wildcard = Permissions::new(vec![rule(&["runtime"], &["*"], &["*"], &["get"], &[])]);
+        let secret = access(&Target::Runtime, "", "Secret", Verb::Get, ns);
+        let err = wildcard.check(&secret).unwrap_err();
+        assert_eq!(
+            err,
+            "missing permission: get Secret (core) in namespace default on runtime"
+        );
+        assert!(
+            wildcard
+                .check(&access(&Target::Runtime, "", "ConfigMap", Verb::Get, ns))
+                .is_ok()
+        );
+        let declared = Permissions::new(vec![rule(&["runtime"], &[""], &["Secret"], &["get"], &[])]);
+        assert!(declared.check(&secret).is_ok());
+        assert!(Permissions::permissive().check(&secret).is_ok());
+    }
+
+    #[test]
+    fn validation_rejects_rules_that_cannot_match_or_name_unknown_things() {
+        assert!(rule(&["infra"], &["*"], &["*"], &["get"], &[]).validate().is_ok());
+        assert!(
+            rule(&["kcp:root:*"], &["*"], &["*"], &["*"], &[])
+                .validate()
+                .is_ok()
+        );
+        let empty_verbs = rule(&["infra"], &["*"], &["*"], &[], &[]).validate().unwrap_err();
+        assert!(empty_verbs.contains("`verbs`"), "{empty_verbs}");
+        let bad_target = rule(&["cloud"], &["*"], &["*"], &["get"], &[])
+            .validate()
+            .unwrap_err();
+        assert!(bad_target.contains("\"cloud\""), "{bad_target}");
+        let bad_verb = rule(&["infra"], &["*"], &["*"], &["watch"], &[])
+            .validate()
+            .unwrap_err();
+        assert!(bad_verb.contains("\"watch\""), "{bad_verb}");
+        let unknown: Result<Rule, _> =
+            serde_json::from_value(serde_json::json!({"targets": ["infra"], "kind": ["x"]}));
+        assert!(unknown.unwrap_err().to_string().contains("unknown field `kind`"));
     }
 
     #[test]

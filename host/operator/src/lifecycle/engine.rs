@@ -21,6 +21,7 @@ use std::{sync::Arc, time::Duration};
 use serde_json::{Map, Value, json};
 
 use super::{
+    chain::{Chain, ChainSource},
     conditions::{self, ConditionChange, DesiredCondition, Status, reason},
     finalizers,
     patch::merge_diff,
@@ -111,7 +112,7 @@ pub struct PassReport {
 pub struct Lifecycle {
     controller: String,
     object_target: Target,
-    chain: Vec<Arc<dyn Subroutine>>,
+    chain: ChainSource,
     options: LifecycleOptions,
     operator_config: Value,
 }
@@ -125,6 +126,17 @@ impl Lifecycle {
         options: LifecycleOptions,
         operator_config: Value,
     ) -> Self {
+        Self::with_chain_source(controller, object_target, chain.into(), options, operator_config)
+    }
+
+    /// A lifecycle whose chain comes from `chain`, read once at the start of every pass (a live plugin set).
+    pub fn with_chain_source(
+        controller: impl Into<String>,
+        object_target: Target,
+        chain: ChainSource,
+        options: LifecycleOptions,
+        operator_config: Value,
+    ) -> Self {
         Lifecycle {
             controller: controller.into(),
             object_target,
@@ -134,21 +146,17 @@ impl Lifecycle {
         }
     }
 
-    /// The subroutine names in chain order.
+    /// The subroutine names in chain order (of the chain the next pass would run).
     pub fn subroutine_names(&self) -> Vec<String> {
-        self.chain.iter().map(|s| s.name().to_owned()).collect()
+        self.chain
+            .snapshot()
+            .iter()
+            .map(|s| s.name().to_owned())
+            .collect()
     }
 
-    /// Runs one pass over the object `key` in `store`, recording it in the operator's metrics.
+    /// Runs one pass over the object `key` in `store`.
     pub async fn reconcile<S: ObjectStore>(&self, store: &S, key: &ObjectKey) -> PassReport {
-        let started = std::time::Instant::now();
-        let report = self.reconcile_pass(store, key).await;
-        let ok = report.error.is_none();
-        crate::metrics::global().record_reconcile(&self.controller, ok, started.elapsed());
-        report
-    }
-
-    async fn reconcile_pass<S: ObjectStore>(&self, store: &S, key: &ObjectKey) -> PassReport {
         let object = match store.get(key).await {
             Ok(Some(object)) => object,
             Ok(None) => {
@@ -168,8 +176,10 @@ impl Lifecycle {
             .pointer("/metadata/deletionTimestamp")
             .is_some_and(|t| !t.is_null());
 
+        // The whole pass runs on this chain, even if the plugin set is swapped meanwhile.
+        let chain = self.chain.snapshot();
         if !deleting && !self.options.read_only {
-            let wanted = self.chain.iter().flat_map(|s| s.finalizers().iter());
+            let wanted = chain.iter().flat_map(|s| s.finalizers().iter());
             let missing = finalizers::missing(&object, wanted);
             if !missing.is_empty() {
                 let mut all = finalizers::current(&object);
@@ -189,7 +199,7 @@ impl Lifecycle {
         }
 
         let original = object.clone();
-        let mut pass = Pass::new(self, object);
+        let mut pass = Pass::new(self, chain, object);
         pass.run(deleting).await;
         self.persist(store, key, &original, pass, deleting).await
     }
@@ -261,6 +271,7 @@ impl Lifecycle {
 /// The mutable state of one pass.
 struct Pass<'l> {
     lifecycle: &'l Lifecycle,
+    chain: Chain,
     object: Value,
     generation: i64,
     now: String,
@@ -271,7 +282,7 @@ struct Pass<'l> {
 }
 
 impl<'l> Pass<'l> {
-    fn new(lifecycle: &'l Lifecycle, object: Value) -> Self {
+    fn new(lifecycle: &'l Lifecycle, chain: Chain, object: Value) -> Self {
         let generation = object
             .pointer("/metadata/generation")
             .and_then(Value::as_i64)
@@ -282,6 +293,7 @@ impl<'l> Pass<'l> {
             .to_string();
         Pass {
             lifecycle,
+            chain,
             object,
             generation,
             now,
@@ -321,11 +333,12 @@ impl<'l> Pass<'l> {
     async fn run(&mut self, deleting: bool) {
         let lifecycle = self.lifecycle;
         if lifecycle.options.conditions {
-            let mut types: Vec<&str> = lifecycle.chain.iter().map(|s| s.name()).collect();
+            let mut types: Vec<&str> = self.chain.iter().map(|s| s.name()).collect();
             types.push(conditions::READY);
             conditions::init_unknown(&mut self.object, types, self.generation, &self.now);
         }
-        let mut order: Vec<&Arc<dyn Subroutine>> = lifecycle.chain.iter().collect();
+        let chain = self.chain.clone();
+        let mut order: Vec<&Arc<dyn Subroutine>> = chain.iter().collect();
         if deleting {
             order.reverse();
         }
@@ -340,27 +353,12 @@ impl<'l> Pass<'l> {
                 object: self.object.clone(),
                 operator_config: lifecycle.operator_config.clone(),
             };
-            let started = std::time::Instant::now();
             let result = if finalizing {
                 subroutine.finalize(&ctx).await
             } else {
                 subroutine.process(&ctx).await
             };
             let name = subroutine.name().to_owned();
-            let (outcome, requeue) = match result.as_ref().map(|step| &step.outcome) {
-                Err(_) => ("error", None),
-                Ok(Outcome::Ok { requeue_after, .. }) => ("ok", *requeue_after),
-                Ok(Outcome::Pending { requeue_after, .. }) => ("pending", Some(*requeue_after)),
-                Ok(Outcome::Stop { requeue_after, .. }) => ("stop", *requeue_after),
-            };
-            crate::metrics::global().record_step(
-                &lifecycle.controller,
-                &name,
-                finalizing,
-                outcome,
-                requeue,
-                started.elapsed(),
-            );
             let type_ = if finalizing {
                 format!("{name}Finalize")
             } else {

@@ -2,6 +2,7 @@
 //! semantics (ordered chain, OK / Pending / Stop, conditions, finalizers, reverse-order finalization).
 
 pub mod backoff;
+mod chain;
 pub mod conditions;
 mod engine;
 pub mod finalizers;
@@ -10,6 +11,7 @@ mod store;
 mod subroutine;
 
 pub use backoff::{Backoff, BackoffConfig};
+pub use chain::{Chain, ChainSource, LiveChain};
 pub use conditions::ConditionChange;
 pub use engine::{EngineError, Lifecycle, LifecycleOptions, PassReport};
 pub use store::{KubeStore, ObjectKey, ObjectStore, StoreError};

@@ -8,6 +8,7 @@ use tracing::Instrument;
 use wasmtime::Trap;
 
 use super::{
+    PluginOptions,
     bindings::{PluginPre, types, wit_subroutine as wit},
     runtime::Shared,
     store::{DeadlineExceeded, MemoryExceeded, Output, StoreState, check_interval, new_store},
@@ -36,6 +37,10 @@ pub struct WasmSubroutine {
     path: PathBuf,
     config: String,
     permissions: Arc<Permissions>,
+    /// Wall-clock budget of one call.
+    timeout: Duration,
+    /// Linear-memory cap of one instance.
+    memory: usize,
 }
 
 fn object_key(object: &Value) -> String {
@@ -65,9 +70,10 @@ impl WasmSubroutine {
         info: wit::PluginInfo,
         stem: String,
         path: PathBuf,
-        config: &Value,
-        permissions: Permissions,
+        options: &PluginOptions,
     ) -> Self {
+        let timeout = options.limits.deadline.unwrap_or(shared.config.call_timeout);
+        let memory = options.limits.memory.unwrap_or(shared.config.memory_limit);
         WasmSubroutine {
             shared,
             pre,
@@ -76,8 +82,10 @@ impl WasmSubroutine {
             version: info.version,
             finalizers: info.finalizers,
             path,
-            config: config.to_string(),
-            permissions: Arc::new(permissions),
+            config: options.config.to_string(),
+            permissions: Arc::new(options.permissions.clone()),
+            timeout,
+            memory,
         }
     }
 
@@ -94,6 +102,11 @@ impl WasmSubroutine {
     /// Where it was loaded from.
     pub fn path(&self) -> &std::path::Path {
         &self.path
+    }
+
+    /// The permissions it runs with.
+    pub fn permissions(&self) -> &Permissions {
+        &self.permissions
     }
 
     fn fail(&self, cause: impl std::fmt::Display) -> Failure {
@@ -128,7 +141,7 @@ impl WasmSubroutine {
             .acquire()
             .await
             .map_err(|_| self.fail("the plugin runtime is shut down"))?;
-        let timeout = self.shared.config.call_timeout;
+        let timeout = self.timeout;
         let host = HostCall::new(
             self.shared.services.clone(),
             self.stem.clone(),
@@ -138,7 +151,7 @@ impl WasmSubroutine {
         let (mut store, output) = new_store(
             &self.shared.engine,
             &self.shared.config.workspace_dir,
-            self.shared.config.memory_limit,
+            self.memory,
             timeout,
             host,
         )
@@ -153,17 +166,8 @@ impl WasmSubroutine {
         };
         // The epoch callback ends guest code at the deadline; this outer timeout also covers host calls that
         // hang, with one check interval of slack so the more precise epoch error wins when both apply.
-        let started = std::time::Instant::now();
         let result = tokio::time::timeout(timeout + check_interval(), run).await;
         output.forward();
-        let (outcome, trap) = match &result {
-            Err(_elapsed) => ("trap", Some("deadline")),
-            Ok(Err(error)) => ("trap", Some(trap_kind(error, &output))),
-            Ok(Ok(Err(_))) => ("failure", None),
-            Ok(Ok(Ok(_))) => ("ok", None),
-        };
-        let finalizing = matches!(action, Action::Finalize);
-        crate::metrics::global().record_plugin_call(&self.stem, finalizing, outcome, trap, started.elapsed());
         match result {
             Err(_elapsed) => Err(self.fail(DeadlineExceeded(timeout))),
             Ok(Err(error)) => Err(self.fail(describe_trap(&error, &output))),
@@ -204,21 +208,6 @@ impl WasmSubroutine {
             outcome,
             status_patch: self.status_patch(done.status_patch)?,
         })
-    }
-}
-
-/// The metrics label of a call the sandbox ended.
-fn trap_kind(error: &wasmtime::Error, output: &Output) -> &'static str {
-    if error.downcast_ref::<DeadlineExceeded>().is_some() {
-        "deadline"
-    } else if error.downcast_ref::<MemoryExceeded>().is_some() {
-        "memory"
-    } else if output.stderr_text().contains("panicked at") {
-        "panic"
-    } else if error.downcast_ref::<Trap>().is_some() {
-        "trap"
-    } else {
-        "host"
     }
 }
 

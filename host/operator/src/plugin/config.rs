@@ -4,6 +4,7 @@ use std::{path::PathBuf, time::Duration};
 
 use serde_json::Value;
 
+use super::manifest::Limits;
 use crate::hostapi::Permissions;
 
 /// How the runtime loads and runs plugins.
@@ -52,6 +53,8 @@ pub struct PluginOptions {
     pub config: Value,
     /// What the plugin may do with the clusters.
     pub permissions: Permissions,
+    /// Per-call limits; unset ones are the runtime's.
+    pub limits: Limits,
 }
 
 impl Default for PluginOptions {
@@ -60,6 +63,7 @@ impl Default for PluginOptions {
         PluginOptions {
             config: Value::Object(Default::default()),
             permissions: Permissions::permissive(),
+            limits: Limits::default(),
         }
     }
 }

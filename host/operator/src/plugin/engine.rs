@@ -87,30 +87,28 @@ fn cache_key(engine: &Engine, wasm: &[u8]) -> String {
 #[allow(unsafe_code)]
 fn deserialize_cached(engine: &Engine, path: &Path) -> wasmtime::Result<Component> {
     // SAFETY: deserialising runs machine code from the file. It is sound because the cache directory holds only
-    // artifacts written by `load_component` below from `Engine::precompile_component` output, under a name that
+    // artifacts written by `compile_component` below from `Engine::precompile_component` output, under a name that
     // includes the engine's compatibility hash, and they are written to a temporary name and renamed into place,
     // so a torn write is never read.
     unsafe { Component::deserialize_file(engine, path) }
 }
 
-/// Compiles `path`, going through `cache_dir` when set: a hit costs a file read instead of a compile.
-pub fn load_component(
+/// Compiles `wasm` (fetched from `path`, a file or a source URL used in errors), going through `cache_dir`
+/// when set.
+pub fn compile_component(
     engine: &Engine,
+    wasm: &[u8],
     path: &Path,
     cache_dir: Option<&Path>,
 ) -> Result<Component, PluginError> {
-    let wasm = fs::read(path).map_err(|source| PluginError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
     let compile_error = |e: wasmtime::Error| PluginError::Compile {
         path: path.to_owned(),
         source: e.into_boxed_dyn_error(),
     };
     let Some(cache_dir) = cache_dir else {
-        return Component::new(engine, &wasm).map_err(compile_error);
+        return Component::new(engine, wasm).map_err(compile_error);
     };
-    let cached = cache_dir.join(format!("{}.cwasm", cache_key(engine, &wasm)));
+    let cached = cache_dir.join(format!("{}.cwasm", cache_key(engine, wasm)));
     if cached.is_file() {
         match deserialize_cached(engine, &cached) {
             Ok(component) => return Ok(component),
@@ -119,7 +117,7 @@ pub fn load_component(
             }
         }
     }
-    let artifact = engine.precompile_component(&wasm).map_err(compile_error)?;
+    let artifact = engine.precompile_component(wasm).map_err(compile_error)?;
     write_atomically(cache_dir, &cached, &artifact)?;
     deserialize_cached(engine, &cached).map_err(compile_error)
 }

@@ -62,13 +62,25 @@ pub enum PluginError {
     },
     /// The plugin targets an incompatible WIT version.
     #[error(
-        "plugin {path} was built against WIT platform-mesh:operator@{plugin}, but this operator implements @{host}; \
-         rebuild the plugin with a compatible SDK"
+        "plugin {path} was built against WIT platform-mesh:operator@{plugin}, but this operator implements @{host} \
+         ({reason}); rebuild the plugin with a compatible SDK"
     )]
     Version {
         path: PathBuf,
         plugin: String,
         host: String,
+        /// Why the two do not fit.
+        reason: String,
+    },
+    /// The plugin asks for more memory than the instance pool reserves per instance.
+    #[error(
+        "plugin {path} asks for a memory limit of {requested} bytes, above the operator's --plugin-memory-limit \
+         of {pool} bytes"
+    )]
+    MemoryLimit {
+        path: PathBuf,
+        requested: usize,
+        pool: usize,
     },
     /// Two plugins in one directory report the same name.
     #[error("plugins {first} and {second} are both named {name}")]

@@ -29,14 +29,29 @@
 //! - `info()` runs once at load; a plugin built against an incompatible WIT version is refused.
 //! - Compiled components are cached in `cache_dir` keyed by the wasm's sha256 and the engine's compatibility
 //!   hash.
+//!
+//! # Plugin sets
+//!
+//! Which plugins run, from which source, with which permissions and in which chains comes from a
+//! [`PluginManifest`] — the plugin ConfigMap (`--plugin-config`, watched live by [`LivePlugins`]) or the built-in
+//! default ([`DEFAULT_PLUGIN_CONFIG`]). [`assemble()`] turns one into an immutable [`ActivePlugins`] set, and
+//! [`PluginSetHandle`] swaps sets atomically: a reconcile finishes on the set it started with.
 
+mod active;
+mod assemble;
 pub(crate) mod bindings;
 mod call;
 mod config;
+mod defaults;
 mod engine;
 mod error;
+mod live;
+pub mod manifest;
+pub mod oci;
 mod runtime;
+pub mod source;
 mod store;
+pub mod verify;
 mod version;
 
 pub use call::WasmSubroutine;
@@ -44,4 +59,11 @@ pub use config::{PluginOptions, RuntimeConfig};
 pub use error::PluginError;
 pub use runtime::{PluginRuntime, PluginSet};
 pub use store::WORKSPACE_MOUNT;
-pub use version::WIT_VERSION;
+pub use version::{WIT_VERSION, check_version};
+
+pub use active::{ActivePlugins, PluginSetHandle, SwapStatus};
+pub use assemble::{AssembleError, assemble, load_plugin};
+pub use defaults::{DEFAULT_PLUGIN_CONFIG, builtin_manifest};
+pub use live::{BUILTIN, LivePlugins, PluginConfigRef, STATUS_ANNOTATION, StartError};
+pub use manifest::{Limits, ManifestError, PluginManifest, PluginSpec};
+pub use verify::{VerifyReport, verify_config_map};

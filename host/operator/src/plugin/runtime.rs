@@ -15,10 +15,10 @@ use super::{
     bindings::{Plugin, PluginPre},
     call::WasmSubroutine,
     config::{PluginOptions, RuntimeConfig},
-    engine::{MAX_INSTANCES, load_component, new_engine},
+    engine::{MAX_INSTANCES, compile_component, new_engine},
     error::PluginError,
     store::{StoreState, new_store},
-    version::{WIT_VERSION, compatible},
+    version::{WIT_VERSION, check_version},
 };
 use crate::{
     hostapi::{HostCall, HostServices, Permissions},
@@ -159,13 +159,50 @@ impl PluginRuntime {
 
     /// Compiles (or fetches from the cache), links, pre-instantiates and smoke-calls `info()`.
     async fn load(&self, path: &Path, options: &PluginOptions) -> Result<WasmSubroutine, PluginError> {
+        let wasm = tokio::fs::read(path).await.map_err(|source| PluginError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        self.load_wasm(wasm, path, &stem, options).await
+    }
+
+    /// Loads a plugin from its (already verified) wasm bytes; `origin` (a path or source URL) names it in errors
+    /// and `stem` in logs and call failures.
+    pub async fn load_bytes(
+        &self,
+        wasm: Vec<u8>,
+        origin: &Path,
+        stem: &str,
+        options: &PluginOptions,
+    ) -> Result<Arc<WasmSubroutine>, PluginError> {
+        Ok(Arc::new(self.load_wasm(wasm, origin, stem, options).await?))
+    }
+
+    async fn load_wasm(
+        &self,
+        wasm: Vec<u8>,
+        path: &Path,
+        stem: &str,
+        options: &PluginOptions,
+    ) -> Result<WasmSubroutine, PluginError> {
         let shared = &self.shared;
+        if let Some(memory) = options.limits.memory.filter(|m| *m > shared.config.memory_limit) {
+            return Err(PluginError::MemoryLimit {
+                path: path.to_owned(),
+                requested: memory,
+                pool: shared.config.memory_limit,
+            });
+        }
         let engine = shared.engine.clone();
         let cache = shared.config.cache_dir.clone();
         let owned = path.to_owned();
         // Compiling takes tens of milliseconds of CPU: keep it off the async workers.
         let component =
-            tokio::task::spawn_blocking(move || load_component(&engine, &owned, cache.as_deref()))
+            tokio::task::spawn_blocking(move || compile_component(&engine, &wasm, &owned, cache.as_deref()))
                 .await
                 .map_err(|e| PluginError::Compile {
                     path: path.to_owned(),
@@ -176,27 +213,21 @@ impl PluginRuntime {
             source: boxed(e),
         };
         let pre = PluginPre::new(shared.linker.instantiate_pre(&component).map_err(link)?).map_err(link)?;
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let info = self.info(&pre, path, &stem).await?;
-        if !compatible(WIT_VERSION, &info.wit_version) {
-            return Err(PluginError::Version {
-                path: path.to_owned(),
-                plugin: info.wit_version,
-                host: WIT_VERSION.to_owned(),
-            });
-        }
+        let info = self.info(&pre, path, stem).await?;
+        check_version(&info.wit_version).map_err(|reason| PluginError::Version {
+            path: path.to_owned(),
+            plugin: info.wit_version.clone(),
+            host: WIT_VERSION.to_owned(),
+            reason,
+        })?;
         tracing::info!(plugin = %stem, name = %info.name, version = %info.version, "loaded plugin");
         Ok(WasmSubroutine::new(
             shared.clone(),
             pre,
             info,
-            stem,
+            stem.to_owned(),
             path.to_owned(),
-            &options.config,
-            options.permissions.clone(),
+            options,
         ))
     }
 

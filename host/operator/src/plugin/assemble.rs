@@ -1,0 +1,135 @@
+//! Turning a [`PluginManifest`] into an [`ActivePlugins`] set: for every plugin fetch → verify the digest →
+//! compile (through the cache) → link → check the WIT version and smoke-call `info()`; then resolve the chains.
+//! Nothing is swapped in here: the caller gets either a complete set or the first error, naming the plugin.
+
+use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
+
+use kube::Client;
+
+use super::{
+    PluginError, PluginOptions, PluginRuntime,
+    active::ActivePlugins,
+    call::WasmSubroutine,
+    manifest::{PluginManifest, PluginSpec},
+    source::{FetchError, Source, fetch, resolve_file, verify_digest},
+};
+
+/// Why a plugin set could not be assembled.
+#[derive(Debug, thiserror::Error)]
+pub enum AssembleError {
+    /// A plugin's wasm could not be fetched, or has the wrong digest.
+    #[error("plugin {plugin}: fetching {source_url}")]
+    Fetch {
+        /// The configured name.
+        plugin: String,
+        /// Its source.
+        source_url: String,
+        /// The cause.
+        #[source]
+        source: FetchError,
+    },
+    /// A plugin did not compile, link, pass the version check or answer `info()`.
+    #[error("plugin {plugin}")]
+    Load {
+        /// The configured name.
+        plugin: String,
+        /// The cause.
+        #[source]
+        source: PluginError,
+    },
+    /// Two plugins of one chain report the same subroutine name, so their conditions would collide.
+    #[error("chains.{controller}: plugins {first} and {second} both report subroutine {subroutine}")]
+    DuplicateSubroutine {
+        /// The chain.
+        controller: String,
+        /// The subroutine (condition type).
+        subroutine: String,
+        /// The first plugin.
+        first: String,
+        /// The second plugin.
+        second: String,
+    },
+}
+
+impl AssembleError {
+    /// The configured name of the plugin at fault, if one is.
+    pub fn plugin(&self) -> Option<&str> {
+        match self {
+            AssembleError::Fetch { plugin, .. } | AssembleError::Load { plugin, .. } => Some(plugin),
+            AssembleError::DuplicateSubroutine { .. } => None,
+        }
+    }
+}
+
+/// Loads one declared plugin.
+pub async fn load_plugin(
+    runtime: &PluginRuntime,
+    spec: &PluginSpec,
+    cluster: Option<&Client>,
+) -> Result<Arc<WasmSubroutine>, AssembleError> {
+    let plugins_dir = &runtime.config().plugins_dir;
+    let fetch_error = |source| AssembleError::Fetch {
+        plugin: spec.name.clone(),
+        source_url: spec.source.to_string(),
+        source,
+    };
+    let wasm = fetch(&spec.source, plugins_dir, cluster)
+        .await
+        .map_err(fetch_error)?;
+    verify_digest(&wasm, spec.sha256.as_deref()).map_err(fetch_error)?;
+    let origin = match &spec.source {
+        Source::File(path) => resolve_file(path, plugins_dir),
+        other => PathBuf::from(other.to_string()),
+    };
+    let options = PluginOptions {
+        config: spec.config.clone(),
+        permissions: spec.permissions.clone(),
+        limits: spec.limits,
+    };
+    runtime
+        .load_bytes(wasm, &origin, &spec.name, &options)
+        .await
+        .map_err(|source| AssembleError::Load {
+            plugin: spec.name.clone(),
+            source,
+        })
+}
+
+/// Loads every plugin of `manifest` and resolves its chains. `cluster` (the runtime cluster) reads
+/// `configmap://` sources.
+pub async fn assemble(
+    runtime: &PluginRuntime,
+    manifest: &PluginManifest,
+    origin: &str,
+    cluster: Option<&Client>,
+) -> Result<ActivePlugins, AssembleError> {
+    let mut plugins = BTreeMap::new();
+    for spec in &manifest.plugins {
+        plugins.insert(spec.name.clone(), load_plugin(runtime, spec, cluster).await?);
+    }
+    check_chains(&manifest.chains, &plugins)?;
+    Ok(ActivePlugins::new(origin, plugins, manifest.chains.clone()))
+}
+
+/// Every chain runs each subroutine name at most once.
+pub fn check_chains(
+    chains: &BTreeMap<String, Vec<String>>,
+    plugins: &BTreeMap<String, Arc<WasmSubroutine>>,
+) -> Result<(), AssembleError> {
+    use crate::lifecycle::Subroutine as _;
+    for (controller, names) in chains {
+        let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+        for name in names {
+            let Some(plugin) = plugins.get(name) else { continue };
+            if let Some(first) = seen.insert(plugin.name(), name) {
+                return Err(AssembleError::DuplicateSubroutine {
+                    controller: controller.clone(),
+                    subroutine: plugin.name().to_owned(),
+                    first: first.to_owned(),
+                    second: name.clone(),
+                });
+            }
+        }
+    }
+    Ok(())
+}

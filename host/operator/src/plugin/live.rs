@@ -1,0 +1,405 @@
+//! The plugin ConfigMap, watched live (`--plugin-config <namespace>/<name>`).
+//!
+//! Every change of its `plugins.yaml` yields a candidate set: parse and validate → fetch → verify digests →
+//! compile → check WIT versions and smoke-call `info()` ([`super::assemble`]) → swap atomically. A failure at
+//! any step keeps the set in service and is reported; a refused configuration is retried with backoff in case
+//! the cause was passing (a registry down). Deleting the ConfigMap swaps back to the built-in configuration.
+//!
+//! Every attempt is reported on the ConfigMap: a Kubernetes Event (`PluginSetSwapped`, or `PluginSetRejected`
+//! with the reason), a log line, the annotation [`STATUS_ANNOTATION`] (JSON: generation, result, serving
+//! plugins and versions, message), and the handle's [`super::SwapStatus`]. Writing the annotation does not
+//! trigger a new attempt: attempts are keyed by the content of `plugins.yaml`.
+
+use std::{fmt, str::FromStr, time::Duration};
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::{
+    Api, Client, Resource,
+    api::{Patch, PatchParams},
+    runtime::{
+        events::{Event, EventType, Recorder, Reporter},
+        watcher,
+    },
+};
+use serde_json::json;
+
+use super::{
+    PluginRuntime,
+    active::{ActivePlugins, PluginSetHandle},
+    assemble::assemble,
+    defaults::builtin_manifest,
+    manifest::{CONFIG_KEY, PluginManifest},
+};
+use crate::controller::error_chain;
+
+/// The annotation on the plugin ConfigMap that reports the last swap attempt.
+pub const STATUS_ANNOTATION: &str = "plugins.platform-mesh.io/status";
+
+/// The origin of the built-in configuration.
+pub const BUILTIN: &str = "built-in default";
+
+const RETRY_MIN: Duration = Duration::from_secs(10);
+const RETRY_MAX: Duration = Duration::from_secs(300);
+
+/// `<namespace>/<name>` of the plugin ConfigMap.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PluginConfigRef {
+    /// Its namespace.
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
+}
+
+impl FromStr for PluginConfigRef {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.split_once('/') {
+            Some((namespace, name)) if !namespace.is_empty() && !name.is_empty() && !name.contains('/') => {
+                Ok(PluginConfigRef {
+                    namespace: namespace.to_owned(),
+                    name: name.to_owned(),
+                })
+            }
+            _ => Err(format!("{text:?} is not <namespace>/<name>")),
+        }
+    }
+}
+
+impl fmt::Display for PluginConfigRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
+
+/// Why the first plugin set could not be loaded; the operator does not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The built-in configuration failed.
+    #[error("loading the built-in plugin configuration")]
+    Builtin(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The plugin ConfigMap could not be read.
+    #[error("reading the plugin ConfigMap {config}")]
+    Read {
+        /// The ConfigMap.
+        config: PluginConfigRef,
+        /// The cause.
+        #[source]
+        source: kube::Error,
+    },
+    /// The plugin ConfigMap is invalid or one of its plugins failed to load.
+    #[error("plugin ConfigMap {config}: {reason}")]
+    Invalid {
+        /// The ConfigMap.
+        config: PluginConfigRef,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// What a ConfigMap asks for: its `plugins.yaml` text, or the built-in configuration when it is absent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Wanted {
+    Builtin,
+    Text(String),
+    /// The ConfigMap exists without the key.
+    MissingKey,
+}
+
+fn wanted(config_map: Option<&ConfigMap>) -> Wanted {
+    match config_map {
+        None => Wanted::Builtin,
+        Some(cm) => match cm.data.as_ref().and_then(|d| d.get(CONFIG_KEY)) {
+            Some(text) => Wanted::Text(text.clone()),
+            None => Wanted::MissingKey,
+        },
+    }
+}
+
+/// Loads the set `wanted` describes; the error is one line naming the plugin and field at fault.
+async fn load(
+    runtime: &PluginRuntime,
+    client: &Client,
+    config: Option<&PluginConfigRef>,
+    wanted: &Wanted,
+) -> Result<ActivePlugins, String> {
+    let (manifest, origin) = match wanted {
+        Wanted::Builtin => (
+            builtin_manifest(&runtime.config().plugins_dir).map_err(|e| error_chain(&e))?,
+            BUILTIN.to_owned(),
+        ),
+        Wanted::MissingKey => return Err(format!("the ConfigMap has no data key {CONFIG_KEY}")),
+        Wanted::Text(text) => {
+            let manifest = PluginManifest::parse(text).map_err(|e| format!("{CONFIG_KEY}: {e}"))?;
+            let origin = config.map_or_else(|| "ConfigMap".to_owned(), |c| format!("ConfigMap {c}"));
+            (manifest, origin)
+        }
+    };
+    assemble(runtime, &manifest, &origin, Some(client))
+        .await
+        .map_err(|e| error_chain(&e))
+}
+
+/// The plugin set in service and, with `--plugin-config`, what keeps it in step with the ConfigMap.
+pub struct LivePlugins {
+    /// The set in service.
+    pub handle: PluginSetHandle,
+    watch: Option<ConfigWatch>,
+}
+
+struct ConfigWatch {
+    runtime: PluginRuntime,
+    client: Client,
+    config: PluginConfigRef,
+    /// What the set in service was made from.
+    serving: Wanted,
+}
+
+impl LivePlugins {
+    /// Loads the first plugin set: the ConfigMap's if it exists, else the built-in configuration. An invalid
+    /// ConfigMap at start is an error: there is no earlier set to keep.
+    pub async fn start(
+        runtime: PluginRuntime,
+        client: Client,
+        config: Option<PluginConfigRef>,
+    ) -> Result<Self, StartError> {
+        let Some(config) = config else {
+            let set = load(&runtime, &client, None, &Wanted::Builtin)
+                .await
+                .map_err(|e| StartError::Builtin(e.into()))?;
+            return Ok(LivePlugins {
+                handle: PluginSetHandle::new(set),
+                watch: None,
+            });
+        };
+        let api: Api<ConfigMap> = Api::namespaced(client.clone(), &config.namespace);
+        let found = api
+            .get_opt(&config.name)
+            .await
+            .map_err(|source| StartError::Read {
+                config: config.clone(),
+                source,
+            })?;
+        if found.is_none() {
+            tracing::warn!(%config,
+                "the plugin ConfigMap does not exist; running the built-in plugin configuration until it does");
+        }
+        let serving = wanted(found.as_ref());
+        let set = load(&runtime, &client, Some(&config), &serving)
+            .await
+            .map_err(|reason| StartError::Invalid {
+                config: config.clone(),
+                reason,
+            })?;
+        let handle = PluginSetHandle::new(set);
+        record_metric(true);
+        if let Some(cm) = &found {
+            SwapReporter::new(&client, &config)
+                .report(cm, &handle, None)
+                .await;
+        }
+        Ok(LivePlugins {
+            handle,
+            watch: Some(ConfigWatch {
+                runtime,
+                client,
+                config,
+                serving,
+            }),
+        })
+    }
+
+    /// Keeps the set in step with the ConfigMap until `shutdown` completes; returns at once without
+    /// `--plugin-config`.
+    pub async fn watch(self, shutdown: impl std::future::Future<Output = ()>) {
+        if let Some(watch) = self.watch {
+            watch.run(self.handle, shutdown).await;
+        }
+    }
+}
+
+/// Publishes the outcome of an attempt on the ConfigMap.
+struct SwapReporter {
+    api: Api<ConfigMap>,
+    recorder: Recorder,
+    config: PluginConfigRef,
+}
+
+impl SwapReporter {
+    fn new(client: &Client, config: &PluginConfigRef) -> Self {
+        let reporter = Reporter {
+            controller: REPORTER.to_owned(),
+            instance: std::env::var("HOSTNAME").ok(),
+        };
+        SwapReporter {
+            api: Api::namespaced(client.clone(), &config.namespace),
+            recorder: Recorder::new(client.clone(), reporter),
+            config: config.clone(),
+        }
+    }
+
+    /// `error: None` reports the set in service as swapped in.
+    async fn report(&self, cm: &ConfigMap, handle: &PluginSetHandle, error: Option<&str>) {
+        let status = handle.status();
+        let (type_, reason, note) = match error {
+            None => (
+                EventType::Normal,
+                "PluginSetSwapped",
+                format!("generation {} serving {}", status.generation, status.serving),
+            ),
+            Some(error) => (
+                EventType::Warning,
+                "PluginSetRejected",
+                format!("kept generation {}: {error}", status.generation),
+            ),
+        };
+        match error {
+            None => tracing::info!(config = %self.config, generation = status.generation,
+                serving = %status.serving, "plugin set swapped in"),
+            Some(error) => tracing::warn!(config = %self.config, generation = status.generation,
+                %error, "plugin set rejected; the set in service stays"),
+        }
+        let event = Event {
+            type_,
+            reason: reason.to_owned(),
+            note: Some(truncate(note, 1024)),
+            action: "SwapPlugins".to_owned(),
+            secondary: None,
+        };
+        if let Err(e) = self.recorder.publish(&event, &cm.object_ref(&())).await {
+            tracing::warn!(error = %e, config = %self.config, "publishing the plugin set event");
+        }
+        let annotation = json!({
+            "generation": status.generation,
+            "result": if error.is_none() { "Swapped" } else { "Rejected" },
+            "serving": status.serving,
+            "message": error.unwrap_or_default(),
+        });
+        let patch = json!({"metadata": {"annotations": {STATUS_ANNOTATION: annotation.to_string()}}});
+        if let Err(e) = self
+            .api
+            .patch(&self.config.name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+        {
+            tracing::warn!(error = %e, config = %self.config, "writing the plugin set status annotation");
+        }
+    }
+}
+
+/// The reporting controller of plugin-set Events.
+pub const REPORTER: &str = "platform-mesh-operator";
+
+fn truncate(mut text: String, limit: usize) -> String {
+    if text.len() > limit {
+        let mut end = limit - 3;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push_str("...");
+    }
+    text
+}
+
+impl ConfigWatch {
+    /// Watches the ConfigMap and swaps plugin sets until `shutdown` completes.
+    async fn run(mut self, handle: PluginSetHandle, shutdown: impl std::future::Future<Output = ()>) {
+        let config = self.config.clone();
+        let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), &config.namespace);
+        let selector = watcher::Config::default().fields(&format!("metadata.name={}", config.name));
+        let mut events = std::pin::pin!(watcher(api, selector));
+        let mut shutdown = std::pin::pin!(shutdown);
+        let reporter = SwapReporter::new(&self.client, &config);
+        let mut latest: Option<Option<ConfigMap>> = None;
+        let mut seen_in_init = false;
+        let mut retry: Option<(tokio::time::Instant, Duration)> = None;
+        loop {
+            let retry_at = retry.map(|(at, _)| at);
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = sleep_until(retry_at) => {}
+                event = events.next() => match event {
+                    None => return,
+                    Some(Err(error)) => {
+                        tracing::warn!(%error, %config, "watching the plugin ConfigMap; retrying");
+                        continue;
+                    }
+                    Some(Ok(watcher::Event::Init)) => { seen_in_init = false; continue; }
+                    Some(Ok(watcher::Event::InitApply(cm))) => { seen_in_init = true; latest = Some(Some(cm)); }
+                    Some(Ok(watcher::Event::InitDone)) => {
+                        if !seen_in_init { latest = Some(None); }
+                    }
+                    Some(Ok(watcher::Event::Apply(cm))) => latest = Some(Some(cm)),
+                    Some(Ok(watcher::Event::Delete(_))) => latest = Some(None),
+                },
+            }
+            let Some(current) = &latest else { continue };
+            let want = wanted(current.as_ref());
+            let retrying = retry.is_some_and(|(at, _)| at <= tokio::time::Instant::now());
+            // Keyed by content: the status annotation written below comes back as an event and is ignored.
+            if self.serving == want && !retrying {
+                continue;
+            }
+            self.serving = want.clone();
+            match load(&self.runtime, &self.client, Some(&config), &want).await {
+                Ok(set) => {
+                    handle.swap(set);
+                    retry = None;
+                    record_metric(true);
+                    match current {
+                        Some(cm) => reporter.report(cm, &handle, None).await,
+                        None => tracing::info!(%config,
+                            "plugin ConfigMap deleted; built-in plugin configuration swapped in"),
+                    }
+                }
+                Err(reason) => {
+                    handle.record_failure(&reason);
+                    record_metric(false);
+                    let delay = retry.map_or(RETRY_MIN, |(_, d)| (d * 2).min(RETRY_MAX));
+                    retry = Some((tokio::time::Instant::now() + delay, delay));
+                    match current {
+                        Some(cm) => reporter.report(cm, &handle, Some(&reason)).await,
+                        None => {
+                            tracing::warn!(%config, error = %reason, "built-in plugin configuration rejected")
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn record_metric(swapped: bool) {
+    tracing::debug!(swapped, "plugin set swap attempt");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_refs_parse_as_namespace_slash_name() {
+        let parsed: PluginConfigRef = "platform-mesh-system/plugins".parse().unwrap();
+        assert_eq!(parsed.to_string(), "platform-mesh-system/plugins");
+        for bad in ["plugins", "/plugins", "ns/", "a/b/c"] {
+            assert!(bad.parse::<PluginConfigRef>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn wanted_reads_the_key_or_falls_back_to_the_builtin_set() {
+        assert_eq!(wanted(None), Wanted::Builtin);
+        let mut cm = ConfigMap::default();
+        assert_eq!(wanted(Some(&cm)), Wanted::MissingKey);
+        cm.data = Some([(CONFIG_KEY.to_owned(), "plugins: []".to_owned())].into());
+        assert_eq!(wanted(Some(&cm)), Wanted::Text("plugins: []".into()));
+    }
+}
