@@ -128,6 +128,12 @@ pub async fn run(
     progress: ProgressSink,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) -> Result<(), RunError> {
+    // Every API request of the controllers and plugins is counted per verb (`/metrics`).
+    let clients = OperatorClients {
+        runtime: crate::metrics::instrument(clients.runtime),
+        infra: crate::metrics::instrument(clients.infra),
+        ..clients
+    };
     let plugins = start_plugins(config, &clients).await?;
     let lifecycle = platform_mesh_lifecycle(config, &plugins.handle);
     let shutdown = shutdown.shared();

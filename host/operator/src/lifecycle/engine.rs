@@ -155,8 +155,16 @@ impl Lifecycle {
             .collect()
     }
 
-    /// Runs one pass over the object `key` in `store`.
+    /// Runs one pass over the object `key` in `store`, recording it in the operator's metrics.
     pub async fn reconcile<S: ObjectStore>(&self, store: &S, key: &ObjectKey) -> PassReport {
+        let started = std::time::Instant::now();
+        let report = self.reconcile_pass(store, key).await;
+        let ok = report.error.is_none();
+        crate::metrics::global().record_reconcile(&self.controller, ok, started.elapsed());
+        report
+    }
+
+    async fn reconcile_pass<S: ObjectStore>(&self, store: &S, key: &ObjectKey) -> PassReport {
         let object = match store.get(key).await {
             Ok(Some(object)) => object,
             Ok(None) => {
@@ -353,12 +361,27 @@ impl<'l> Pass<'l> {
                 object: self.object.clone(),
                 operator_config: lifecycle.operator_config.clone(),
             };
+            let started = std::time::Instant::now();
             let result = if finalizing {
                 subroutine.finalize(&ctx).await
             } else {
                 subroutine.process(&ctx).await
             };
             let name = subroutine.name().to_owned();
+            let (outcome, requeue) = match result.as_ref().map(|step| &step.outcome) {
+                Err(_) => ("error", None),
+                Ok(Outcome::Ok { requeue_after, .. }) => ("ok", *requeue_after),
+                Ok(Outcome::Pending { requeue_after, .. }) => ("pending", Some(*requeue_after)),
+                Ok(Outcome::Stop { requeue_after, .. }) => ("stop", *requeue_after),
+            };
+            crate::metrics::global().record_step(
+                &lifecycle.controller,
+                &name,
+                finalizing,
+                outcome,
+                requeue,
+                started.elapsed(),
+            );
             let type_ = if finalizing {
                 format!("{name}Finalize")
             } else {

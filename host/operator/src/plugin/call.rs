@@ -166,8 +166,17 @@ impl WasmSubroutine {
         };
         // The epoch callback ends guest code at the deadline; this outer timeout also covers host calls that
         // hang, with one check interval of slack so the more precise epoch error wins when both apply.
+        let started = std::time::Instant::now();
         let result = tokio::time::timeout(timeout + check_interval(), run).await;
         output.forward();
+        let (outcome, trap) = match &result {
+            Err(_elapsed) => ("trap", Some("deadline")),
+            Ok(Err(error)) => ("trap", Some(trap_kind(error, &output))),
+            Ok(Ok(Err(_))) => ("failure", None),
+            Ok(Ok(Ok(_))) => ("ok", None),
+        };
+        let finalizing = matches!(action, Action::Finalize);
+        crate::metrics::global().record_plugin_call(&self.stem, finalizing, outcome, trap, started.elapsed());
         match result {
             Err(_elapsed) => Err(self.fail(DeadlineExceeded(timeout))),
             Ok(Err(error)) => Err(self.fail(describe_trap(&error, &output))),
@@ -208,6 +217,21 @@ impl WasmSubroutine {
             outcome,
             status_patch: self.status_patch(done.status_patch)?,
         })
+    }
+}
+
+/// The metrics label of a call the sandbox ended.
+fn trap_kind(error: &wasmtime::Error, output: &Output) -> &'static str {
+    if error.downcast_ref::<DeadlineExceeded>().is_some() {
+        "deadline"
+    } else if error.downcast_ref::<MemoryExceeded>().is_some() {
+        "memory"
+    } else if output.stderr_text().contains("panicked at") {
+        "panic"
+    } else if error.downcast_ref::<Trap>().is_some() {
+        "trap"
+    } else {
+        "host"
     }
 }
 
