@@ -378,7 +378,7 @@ async fn sleep_until(at: Option<tokio::time::Instant>) {
 }
 
 fn record_metric(swapped: bool) {
-    tracing::debug!(swapped, "plugin set swap attempt");
+    crate::metrics::global().record_plugin_set_swap(swapped);
 }
 
 #[cfg(test)]
