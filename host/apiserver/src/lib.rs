@@ -28,6 +28,7 @@
 //! no-op writes (see [`debug::RequestStats`]); [`Server::faults`] injects errors, latency and dropped watches.
 //! Both are also reachable over HTTP under `/debug/requests` and `/debug/faults`.
 
+pub mod auth;
 pub mod debug;
 pub mod http;
 pub mod kcp;

@@ -2,6 +2,7 @@
 //! records the request.
 
 mod apiexport;
+mod authz;
 mod body;
 mod debug;
 mod discovery;
@@ -171,6 +172,16 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         });
         return error_response(&ApiError::no_route(&req.path));
     };
+    if let Err(e) = authz::check(&shared, &req, &path, &cref, &route, export.as_ref()) {
+        shared.log.record(&RequestRecord {
+            verb: Verb::Other,
+            resource: String::new(),
+            cluster: cluster_label(&cref),
+            changed: false,
+            code: e.code,
+        });
+        return error_response(&e);
+    }
     match route {
         Route::Resource(rp) => resource_request(&shared, &req, &cref, &rp, export).await,
         Route::Debug(rest) => debug::handle(&shared, &req, &rest),
