@@ -168,7 +168,7 @@ impl Clusters {
     }
 
     /// The admin configuration, read once successfully and then cached; failures are retried on the next call.
-    async fn kcp_admin_config(&self) -> Result<Config, ClusterError> {
+    pub async fn kcp_admin_config(&self) -> Result<Config, ClusterError> {
         let mut cached = self.kcp_config.lock().await;
         if let Some(config) = cached.as_ref() {
             return Ok(config.clone());

@@ -89,3 +89,66 @@ pub fn platform_mesh_chain(
     }
     (chain, missing)
 }
+
+/// The upstream order of the Provider chain (kcp side, spec §4.8).
+pub const PROVIDER_ORDER: [ChainEntry; 2] = [
+    ChainEntry {
+        plugin: "provider-workspace",
+        subroutine: "ProviderWorkspaceSubroutine",
+    },
+    ChainEntry {
+        plugin: "scoped-kubeconfig",
+        subroutine: "ScopedKubeconfigSubroutine",
+    },
+];
+
+/// The upstream order of the ManagedProvider chain (runtime side, spec §4.9).
+pub const MANAGED_PROVIDER_ORDER: [ChainEntry; 5] = [
+    ChainEntry {
+        plugin: "wait-platform-mesh",
+        subroutine: "WaitPlatformMeshSubroutine",
+    },
+    ChainEntry {
+        plugin: "provider-resource",
+        subroutine: "ProviderResourceSubroutine",
+    },
+    ChainEntry {
+        plugin: "wait-provider",
+        subroutine: "WaitProviderSubroutine",
+    },
+    ChainEntry {
+        plugin: "kubeconfig-copy",
+        subroutine: "KubeconfigCopySubroutine",
+    },
+    ChainEntry {
+        plugin: "runtime-deploy",
+        subroutine: "DeploySubroutine",
+    },
+];
+
+/// The entries of [`PROVIDER_ORDER`] (for `provider`) or [`MANAGED_PROVIDER_ORDER`] (for `managedprovider`)
+/// that the `--subroutines-providers-*` / `--subroutines-managed-provider-*` flags leave enabled, in order; empty
+/// for other controllers.
+pub fn enabled_provider_entries(flags: &SubroutinesConfig, controller: &str) -> Vec<ChainEntry> {
+    let (order, enabled): (&[ChainEntry], Vec<bool>) = match controller {
+        "provider" => (
+            &PROVIDER_ORDER,
+            vec![
+                flags.subroutines_providers_workspace_enabled,
+                flags.subroutines_providers_kubeconfig_enabled,
+            ],
+        ),
+        "managedprovider" => (
+            &MANAGED_PROVIDER_ORDER,
+            vec![
+                flags.subroutines_managed_provider_wait_platform_mesh_enabled,
+                flags.subroutines_managed_provider_resource_enabled,
+                flags.subroutines_managed_provider_wait_enabled,
+                flags.subroutines_managed_provider_kubeconfig_enabled,
+                flags.subroutines_managed_provider_deploy_enabled,
+            ],
+        ),
+        _ => return Vec::new(),
+    };
+    order.iter().zip(enabled).filter(|(_, on)| *on).map(|(e, _)| *e).collect()
+}

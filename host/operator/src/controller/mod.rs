@@ -10,6 +10,9 @@ pub mod platformmesh;
 pub mod predicate;
 pub mod profiles;
 pub mod progress;
+pub mod provider;
+pub mod provider_chains;
+pub mod vworkspace;
 
 pub use chain::{ChainEntry, PLATFORM_MESH_ORDER, platform_mesh_chain};
 pub use platformmesh::{ControllerError, ControllerSettings, run as run_platform_mesh};

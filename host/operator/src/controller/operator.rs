@@ -14,6 +14,7 @@ use super::{
     chain::disabled_by_flags,
     platformmesh::{self, ControllerError, ControllerSettings},
     progress::ProgressSink,
+    provider, provider_chains,
 };
 use crate::{
     clusters::{Clusters, KcpAdmin},
@@ -141,11 +142,38 @@ pub async fn run(
         concurrency: config.common.max_concurrent_reconciles,
         debug_label_value: config.common.debug_label_value.clone(),
     };
+    // The Provider controller waits for kcp and its virtual workspace by itself and never fails the operator.
+    let providers = tokio::spawn(provider::run(
+        Arc::new(Clusters::new(
+            clients.runtime.clone(),
+            clients.infra.clone(),
+            clients.kcp_admin.clone(),
+        )),
+        provider::ProviderLifecycle {
+            chain: provider_chains::chain_source(&config.subroutines, &plugins.handle, provider::CONTROLLER),
+            operator_config: config.to_plugin_json(),
+        },
+        provider_settings(config),
+        progress.clone(),
+        shutdown.clone(),
+    ));
     let watching = tokio::spawn(plugins.watch(shutdown.clone()));
     let result = platformmesh::run(clients.runtime, lifecycle, settings, progress, shutdown).await;
     watching.abort();
+    providers.abort();
     result?;
     Ok(())
+}
+
+/// The Provider controller's settings from the flags.
+pub fn provider_settings(config: &OperatorConfig) -> provider::ProviderSettings {
+    provider::ProviderSettings {
+        concurrency: config.common.max_concurrent_reconciles,
+        debug_label_value: config.common.debug_label_value.clone(),
+        slice_name: config.kcp.providers_apiexport_endpointslice_name.clone(),
+        slice_workspace: config.kcp.providers_apiexport_endpointslice_workspace.clone(),
+        bootstrap_retry: provider::BOOTSTRAP_RETRY,
+    }
 }
 
 /// The plugin runtime and the first plugin set: from the plugin ConfigMap (`--plugin-config`) if it exists, else

@@ -33,6 +33,25 @@ pub struct ProviderSpec {
     /// Base URL written into the kubeconfig instead of the operator's kcp URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_override: Option<String>,
+    /// What the provider's kubeconfig may do in the provider workspace. Absent: the default provider role (see
+    /// [`ProviderAccess`]); upstream always granted cluster-admin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<ProviderAccess>,
+}
+
+/// The rights of a provider's kubeconfig inside its workspace: the rules of ClusterRole `<name>-provider`, or
+/// cluster-admin when asked for explicitly.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderAccess {
+    /// Bind `cluster-admin` instead of the declared rules (upstream's behaviour).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_admin: Option<bool>,
+    /// The rules granted. Empty: the default provider role — everything in `apis.kcp.io` (APIExports and their
+    /// content, APIResourceSchemas, endpoint slices, APIBindings), `ui.platform-mesh.io` content, and
+    /// namespaces, ConfigMaps, Secrets and Events.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<k8s_openapi::api::rbac::v1::PolicyRule>,
 }
 
 /// Name, namespace and key of a kubeconfig Secret.

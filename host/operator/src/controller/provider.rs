@@ -1,0 +1,236 @@
+//! The Provider controller (spec §2.6 bootstrap, §4.8): Provider objects live in kcp workspaces and are watched
+//! through the `providers.platform-mesh.io` APIExport virtual workspace, across every logical cluster that binds
+//! the export.
+//!
+//! # Flow
+//! 1. Bootstrap: until kcp, its admin secret and the endpoint slice `--providers-apiexport-endpointslice-name`
+//!    in `--providers-apiexport-endpointslice-workspace` exist, retry every 15 s (first attempt at once) and log
+//!    why; the rest of the operator runs meanwhile. Only shutdown ends the wait.
+//! 2. Watch `<slice url>/clusters/*`. Each Provider is keyed by `(logical cluster, name)` — the cluster is put
+//!    into the cached object's namespace, so same-named Providers of different workspaces never collide.
+//! 3. Each reconcile runs the `provider` chain with the object's workspace (`kcp(<logical cluster>)`) as the
+//!    object target; the engine reads and writes the Provider (finalizers, status) through the virtual workspace.
+//!    Failures back off per `(cluster, name)` (2 s for 60 s, then doubling to 1000 s) and are forgotten on success.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use futures::{FutureExt, StreamExt, TryStreamExt};
+use kube::{
+    Api, ResourceExt,
+    runtime::{
+        WatchStreamExt, applier,
+        controller::{Action, Config},
+        reflector::{self, ObjectRef},
+        watcher,
+    },
+};
+use serde_json::Value;
+
+use super::{
+    platformmesh::SHUTDOWN_DRAIN,
+    predicate,
+    progress::ProgressSink,
+    vworkspace::{VirtualWorkspace, VirtualWorkspaceError, endpoint_url},
+};
+use crate::{
+    clusters::Clusters,
+    crd::Provider,
+    lifecycle::{
+        Backoff, BackoffConfig, ChainSource, EngineError, Lifecycle, LifecycleOptions, ObjectKey, Target,
+    },
+};
+
+/// The controller name used in logs, progress events and the plugin configuration's chains.
+pub const CONTROLLER: &str = "provider";
+
+/// Upstream retries the bootstrap every 15 s.
+pub const BOOTSTRAP_RETRY: Duration = Duration::from_secs(15);
+
+/// A failed reconcile, as handed to the error policy.
+#[derive(Debug, thiserror::Error)]
+#[error("reconciling Provider {name} in logical cluster {cluster}")]
+pub struct ReconcileError {
+    cluster: String,
+    name: String,
+    key: ObjectKey,
+    #[source]
+    source: EngineError,
+}
+
+/// Settings of the Provider controller.
+#[derive(Clone, Debug)]
+pub struct ProviderSettings {
+    /// `--max-concurrent-reconciles`.
+    pub concurrency: u16,
+    /// `--debug-label-value`.
+    pub debug_label_value: String,
+    /// `--providers-apiexport-endpointslice-name`.
+    pub slice_name: String,
+    /// `--providers-apiexport-endpointslice-workspace`.
+    pub slice_workspace: String,
+    /// How long to wait between bootstrap attempts.
+    pub bootstrap_retry: Duration,
+}
+
+/// What builds a lifecycle per object: the chain and options shared by all, the target per cluster.
+pub struct ProviderLifecycle {
+    /// The `provider` chain.
+    pub chain: ChainSource,
+    /// The operator configuration plugins receive.
+    pub operator_config: Value,
+}
+
+impl ProviderLifecycle {
+    fn for_cluster(&self, cluster: &str) -> Lifecycle {
+        Lifecycle::with_chain_source(
+            CONTROLLER,
+            Target::Kcp(cluster.to_owned()),
+            self.chain.clone(),
+            LifecycleOptions::default(),
+            self.operator_config.clone(),
+        )
+    }
+}
+
+struct Context {
+    lifecycle: ProviderLifecycle,
+    store: Arc<VirtualWorkspace>,
+    progress: ProgressSink,
+    backoff: Backoff<ObjectKey>,
+    debug_label_value: String,
+}
+
+/// Connects to the virtual workspace: the slice's URL with the kcp admin credentials.
+pub async fn connect(
+    clusters: &Clusters,
+    settings: &ProviderSettings,
+) -> Result<VirtualWorkspace, VirtualWorkspaceError> {
+    let url = endpoint_url(clusters, &settings.slice_workspace, &settings.slice_name).await?;
+    let admin = clusters
+        .kcp_admin_config()
+        .await
+        .map_err(|source| VirtualWorkspaceError::Kcp {
+            workspace: settings.slice_workspace.clone(),
+            source,
+        })?;
+    Ok(VirtualWorkspace::new(url, admin))
+}
+
+/// Runs the Provider controller until `shutdown` completes: bootstrap (retrying forever), then the watch.
+pub async fn run(
+    clusters: Arc<Clusters>,
+    lifecycle: ProviderLifecycle,
+    settings: ProviderSettings,
+    progress: ProgressSink,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) {
+    let shutdown = shutdown.shared();
+    let workspace = loop {
+        match connect(&clusters, &settings).await {
+            Ok(workspace) => break workspace,
+            Err(error) => {
+                tracing::info!(error = %super::error_chain(&error), retry_in = ?settings.bootstrap_retry,
+                    "Provider controller waiting for the providers APIExport virtual workspace");
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(settings.bootstrap_retry) => {}
+            () = shutdown.clone() => return,
+        }
+    };
+    tracing::info!(
+        url = workspace.url(),
+        "Provider controller watching the providers virtual workspace"
+    );
+    let all = match workspace.client("*") {
+        Ok(client) => client,
+        Err(error) => {
+            tracing::error!(error = %super::error_chain(&error), "Provider controller cannot start");
+            return;
+        }
+    };
+    let context = Arc::new(Context {
+        lifecycle,
+        store: Arc::new(workspace),
+        progress,
+        backoff: Backoff::new(BackoffConfig::DEFAULT),
+        debug_label_value: settings.debug_label_value,
+    });
+    let (reader, writer) = reflector::store::<Provider>();
+    let events = watcher(
+        Api::<Provider>::all(all),
+        watcher::Config::default().any_semantic(),
+    )
+    .map_ok(|event| event.modify(key_by_cluster))
+    .default_backoff();
+    let queue = reflector::reflector(writer, events)
+        .applied_objects()
+        .map_ok(|provider| ObjectRef::from_obj(&provider));
+    let drained = shutdown.clone().then(|()| tokio::time::sleep(SHUTDOWN_DRAIN));
+    applier(
+        |provider, ctx| Box::pin(reconcile(provider, ctx)),
+        error_policy,
+        context,
+        reader,
+        queue.take_until(shutdown),
+        Config::default().concurrency(settings.concurrency),
+    )
+    .take_until(drained)
+    .for_each(|result| async move {
+        if let Err(error) = result {
+            tracing::debug!(error = %error, "Provider controller event");
+        }
+    })
+    .await;
+}
+
+/// The logical cluster of a Provider read from kcp (its `kcp.io/cluster` annotation).
+pub fn cluster_of(provider: &Provider) -> Option<String> {
+    provider.annotations().get("kcp.io/cluster").cloned()
+}
+
+/// Puts the logical cluster into the cached object's namespace so that the cache keys by `(cluster, name)`.
+fn key_by_cluster(provider: &mut Provider) {
+    provider.metadata.namespace = cluster_of(provider);
+    provider.metadata.managed_fields = None;
+}
+
+async fn reconcile(provider: Arc<Provider>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+    if !predicate::debug_label_matches(provider.metadata.labels.as_ref(), &ctx.debug_label_value) {
+        return Ok(Action::await_change());
+    }
+    let name = provider.name_any();
+    let Some(cluster) = provider.namespace() else {
+        tracing::warn!(provider = %name, "Provider without kcp.io/cluster annotation; ignored");
+        return Ok(Action::await_change());
+    };
+    let key = ObjectKey::namespaced(&cluster, &name);
+    let report = ctx
+        .lifecycle
+        .for_cluster(&cluster)
+        .reconcile(ctx.store.as_ref(), &key)
+        .await;
+    ctx.progress.emit(CONTROLLER, &key, &report.changes);
+    if let Some(source) = report.error {
+        return Err(ReconcileError {
+            cluster,
+            name,
+            key,
+            source,
+        });
+    }
+    ctx.backoff.forget(&key);
+    Ok(report
+        .requeue_after
+        .map_or_else(Action::await_change, Action::requeue))
+}
+
+fn error_policy(_provider: Arc<Provider>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
+    let delay = if error.source.is_conflict() {
+        Duration::from_secs(1)
+    } else {
+        ctx.backoff.next_delay(&error.key)
+    };
+    tracing::warn!(error = %super::error_chain(error), retry_in = ?delay, "reconcile failed");
+    Action::requeue(delay)
+}
