@@ -49,6 +49,13 @@ impl Progress {
         json!({"kcpWorkspaces": list})
     }
 
+    /// Records a reason to wait, once.
+    fn wait(&mut self, reason: String) {
+        if !self.waiting.contains(&reason) {
+            self.waiting.push(reason);
+        }
+    }
+
     fn observe(&mut self, path: String, workspace: Option<&Value>) {
         let phase = workspace
             .and_then(|w| w.pointer("/status/phase"))
@@ -85,12 +92,11 @@ fn apply_item(host: &dyn Host, item: &Item, progress: &mut Progress) {
             }
         }
         // The kind is not served (yet): its APIBinding is still binding.
-        Err(ClusterError::NotFound(_)) => progress.waiting.push(format!(
-            "waiting for {} {} to be served in {} ({})",
+        Err(ClusterError::NotFound(_)) => progress.wait(format!(
+            "waiting for {} {} to be served in {}",
             item.object["apiVersion"].as_str().unwrap_or_default(),
             item.kind(),
             item.workspace,
-            item.source
         )),
         // Spec §6.4 step 6: its validating webhook may not be up yet.
         Err(e) if item.kind() == "IdentityProviderConfiguration" => {
@@ -111,7 +117,7 @@ fn workspace_ready(host: &dyn Host, path: &str, progress: &mut Progress) -> bool
         match host.get(&Target::kcp(parent), &workspace_kind().object(None, name)) {
             Ok(found) => progress.observe(path.to_owned(), found.as_ref()),
             Err(e) => {
-                progress.waiting.push(format!("reading workspace {path}: {e}"));
+                progress.wait(format!("reading workspace {path}: {e}"));
                 return false;
             }
         }
@@ -177,7 +183,7 @@ pub fn converge(host: &dyn Host, items: &[Item]) -> Progress {
     {
         // A created workspace nothing is applied into is still awaited: the pass is done when kcp is.
         if !checked.contains(&path) && progress.workspaces.get(&path).is_some_and(|p| p != "Ready") {
-            progress.waiting.push(format!(
+            progress.wait(format!(
                 "workspace {path} is not Ready yet (phase {})",
                 progress.workspaces[&path]
             ));
