@@ -31,6 +31,8 @@ type Key = (Target, Gvk, String, String);
 type ImageEntry = (Vec<ImageVersion>, bool);
 type RenderFn = Box<dyn Fn(&str, &Value) -> Result<Vec<Document>, RenderError>>;
 type StringRenderFn = Box<dyn Fn(&str, &str, &Value) -> Result<String, RenderError>>;
+type ParseYamlFn = Box<dyn Fn(&str, &str) -> Result<Value, RenderError>>;
+type ToYamlFn = Box<dyn Fn(&Value) -> Result<String, RenderError>>;
 
 /// One recorded call of a cluster method.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,6 +61,7 @@ pub struct FakeHost {
     logs: RefCell<Vec<(LogLevel, String)>>,
     renderer: Option<RenderFn>,
     string_renderer: Option<StringRenderFn>,
+    yaml: Option<(ParseYamlFn, ToYamlFn)>,
     images: RefCell<BTreeMap<(String, String), ImageEntry>>,
     resource_version: Cell<u64>,
 }
@@ -137,6 +140,17 @@ impl FakeHost {
         render: impl Fn(&str, &str, &Value) -> Result<String, RenderError> + 'static,
     ) -> Self {
         self.string_renderer = Some(Box::new(render));
+        self
+    }
+
+    /// Parses YAML with `parse(name, text)` and serialises it with `to_yaml(value)` instead of the built-in
+    /// JSON-only stand-ins (e.g. with the host's `gotmpl::yaml` in a plugin's dev-dependencies).
+    pub fn with_yaml(
+        mut self,
+        parse: impl Fn(&str, &str) -> Result<Value, RenderError> + 'static,
+        to_yaml: impl Fn(&Value) -> Result<String, RenderError> + 'static,
+    ) -> Self {
+        self.yaml = Some((Box::new(parse), Box::new(to_yaml)));
         self
     }
 
@@ -410,6 +424,9 @@ impl Host for FakeHost {
     }
 
     fn parse_yaml(&self, name: &str, text: &str) -> Result<Value, RenderError> {
+        if let Some((parse, _)) = &self.yaml {
+            return parse(name, text);
+        }
         // JSON is YAML; the fake accepts only that subset so it needs no YAML parser.
         serde_json::from_str(text).map_err(|e| RenderError {
             source: name.into(),
@@ -420,6 +437,9 @@ impl Host for FakeHost {
     }
 
     fn to_yaml(&self, value: &Value) -> Result<String, RenderError> {
+        if let Some((_, to_yaml)) = &self.yaml {
+            return to_yaml(value);
+        }
         Ok(format!(
             "{}\n",
             serde_json::to_string_pretty(value).unwrap_or_default()

@@ -29,9 +29,10 @@ use crate::{
 };
 
 /// The samples applied, in order, relative to the workspace directory.
-pub const SAMPLES: [&str; 4] = [
+pub const SAMPLES: [&str; 5] = [
     "deploy/samples/namespace.yaml",
     "deploy/samples/ocm.yaml",
+    "deploy/samples/kcp.yaml",
     "deploy/samples/profile.yaml",
     "deploy/samples/platformmesh.yaml",
 ];
@@ -182,6 +183,8 @@ async fn run_against(
     let target = platform_mesh.ok_or(EmbeddedError::NoPlatformMesh)?;
 
     config.kcp.kcp_url = server.url().to_owned();
+    // The sample profile deploys no istio, and the embedded operator runs in no pod.
+    config.subroutines.subroutines_deployment_enable_istio = false;
     let url = server.url().parse().map_err(|_| EmbeddedError::Url {
         url: server.url().to_owned(),
     })?;
