@@ -1,0 +1,245 @@
+//! `KubeconfigCopySubroutine` (upstream spec §4.9.4), position 4 of the ManagedProvider chain: copies the
+//! kubeconfig the Provider chain wrote in kcp into a Secret in the ManagedProvider's namespace.
+
+use std::time::Duration;
+
+use platform_mesh_plugin_sdk::{
+    CallResult, ClusterError, Context, Failure, Gvk, Host, Plugin, PluginInfo, Reconciled, Target,
+    converge::{create_or_update, ensure_exists},
+};
+use serde_json::{Value, json};
+
+/// The subroutine (and condition) name.
+pub const NAME: &str = "KubeconfigCopySubroutine";
+/// Held until the copied Secret is deleted.
+pub const FINALIZER: &str = "providers.platform-mesh.io/kubeconfig-secret";
+const WAIT: Duration = Duration::from_secs(10);
+
+/// The plugin.
+pub struct KubeconfigCopy;
+
+fn location(ctx: &Context) -> (String, String) {
+    let field = |p: &str| ctx.field(p).and_then(Value::as_str).filter(|s| !s.is_empty());
+    let path = field("/spec/provider/path")
+        .unwrap_or("root:providers:system")
+        .to_owned();
+    let name = field("/spec/provider/name").unwrap_or(ctx.name()).to_owned();
+    (path, name)
+}
+
+/// `(name, key)` of the copied Secret in the ManagedProvider's namespace.
+pub fn expected(ctx: &Context) -> (String, String) {
+    let spec = ctx.field("/spec/providerKubeconfigSecret");
+    let field = |k: &str| {
+        spec.and_then(|s| s.get(k))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    match spec {
+        Some(_) => (
+            field("name").unwrap_or_default(),
+            field("key").unwrap_or_default(),
+        ),
+        None => (format!("{}-provider-kubeconfig", ctx.name()), "kubeconfig".into()),
+    }
+}
+
+fn secret_kind() -> Gvk {
+    Gvk::new("", "v1", "Secret")
+}
+
+impl Plugin for KubeconfigCopy {
+    fn info() -> PluginInfo {
+        PluginInfo::new(NAME, env!("CARGO_PKG_VERSION")).with_finalizer(FINALIZER)
+    }
+
+    fn process(host: &dyn Host, ctx: &Context) -> CallResult {
+        let (path, name) = location(ctx);
+        let (secret_name, key) = expected(ctx);
+        let namespace = ctx.namespace().to_owned();
+        let kcp = Target::kcp(&path);
+        let provider = host
+            .get(
+                &kcp,
+                &Gvk::new("providers.platform-mesh.io", "v1alpha1", "Provider").object(None, &name),
+            )
+            .map_err(|e| Failure::new(format!("failed to get Provider {path}:{name}: {e}")))?
+            .ok_or_else(|| Failure::new(format!("failed to get Provider {path}:{name}: not found")))?;
+        let waiting = |phase: &str, message: String| {
+            Ok(Reconciled::stop_after(WAIT, message).with_status(json!({"phase": phase})))
+        };
+        let reference = provider.pointer("/status/providerKubeconfigSecretRef");
+        let field = |k: &str| {
+            reference
+                .and_then(|r| r.get(k))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+        };
+        let (ref_name, ref_namespace) = (field("name").to_owned(), field("namespace").to_owned());
+        if reference.is_none() || ref_name.is_empty() {
+            return waiting(
+                "CopyingKubeconfig",
+                "waiting for Provider to set providerKubeconfigSecretRef".into(),
+            );
+        }
+        let wanted = json!({"name": secret_name, "namespace": namespace, "key": key});
+        if provider.pointer("/spec/providerKubeconfigSecret") != Some(&wanted) {
+            return waiting(
+                "CopyingKubeconfigFailed",
+                format!(
+                    "providerKubeconfigSecretRef set on Provider {path}:{name} differs from the one set on \
+                     ManagedProvider {namespace}/{}",
+                    ctx.name()
+                ),
+            );
+        }
+        let source = host
+            .get(&kcp, &secret_kind().object(Some(&ref_namespace), &ref_name))
+            .map_err(|e| {
+                Failure::new(format!(
+                    "failed to get kubeconfig secret {ref_namespace}/{ref_name}: {e}"
+                ))
+            })?;
+        let data = source
+            .as_ref()
+            .and_then(|s| s.pointer("/data"))
+            .and_then(|d| d.get(&key))
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned);
+        let Some(data) = data else {
+            return waiting(
+                "CopyingKubeconfig",
+                "waiting for Provider to set kubeconfig in secret".into(),
+            );
+        };
+        let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}});
+        ensure_exists(host, &Target::Runtime, &ns)?;
+        create_or_update(
+            host,
+            &Target::Runtime,
+            &secret_kind().object(Some(&namespace), &secret_name),
+            |s| {
+                s["data"] = json!({key: data});
+            },
+        )?;
+        Ok(Reconciled::ok().with_status(
+            json!({"providerKubeconfigSecretRef": {"name": secret_name, "namespace": namespace}}),
+        ))
+    }
+
+    fn finalize(host: &dyn Host, ctx: &Context) -> CallResult {
+        let reference = ctx.field("/status/providerKubeconfigSecretRef");
+        let Some(name) = reference
+            .and_then(|r| r.get("name"))
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+        else {
+            return Ok(Reconciled::ok());
+        };
+        let namespace = reference
+            .and_then(|r| r.get("namespace"))
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+            .unwrap_or(ctx.namespace());
+        match host.delete(&Target::Runtime, &secret_kind().object(Some(namespace), name)) {
+            Ok(_) | Err(ClusterError::NotFound(_)) => {
+                Ok(Reconciled::ok().with_status(json!({"phase": "Deleting"})))
+            }
+            Err(e) => Err(Failure::new(format!(
+                "failed to delete kubeconfig secret {namespace}/{name}: {e}"
+            ))
+            .with_status(json!({"phase": "Deleting"}))),
+        }
+    }
+}
+
+platform_mesh_plugin_sdk::export_plugin!(KubeconfigCopy);
+
+#[cfg(test)]
+mod tests {
+    use platform_mesh_plugin_sdk::{Outcome, testing::FakeHost};
+
+    use super::*;
+
+    fn mp(status: Value) -> Context {
+        Context::for_object(
+            "managedprovider",
+            json!({"metadata": {"name": "cowboys", "namespace": "pm"}, "spec": {}, "status": status}),
+        )
+    }
+
+    fn provider(with_ref: bool) -> Value {
+        let mut p = json!({"apiVersion": "providers.platform-mesh.io/v1alpha1", "kind": "Provider",
+            "metadata": {"name": "cowboys"},
+            "spec": {"providerKubeconfigSecret": {"name": "cowboys-provider-kubeconfig", "namespace": "pm", "key": "kubeconfig"}},
+            "status": {}});
+        if with_ref {
+            p["status"]["providerKubeconfigSecretRef"] =
+                json!({"name": "cowboys-provider-kubeconfig", "namespace": "pm"});
+        }
+        p
+    }
+
+    fn kcp_secret() -> Value {
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "cowboys-provider-kubeconfig", "namespace": "pm"},
+               "data": {"kubeconfig": "a2M="}})
+    }
+
+    fn system() -> Target {
+        Target::kcp("root:providers:system")
+    }
+
+    #[test]
+    fn secret_ref_not_set_waits() {
+        let host = FakeHost::new().with_object(system(), provider(false));
+        let done = KubeconfigCopy::process(&host, &mp(json!({}))).unwrap();
+        assert!(matches!(done.outcome, Outcome::Stop { .. }));
+        assert_eq!(done.status_patch, Some(json!({"phase": "CopyingKubeconfig"})));
+    }
+
+    #[test]
+    fn kcp_secret_read_failure_is_an_error() {
+        let host = FakeHost::new().with_object(system(), provider(true)).with_error(
+            "get",
+            Some("Secret"),
+            ClusterError::Forbidden("no".into()),
+        );
+        let failure = KubeconfigCopy::process(&host, &mp(json!({}))).unwrap_err();
+        assert!(failure.message.starts_with("failed to get kubeconfig secret"));
+    }
+
+    #[test]
+    fn happy_path_copies_and_sets_the_ref() {
+        let host = FakeHost::new()
+            .with_object(system(), provider(true))
+            .with_object(system(), kcp_secret());
+        let done = KubeconfigCopy::process(&host, &mp(json!({}))).unwrap();
+        assert_eq!(
+            done.status_patch,
+            Some(
+                json!({"providerKubeconfigSecretRef": {"name": "cowboys-provider-kubeconfig", "namespace": "pm"}})
+            )
+        );
+        let copied = host.object(
+            &Target::Runtime,
+            &secret_kind().object(Some("pm"), "cowboys-provider-kubeconfig"),
+        );
+        assert_eq!(copied.unwrap()["data"], json!({"kubeconfig": "a2M="}));
+    }
+
+    #[test]
+    fn finalize_nil_ref_deletes_nothing_then_deletes_the_copy() {
+        let host = FakeHost::new();
+        assert_eq!(
+            KubeconfigCopy::finalize(&host, &mp(json!({}))).unwrap(),
+            Reconciled::ok()
+        );
+        assert!(host.calls().is_empty());
+        let status = json!({"providerKubeconfigSecretRef": {"name": "cowboys-provider-kubeconfig", "namespace": "pm"}});
+        KubeconfigCopy::finalize(&host, &mp(status.clone())).unwrap();
+        assert_eq!(host.calls()[0].op, "delete");
+        let failing = FakeHost::new().with_error("delete", None, ClusterError::Other("x".into()));
+        assert!(KubeconfigCopy::finalize(&failing, &mp(status)).is_err());
+    }
+}
