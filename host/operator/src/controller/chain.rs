@@ -38,6 +38,13 @@ pub const PLATFORM_MESH_ORDER: [ChainEntry; 5] = [
     },
 ];
 
+/// The upstream chain of the OCM Resource controller: one subroutine, always enabled (no flag switches it off).
+/// The shipped plugin configuration's `resource` chain must name these plugins (tested in `controller::resource`).
+pub const RESOURCE_ORDER: [ChainEntry; 1] = [ChainEntry {
+    plugin: "resource",
+    subroutine: "ResourceSubroutine",
+}];
+
 /// The enabled entries of the PlatformMesh chain, in order.
 pub fn enabled_platform_mesh_entries(flags: &SubroutinesConfig) -> Vec<ChainEntry> {
     let enabled = [

@@ -12,6 +12,7 @@ pub mod profiles;
 pub mod progress;
 pub mod provider;
 pub mod provider_chains;
+pub mod resource;
 pub mod vworkspace;
 
 pub use chain::{ChainEntry, PLATFORM_MESH_ORDER, platform_mesh_chain};

@@ -14,7 +14,7 @@ use super::{
     chain::disabled_by_flags,
     platformmesh::{self, ControllerError, ControllerSettings},
     progress::ProgressSink,
-    provider, provider_chains,
+    provider, provider_chains, resource,
 };
 use crate::{
     clusters::{Clusters, KcpAdmin},
@@ -142,6 +142,14 @@ pub async fn run(
         concurrency: config.common.max_concurrent_reconciles,
         debug_label_value: config.common.debug_label_value.clone(),
     };
+    // The OCM Resource controller runs beside it on the same plugin set (so both share the image version
+    // store); it never fails, it only stops on shutdown.
+    let resources = tokio::spawn(resource::run(
+        clients.runtime.clone(),
+        resource_lifecycle(config, &plugins.handle),
+        settings.clone(),
+        shutdown.clone(),
+    ));
     // The Provider controller waits for kcp and its virtual workspace by itself and never fails the operator.
     let providers = tokio::spawn(provider::run(
         Arc::new(Clusters::new(
@@ -160,6 +168,8 @@ pub async fn run(
     let watching = tokio::spawn(plugins.watch(shutdown.clone()));
     let result = platformmesh::run(clients.runtime, lifecycle, settings, progress, shutdown).await;
     watching.abort();
+    // On a PlatformMesh controller error the Resource controller's shutdown may never trigger.
+    resources.abort();
     providers.abort();
     result?;
     Ok(())
@@ -229,6 +239,18 @@ pub fn platform_mesh_lifecycle(config: &OperatorConfig, plugins: &PluginSetHandl
         Target::Runtime,
         live_chain(config, plugins, platformmesh::CONTROLLER),
         LifecycleOptions::default(),
+        config.to_plugin_json(),
+    )
+}
+
+/// The OCM Resource lifecycle: the chain `resource` of the plugin set in service at the start of each pass, run
+/// read-only without conditions.
+pub fn resource_lifecycle(config: &OperatorConfig, plugins: &PluginSetHandle) -> Lifecycle {
+    Lifecycle::with_chain_source(
+        resource::CONTROLLER,
+        Target::Runtime,
+        live_chain(config, plugins, resource::CONTROLLER),
+        resource::lifecycle_options(),
         config.to_plugin_json(),
     )
 }
