@@ -4,6 +4,7 @@ pub mod chain;
 pub mod events;
 pub mod health;
 pub mod leader;
+pub mod managedprovider;
 pub mod mapper;
 pub mod operator;
 pub mod platformmesh;

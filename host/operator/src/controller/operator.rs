@@ -14,7 +14,7 @@ use super::{
     chain::disabled_by_flags,
     platformmesh::{self, ControllerError, ControllerSettings},
     progress::ProgressSink,
-    provider, provider_chains, resource,
+    managedprovider, provider, provider_chains, resource,
 };
 use crate::{
     clusters::{Clusters, KcpAdmin},
@@ -165,12 +165,27 @@ pub async fn run(
         progress.clone(),
         shutdown.clone(),
     ));
+    // The ManagedProvider controller waits for its CRD by itself and never fails the operator.
+    let managed_providers = tokio::spawn(managedprovider::run(
+        clients.runtime.clone(),
+        Lifecycle::with_chain_source(
+            managedprovider::CONTROLLER,
+            Target::Runtime,
+            provider_chains::chain_source(&config.subroutines, &plugins.handle, managedprovider::CONTROLLER),
+            LifecycleOptions::default(),
+            config.to_plugin_json(),
+        ),
+        settings.clone(),
+        progress.clone(),
+        shutdown.clone(),
+    ));
     let watching = tokio::spawn(plugins.watch(shutdown.clone()));
     let result = platformmesh::run(clients.runtime, lifecycle, settings, progress, shutdown).await;
     watching.abort();
     // On a PlatformMesh controller error the Resource controller's shutdown may never trigger.
     resources.abort();
     providers.abort();
+    managed_providers.abort();
     result?;
     Ok(())
 }
