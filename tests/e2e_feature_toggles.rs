@@ -1,0 +1,137 @@
+//! End to end: the feature-toggles plugin (with kcp-setup, provider-secret and wait) against the embedded API
+//! server, rendering the shipped `manifests/features` with the real template engine. The sample PlatformMesh
+//! switches `feature-enable-getting-started` and `feature-accounts-in-accounts` on: their ContentConfigurations
+//! appear in `root:platform-mesh-system`, labelled with their toggle. Switching the toggles off removes them
+//! again; an unknown toggle is a warning in the condition, not a failure; switching
+//! `feature-enable-terminal-controller-manager` on creates its APIExport and APIResourceSchema, and a second
+//! reconcile writes nothing.
+
+mod provider_support;
+
+use std::time::Duration;
+
+use anyhow::{Context as _, bail, ensure};
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use provider_support::*;
+use serde_json::json;
+
+const GETTING_STARTED: &str = "main-home-overview-getting-started";
+const LABEL: &str = "core.platform-mesh.io/feature-toggle";
+
+fn content_configurations(server: &apiserver::Server) -> Api<DynamicObject> {
+    api(
+        &server.kcp_client(PMS),
+        ("ui.platform-mesh.io", "v1alpha1", "ContentConfiguration"),
+        "contentconfigurations",
+        None,
+    )
+}
+
+async fn set_toggles(server: &apiserver::Server, toggles: serde_json::Value) -> anyhow::Result<()> {
+    let patch = json!({"spec": {"featureToggles": toggles}});
+    platform_meshes(server)
+        .patch(PM, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .context("patching spec.featureToggles")?;
+    Ok(())
+}
+
+/// Waits until `name` is gone from `api`.
+async fn gone(api: &Api<DynamicObject>, name: &str) -> anyhow::Result<()> {
+    for _ in 0..300 {
+        if api.get_opt(name).await?.is_none() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("{name} was not removed")
+}
+
+#[tokio::test]
+async fn toggles_switch_their_objects_on_and_off() -> anyhow::Result<()> {
+    let server = platform().await?;
+    let (config, clients) = config(&server)?;
+    let mut operator = start(&config, &clients);
+    operator.wait_for("Ready", "True", None).await?;
+
+    let contents = content_configurations(&server);
+    let started = contents
+        .get(GETTING_STARTED)
+        .await
+        .context("the getting-started toggle applied")?;
+    let labels = started.metadata.labels.clone().unwrap_or_default();
+    ensure!(
+        labels.get(LABEL).map(String::as_str) == Some("feature-enable-getting-started"),
+        "{labels:?}"
+    );
+    let text = started.data["spec"]["inlineConfiguration"]["content"]
+        .as_str()
+        .unwrap_or_default();
+    ensure!(
+        text.contains("https://portal.localhost:8443/ui/home/#/getting-started"),
+        "rendered: {text}"
+    );
+    contents
+        .get("account-accounts")
+        .await
+        .context("the accounts-in-accounts toggle applied")?;
+
+    // An unknown toggle is a warning; the known one stays.
+    set_toggles(
+        &server,
+        json!([{"name": "feature-enable-getting-started"}, {"name": "feature-made-up"}]),
+    )
+    .await?;
+    let message = operator
+        .wait_for("FeatureToggleSubroutine", "True", Some("feature-made-up"))
+        .await?;
+    ensure!(
+        message.starts_with("warning: unknown feature toggles ignored: \"feature-made-up\""),
+        "{message}"
+    );
+    gone(&contents, "account-accounts").await?;
+    contents.get(GETTING_STARTED).await?;
+
+    // Off: what the toggle applied is deleted; kcp-setup's own ContentConfigurations stay.
+    set_toggles(&server, json!([])).await?;
+    gone(&contents, GETTING_STARTED).await?;
+    contents
+        .get("main-home")
+        .await
+        .context("kcp-setup's objects are not the toggle's")?;
+
+    // Another toggle from the directory tree: an APIExport and its schema.
+    set_toggles(
+        &server,
+        json!([{"name": "feature-enable-terminal-controller-manager"}]),
+    )
+    .await?;
+    let exports = api(
+        &server.kcp_client(PMS),
+        ("apis.kcp.io", "v1alpha2", "APIExport"),
+        "apiexports",
+        None,
+    );
+    for _ in 0..300 {
+        if exports.get_opt("terminal.platform-mesh.io").await?.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    exports
+        .get("terminal.platform-mesh.io")
+        .await
+        .context("terminal APIExport")?;
+    operator.wait_for("Ready", "True", None).await.ok();
+    operator.stop().await?;
+
+    quiet(&server).await?;
+    server.requests().reset();
+    let report = one_pass(&server, &config, &clients).await?;
+    ensure!(report.error.is_none(), "{:?}", report.error);
+    let stats = server.requests().snapshot();
+    println!("second reconcile: {stats:?}");
+    ensure!(stats.writes == 0 && stats.changed_writes == 0, "{stats:?}");
+    server.shutdown().await;
+    Ok(())
+}
