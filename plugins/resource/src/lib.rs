@@ -13,10 +13,11 @@
 //! recorded in the host's image version store (§4.7), from which the Deployment subroutine re-applies them, so the
 //! two writers of a release converge instead of fighting.
 //!
-//! The controller is read-only: the Resource itself is never written. Every write to the infra cluster is skipped
+//! A Resource OCM has not resolved yet (no `status.resource` and no `status.component`) is left alone until its
+//! status arrives. The controller is read-only: the Resource itself is never written. Every write to the infra cluster is skipped
 //! when the cluster already holds what would be written, so an unchanged Resource costs reads only.
 
-use platform_mesh_plugin_sdk::{CallResult, Context, Host, Plugin, PluginInfo, Reconciled};
+use platform_mesh_plugin_sdk::{CallResult, Context, Host, HostExt, Plugin, PluginInfo, Reconciled};
 
 mod apply;
 mod argocd;
@@ -41,6 +42,12 @@ impl Plugin for Resource {
 
     fn process(host: &dyn Host, ctx: &Context) -> CallResult {
         let resource = ResourceMeta::read(&ctx.object);
+        if !resource.resolved() {
+            // OCM's status update starts the next pass (the controller watches Resources), so this is no error
+            // and needs no requeue: upstream would fail and back off until OCM is done.
+            host.debug("the Resource is not resolved by OCM yet");
+            return Ok(Reconciled::ok().with_message("waiting for OCM to resolve the Resource"));
+        }
         let technology = deployment_technology(host, &resource.namespace)?;
         if technology == "argocd" {
             argocd::process(host, &resource)

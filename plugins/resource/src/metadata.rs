@@ -133,6 +133,12 @@ impl<'a> ResourceMeta<'a> {
         self.string(&pointer)
     }
 
+    /// Whether OCM has published anything about the Resource yet (`status.resource` or `status.component`).
+    pub fn resolved(&self) -> bool {
+        let present = |pointer: &str| self.object.pointer(pointer).is_some_and(|v| !v.is_null());
+        present("/status/resource") || present("/status/component")
+    }
+
     /// `status.resource.version`.
     pub fn version(&self) -> Option<&'a str> {
         self.string("/status/resource/version")

@@ -124,7 +124,12 @@ fn image_version_is_written_into_helm_values_and_recorded() {
 #[test]
 fn image_needs_a_version_and_an_application() {
     let host = argocd_host();
-    let no_version = resource("kcp-image", json!({"artifact": "image"}), json!({}), json!({}));
+    let no_version = resource(
+        "kcp-image",
+        json!({"artifact": "image"}),
+        json!({}),
+        json!({"resource": {"name": "image"}}),
+    );
     assert_eq!(
         Resource::process(&host, &ctx(no_version)).unwrap_err().message,
         "version not found"

@@ -48,7 +48,12 @@ fn unknown_metadata_combinations_do_nothing_in_flux_mode() {
 #[test]
 fn unknown_artifact_in_argocd_mode_warns_and_continues() {
     let host = host_with_technology("argocd");
-    let object = resource("x", json!({"artifact": "manifest"}), json!({}), json!({}));
+    let object = resource(
+        "x",
+        json!({"artifact": "manifest"}),
+        json!({}),
+        json!({"resource": {"version": "1"}}),
+    );
     assert_eq!(Resource::process(&host, &ctx(object)).unwrap(), Reconciled::ok());
     assert!(writes(&host).is_empty());
     assert!(
@@ -58,4 +63,23 @@ fn unknown_artifact_in_argocd_mode_warns_and_continues() {
         "{:?}",
         host.logs()
     );
+}
+
+#[test]
+fn unresolved_resource_waits_for_ocm_without_reading_or_writing() {
+    let host = host_with_technology("fluxcd");
+    let labels = json!({"repo": "oci", "artifact": "chart"});
+    for status in [
+        json!(null),
+        json!({}),
+        json!({"conditions": [{"type": "Ready", "status": "False"}]}),
+    ] {
+        let object = resource("keycloak-chart", labels.clone(), json!({}), status);
+        let done = Resource::process(&host, &ctx(object)).unwrap();
+        assert_eq!(
+            done,
+            Reconciled::ok().with_message("waiting for OCM to resolve the Resource")
+        );
+    }
+    assert!(host.calls().is_empty(), "{:?}", host.calls());
 }
