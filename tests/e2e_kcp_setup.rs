@@ -86,6 +86,17 @@ async fn platform() -> anyhow::Result<Server> {
             embedded::apply(&client, &object).await?;
         }
     }
+    // An object written by an older operator still carries the finalizer KcpSetup and ProviderSecret shared.
+    let platform_meshes = api(
+        &client,
+        ("core.platform-mesh.io", "v1alpha1", "PlatformMesh"),
+        "platformmeshes",
+        Some(NS),
+    );
+    let legacy = json!({"metadata": {"finalizers": ["platform-mesh.core.platform-mesh.io/finalizer"]}});
+    platform_meshes
+        .patch(PM, &PatchParams::default(), &Patch::Merge(&legacy))
+        .await?;
     for (kind, plural, name) in [
         ("RootShard", "rootshards", "root"),
         ("FrontProxy", "frontproxies", "frontproxy"),
@@ -317,6 +328,58 @@ async fn sample_platform_mesh_sets_up_kcp_and_a_second_reconcile_writes_nothing(
     println!("second reconcile: {stats:?}");
     ensure!(stats.reads > 40, "the pass compared the kcp objects: {stats:?}");
     ensure!(stats.writes == 0 && stats.changed_writes == 0, "{stats:?}");
+
+    // A rotated webhook CA reaches kcp on the next pass; an extra workspace is created in its parent.
+    let secrets = api(&server.client(), ("", "v1", "Secret"), "secrets", Some(NS));
+    apply(
+        &secrets,
+        json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "account-operator-webhook-server-cert", "namespace": NS},
+        "stringData": {"ca.crt": "rotated CA"}}),
+    )
+    .await?;
+    let extra = json!({"spec": {"kcp": {"extraWorkspaces": [
+        {"path": "root:orgs:acme", "type": {"name": "org", "path": "root"}}]}}});
+    platform_meshes
+        .patch(PM, &PatchParams::default(), &Patch::Merge(&extra))
+        .await?;
+    let mut passes = 0;
+    let acme = loop {
+        passes += 1;
+        let report = lifecycle.reconcile(&store, &ObjectKey::namespaced(NS, PM)).await;
+        ensure!(report.error.is_none(), "{:?}", report.error);
+        let pm = platform_meshes.get(PM).await?;
+        let listed = pm.data["status"]["kcpWorkspaces"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if let Some(acme) = listed
+            .iter()
+            .find(|w| w["name"] == "root:orgs:acme" && w["phase"] == "Ready")
+        {
+            break acme.clone();
+        }
+        ensure!(passes < 20, "root:orgs:acme never reported Ready: {listed:?}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    println!("extra workspace {acme} after {passes} passes");
+    let webhook = kcp(
+        &server,
+        "root:platform-mesh-system",
+        (
+            "admissionregistration.k8s.io",
+            "v1",
+            "MutatingWebhookConfiguration",
+        ),
+        "mutatingwebhookconfigurations",
+    )
+    .get("account-operator.webhooks.core.platform-mesh.io")
+    .await?;
+    let rotated = webhook.data["webhooks"][0]["clientConfig"]["caBundle"].clone();
+    ensure!(
+        rotated == json!("cm90YXRlZCBDQQ=="),
+        "caBundle is base64 of the rotated CA: {rotated}"
+    );
     server.shutdown().await;
     Ok(())
 }

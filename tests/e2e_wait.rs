@@ -120,7 +120,14 @@ async fn helmrelease_ready_makes_platformmesh_ready_and_deletion_completes() -> 
     )
     .await?;
 
-    let mut config = Flags::try_parse_from(["e2e"])?.config;
+    // Only the wait subroutine: the others need kcp and the deployment, which this scenario does not install.
+    let mut config = Flags::try_parse_from([
+        "e2e",
+        "--subroutines-deployment-enabled=false",
+        "--subroutines-kcp-setup-enabled=false",
+        "--subroutines-provider-secret-enabled=false",
+    ])?
+    .config;
     config.workspace_dir = repo_root.canonicalize()?;
     config.kcp.kcp_url = server.url().to_owned();
     let kcp = kube::Config::new(server.url().parse()?);
