@@ -111,7 +111,7 @@ pub async fn connect(
         .await
         .map_err(|source| VirtualWorkspaceError::Kcp {
             workspace: settings.slice_workspace.clone(),
-            source,
+            source: Box::new(source),
         })?;
     Ok(VirtualWorkspace::new(url, admin))
 }

@@ -30,7 +30,7 @@ pub enum VirtualWorkspaceError {
         workspace: String,
         /// The cause.
         #[source]
-        source: ClusterError,
+        source: Box<ClusterError>,
     },
     /// Reading the endpoint slice failed.
     #[error("reading APIExportEndpointSlice {workspace}:{name}")]
@@ -88,7 +88,7 @@ pub async fn endpoint_url(
         .await
         .map_err(|source| VirtualWorkspaceError::Kcp {
             workspace: workspace.to_owned(),
-            source,
+            source: Box::new(source),
         })?;
     let slices: Api<DynamicObject> = Api::all_with(client, &slice_resource());
     let slice = slices
