@@ -2,7 +2,9 @@
 //! a target directory of its own (`target/wasm`), and tells the operator where the components are:
 //!
 //! - `PLUGINS_DIR`: the default plugins shipped with the operator (the default `--plugins-dir`),
-//! - `TEST_PLUGINS_DIR`: the purpose-built test plugins of `plugins/testing/*` (lib names start with `test_`).
+//! - `TEST_PLUGINS_DIR`: the purpose-built test plugins of `plugins/testing/*` (lib names start with `test_`),
+//! - `EXAMPLE_PLUGINS_DIR`: the vendor examples of `plugins/examples/*`, kept out of the default plugins so they
+//!   join no chain unless a plugin ConfigMap puts them there.
 //!
 //! A nested cargo is the only way to build another target from a build script. It gets its own target directory
 //! so it never waits for the outer cargo's lock, and a scrubbed environment so nothing the outer cargo set for this
@@ -47,6 +49,8 @@ const SCRUB: &[&str] = &[
     "NUM_JOBS",
     "RUSTC_LINKER",
     "LLVM_PROFILE_FILE",
+    // Read by plugins at build time to report another version (tests build variants with it on purpose).
+    "PLATFORM_MESH_PLUGIN_VERSION",
 ];
 
 fn main() {
@@ -62,10 +66,17 @@ fn main() {
     let target_dir = root.join("target/wasm");
     let plugins_dir = target_dir.join("plugins");
     let test_plugins_dir = target_dir.join("test-plugins");
+    let example_plugins_dir = target_dir.join("example-plugins");
     println!("cargo:rustc-env=PLUGINS_DIR={}", plugins_dir.display());
     println!("cargo:rustc-env=TEST_PLUGINS_DIR={}", test_plugins_dir.display());
+    println!("cargo:rustc-env=EXAMPLE_PLUGINS_DIR={}", example_plugins_dir.display());
 
     let packages = plugin_packages(&root);
+    let example_packages: Vec<String> = plugin_dirs(&root, &["plugins/examples"])
+        .iter()
+        .filter_map(|dir| read_names(&dir.join("Cargo.toml")))
+        .map(|(_, package)| package)
+        .collect();
     if packages.is_empty() {
         return;
     }
@@ -106,13 +117,15 @@ fn main() {
     }
 
     let built = target_dir.join(TARGET).join("plugin");
-    for dir in [&plugins_dir, &test_plugins_dir] {
+    for dir in [&plugins_dir, &test_plugins_dir, &example_plugins_dir] {
         fs::create_dir_all(dir).expect("creating the plugin output directory");
     }
-    for (lib, _) in &packages {
+    for (lib, package) in &packages {
         let from = built.join(format!("{lib}.wasm"));
         let into = if lib.starts_with("test_") {
             &test_plugins_dir
+        } else if example_packages.contains(package) {
+            &example_plugins_dir
         } else {
             &plugins_dir
         };
@@ -160,25 +173,33 @@ fn target_installed() -> bool {
     Path::new(&sysroot).join("lib/rustlib").join(TARGET).exists()
 }
 
-/// `(lib name, package name)` of every plugin crate: `plugins/*` except the SDK, and `plugins/testing/*`.
+/// `(lib name, package name)` of every plugin crate: `plugins/*` except the SDK, `plugins/testing/*` and
+/// `plugins/examples/*`.
 fn plugin_packages(root: &Path) -> Vec<(String, String)> {
+    plugin_dirs(root, &["plugins", "plugins/testing", "plugins/examples"])
+        .iter()
+        .filter_map(|dir| read_names(&dir.join("Cargo.toml")))
+        .collect()
+}
+
+/// The crate directories directly under each of `parents` (the SDK and the grouping directories excluded).
+fn plugin_dirs(root: &Path, parents: &[&str]) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = Vec::new();
-    for parent in [root.join("plugins"), root.join("plugins/testing")] {
-        let Ok(entries) = fs::read_dir(&parent) else {
+    for parent in parents {
+        let Ok(entries) = fs::read_dir(root.join(parent)) else {
             continue;
         };
         for entry in entries.flatten() {
             let dir = entry.path();
             let name = entry.file_name();
-            if name != "sdk" && name != "testing" && dir.join("Cargo.toml").is_file() {
+            let grouping = name == "sdk" || name == "testing" || name == "examples";
+            if !grouping && dir.join("Cargo.toml").is_file() {
                 dirs.push(dir);
             }
         }
     }
     dirs.sort();
-    dirs.iter()
-        .filter_map(|dir| read_names(&dir.join("Cargo.toml")))
-        .collect()
+    dirs
 }
 
 /// Reads `[package] name` and `[lib] name` (defaulting to the package name with `-` → `_`) from a manifest.
@@ -194,6 +215,8 @@ fn read_names(manifest: &Path) -> Option<(String, String)> {
             .map(str::trim)
             .and_then(|r| r.strip_prefix('='))
         {
+            // `name = "x"  # comment`: the value is the quoted part.
+            let value = value.split('#').next().unwrap_or_default();
             let value = value.trim().trim_matches('"').to_owned();
             match section.as_str() {
                 "[package]" => package = Some(value),

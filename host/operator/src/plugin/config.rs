@@ -44,6 +44,11 @@ impl RuntimeConfig {
     pub fn test_plugins_dir() -> PathBuf {
         PathBuf::from(env!("TEST_PLUGINS_DIR"))
     }
+
+    /// The vendor examples (`plugins/examples/*`) built alongside; in no default chain.
+    pub fn example_plugins_dir() -> PathBuf {
+        PathBuf::from(env!("EXAMPLE_PLUGINS_DIR"))
+    }
 }
 
 /// Per-plugin settings from the plugin ConfigMap.

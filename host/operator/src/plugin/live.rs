@@ -222,7 +222,8 @@ impl LivePlugins {
 /// Publishes the outcome of an attempt on the ConfigMap.
 struct SwapReporter {
     api: Api<ConfigMap>,
-    recorder: Recorder,
+    client: Client,
+    reporter: Reporter,
     config: PluginConfigRef,
 }
 
@@ -234,7 +235,8 @@ impl SwapReporter {
         };
         SwapReporter {
             api: Api::namespaced(client.clone(), &config.namespace),
-            recorder: Recorder::new(client.clone(), reporter),
+            client: client.clone(),
+            reporter,
             config: config.clone(),
         }
     }
@@ -267,7 +269,10 @@ impl SwapReporter {
             action: "SwapPlugins".to_owned(),
             secondary: None,
         };
-        if let Err(e) = self.recorder.publish(&event, &cm.object_ref(&())).await {
+        // A recorder per event: a shared one folds every refusal into one event series that keeps the first
+        // note, and the admin must see the reason of the latest attempt.
+        let recorder = Recorder::new(self.client.clone(), self.reporter.clone());
+        if let Err(e) = recorder.publish(&event, &cm.object_ref(&())).await {
             tracing::warn!(error = %e, config = %self.config, "publishing the plugin set event");
         }
         let annotation = json!({
