@@ -380,6 +380,15 @@ async fn sample_platform_mesh_sets_up_kcp_and_a_second_reconcile_writes_nothing(
         rotated == json!("cm90YXRlZCBDQQ=="),
         "caBundle is base64 of the rotated CA: {rotated}"
     );
+
+    // Deletion: kcp-setup's finalize runs (cleaning nothing up, like upstream) and releases its finalizer.
+    platform_meshes.delete(PM, &Default::default()).await?;
+    let report = lifecycle.reconcile(&store, &ObjectKey::namespaced(NS, PM)).await;
+    ensure!(report.error.is_none() && report.gone, "{report:?}");
+    ensure!(
+        platform_meshes.get_opt(PM).await?.is_none(),
+        "the PlatformMesh is gone"
+    );
     server.shutdown().await;
     Ok(())
 }

@@ -250,3 +250,42 @@ fn child_workspaces_are_looked_up_in_their_parent() {
     assert!(host.object(&Target::kcp("root:a:b"), &deep_cm).is_some());
     std::fs::remove_dir_all(workspace).unwrap();
 }
+
+#[test]
+fn identity_provider_configuration_apply_failure_is_only_logged() {
+    let host = kcp_host().with_error(
+        "apply",
+        Some("IdentityProviderConfiguration"),
+        ClusterError::Invalid("webhook not reachable".into()),
+    );
+    converge(&host, &ctx(json!({})), 6);
+    let warned = host.logs().into_iter().any(|(level, line)| {
+        level == platform_mesh_plugin_sdk::LogLevel::Warn
+            && line.contains("IdentityProviderConfiguration/welcome")
+            && line.contains("webhook not reachable")
+    });
+    assert!(warned, "{:?}", host.logs());
+}
+
+#[test]
+fn terminal_toggle_adds_the_terminal_binding_to_account_and_org_types() {
+    let terminal = json!({"export": "terminal.platform-mesh.io", "path": "root:platform-mesh-system"});
+    for (toggles, expected) in [
+        (toggles(&["feature-enable-terminal-controller-manager"]), true),
+        (json!({}), false),
+    ] {
+        let host = kcp_host();
+        pass(&host, &ctx(toggles)).unwrap();
+        for name in ["account", "org"] {
+            let wt = stored(
+                &host,
+                "root",
+                ("tenancy.kcp.io", "v1alpha1", "WorkspaceType"),
+                name,
+            )
+            .unwrap();
+            let bindings = wt["spec"]["defaultAPIBindings"].as_array().unwrap();
+            assert_eq!(bindings.contains(&terminal), expected, "{name}: {bindings:?}");
+        }
+    }
+}
