@@ -1,0 +1,211 @@
+//! End to end: a ManagedProvider with a Flux-helm, a Flux-oci and an OCM component, run by the real wasm
+//! plugins of the Provider and ManagedProvider chains against the embedded server (kcp, Flux and OCM simulated).
+//! It goes Ready (the Provider in kcp gets its workspace and kubeconfig, the kubeconfig is copied, the
+//! HelmReleases turn Ready); a further pass writes nothing; deleting it with `cleanupOnDelete` removes the Flux
+//! and OCM objects, the copied Secret, the provider workspace and the Provider, in that order.
+
+#[path = "managed_provider_support/mod.rs"]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use kube::api::{DeleteParams, Patch, PatchParams};
+use serde_json::{Value, json};
+use support::{NS, Scenario, create, dynamic};
+
+fn managed_provider(name: &str, deployments: Value) -> Value {
+    json!({"apiVersion": "providers.platform-mesh.io/v1alpha1", "kind": "ManagedProvider",
+        "metadata": {"name": name, "namespace": NS},
+        "spec": {"platformMeshRef": {"name": "platform-mesh"}, "cleanupOnDelete": true,
+                 "runtimeDeployments": deployments}})
+}
+
+fn three_components() -> Value {
+    json!([
+        {"flux": {"type": "helm", "registry": "https://charts.example.io", "chart": "portal", "version": "1.0.0"}},
+        {"flux": {"type": "oci", "registry": "ghcr.io/pm", "chart": "charts/api", "version": "1.0.0",
+                  "values": {"replicas": 2, "ratio": 0.5}}},
+        {"ocm": {"registry": "ghcr.io/platform-mesh", "component": "github.com/platform-mesh/extension", "version": "1.0.0"}},
+    ])
+}
+
+async fn exists(api: &kube::Api<kube::api::DynamicObject>, name: &str) -> anyhow::Result<bool> {
+    Ok(api.get_opt(name).await?.is_some())
+}
+
+#[tokio::test]
+async fn managed_provider_goes_ready_writes_nothing_when_steady_and_cleans_up_in_order() -> anyhow::Result<()>
+{
+    let mut scenario = Scenario::start().await?;
+    let client = scenario.client.clone();
+    let mps = dynamic(
+        &client,
+        "providers.platform-mesh.io/v1alpha1",
+        "ManagedProvider",
+        "managedproviders",
+        Some(NS),
+    );
+    create(&mps, managed_provider("cowboys", three_components())).await?;
+    let seen = scenario.wait_for("managedprovider", "Ready", "True").await?;
+    let phases: Vec<&str> = seen
+        .iter()
+        .filter(|e| e.controller == "managedprovider" && e.change.type_ == "Ready")
+        .map(|e| e.change.reason.as_str())
+        .collect();
+    assert!(
+        phases.contains(&"Stopped"),
+        "the chain waited on the way: {phases:?}"
+    );
+
+    // The Provider in kcp, its workspace and both kubeconfig Secrets.
+    let kcp_system = scenario.server.kcp_client("root:providers:system");
+    let providers = dynamic(
+        &kcp_system,
+        "providers.platform-mesh.io/v1alpha1",
+        "Provider",
+        "providers",
+        None,
+    );
+    let provider = providers.get("cowboys").await?;
+    assert_eq!(provider.data["status"]["phase"], "Ready");
+    let cluster = provider.metadata.annotations.as_ref().context("annotations")?["kcp.io/cluster"].clone();
+    let workspaces = dynamic(
+        &scenario.server.kcp_client("root:providers"),
+        "tenancy.kcp.io/v1alpha1",
+        "Workspace",
+        "workspaces",
+        None,
+    );
+    let ws_name = format!("cowboys-{cluster}");
+    assert!(exists(&workspaces, &ws_name).await?);
+    let kcp_secret = dynamic(&kcp_system, "v1", "Secret", "secrets", Some(NS));
+    assert!(exists(&kcp_secret, "cowboys-provider-kubeconfig").await?);
+    let secrets = dynamic(&client, "v1", "Secret", "secrets", Some(NS));
+    let copied = secrets.get("cowboys-provider-kubeconfig").await?;
+    assert!(copied.data["data"]["kubeconfig"].is_string());
+    let releases = dynamic(
+        &client,
+        "helm.toolkit.fluxcd.io/v2",
+        "HelmRelease",
+        "helmreleases",
+        Some(NS),
+    );
+    for name in ["cowboys-portal", "cowboys-api", "cowboys-extension"] {
+        let release = releases.get(name).await?;
+        let ready = release.data["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True");
+        assert!(ready, "{name} is Ready");
+    }
+    let role = dynamic(
+        &scenario.server.kcp_client(&format!("root:providers:{ws_name}")),
+        "rbac.authorization.k8s.io/v1",
+        "ClusterRoleBinding",
+        "clusterrolebindings",
+        None,
+    )
+    .get("cowboys-provider")
+    .await?;
+    assert_eq!(
+        role.data["roleRef"]["name"], "cowboys-provider",
+        "least privilege by default"
+    );
+
+    // Steady state: a change to metadata only reconciles both objects again and writes nothing else.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = scenario.server.requests().snapshot();
+    let touch = json!({"metadata": {"annotations": {"e2e/touch": "1"}}});
+    mps.patch("cowboys", &PatchParams::default(), &Patch::Merge(&touch))
+        .await?;
+    providers
+        .patch("cowboys", &PatchParams::default(), &Patch::Merge(&touch))
+        .await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = scenario.server.requests().snapshot();
+    assert_eq!(
+        after.changed_writes - before.changed_writes,
+        2,
+        "only the two annotation patches changed anything: {:?}",
+        after.changed_by_resource
+    );
+
+    // Deletion: Flux/OCM objects, then the copied Secret, then the provider workspace, then the Provider.
+    mps.delete("cowboys", &DeleteParams::default()).await?;
+    let oci = dynamic(
+        &client,
+        "delivery.ocm.software/v1alpha1",
+        "Resource",
+        "resources",
+        Some(NS),
+    );
+    let started = Instant::now();
+    let mut gone: [Option<Duration>; 5] = [None; 5];
+    while gone.iter().any(Option::is_none) && started.elapsed() < Duration::from_secs(90) {
+        let states = [
+            !exists(&releases, "cowboys-portal").await? && !exists(&oci, "cowboys-extension").await?,
+            !exists(&secrets, "cowboys-provider-kubeconfig").await?,
+            !exists(&workspaces, &ws_name).await?,
+            !exists(&providers, "cowboys").await?,
+            !exists(&mps, "cowboys").await?,
+        ];
+        for (slot, is_gone) in gone.iter_mut().zip(states) {
+            if is_gone && slot.is_none() {
+                *slot = Some(started.elapsed());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let gone: Vec<Duration> = gone
+        .iter()
+        .map(|g| g.context("everything is deleted"))
+        .collect::<Result<_, _>>()?;
+    assert!(
+        gone.windows(2).all(|w| w[0] <= w[1]),
+        "deletion order flux, secret, workspace, provider, mp: {gone:?}"
+    );
+    scenario.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn both_or_neither_flux_and_ocm_are_rejected_by_the_crd() -> anyhow::Result<()> {
+    let server = apiserver::start(apiserver::ServerConfig {
+        simulators: apiserver::sim::SimConfig::none(),
+        ..apiserver::ServerConfig::default()
+    })
+    .await?;
+    let client = server.client();
+    platform_mesh_operator::embedded::install_crds(&client).await?;
+    let api = dynamic(
+        &client,
+        "providers.platform-mesh.io/v1alpha1",
+        "ManagedProvider",
+        "managedproviders",
+        Some("default"),
+    );
+    let both = json!([{"flux": {"registry": "r", "chart": "c", "version": "1"},
+                       "ocm": {"registry": "r", "component": "c", "version": "1"}}]);
+    for deployments in [both, json!([{}])] {
+        let mut object = managed_provider("bad", deployments);
+        object["metadata"]["namespace"] = json!("default");
+        let object: kube::api::DynamicObject = serde_json::from_value(object)?;
+        let error = api
+            .create(&Default::default(), &object)
+            .await
+            .expect_err("rejected");
+        let kube::Error::Api(status) = error else {
+            anyhow::bail!("not an API error: {error}")
+        };
+        assert_eq!(status.code, 422);
+        assert!(
+            status.message.contains("exactly one of flux or ocm must be set"),
+            "{}",
+            status.message
+        );
+    }
+    server.shutdown().await;
+    Ok(())
+}

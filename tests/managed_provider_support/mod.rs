@@ -1,0 +1,318 @@
+//! Shared setup of the Provider/ManagedProvider end-to-end tests: the embedded server with the providers APIExport
+//! in kcp, a Ready PlatformMesh, and the Provider and ManagedProvider controllers running the real wasm plugins.
+#![allow(dead_code)]
+
+use std::{path::PathBuf, time::Duration};
+
+use anyhow::{Context as _, bail};
+use apiserver::{ServerConfig, sim::SimConfig};
+use clap::Parser;
+use kube::{
+    Api, Client, CustomResourceExt,
+    api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams},
+};
+use platform_mesh_operator::{
+    clusters::{Clusters, KcpAdmin},
+    config::OperatorConfig,
+    controller::{
+        ControllerSettings, ProgressEvent, ProgressSink, managedprovider,
+        operator::{self, OperatorClients},
+        provider::{self, ProviderLifecycle, ProviderSettings},
+        provider_chains,
+    },
+    crd::Provider,
+    embedded,
+    lifecycle::{Lifecycle, LifecycleOptions, Target},
+};
+use serde_json::{Value, json};
+use tokio::{sync::mpsc::UnboundedReceiver, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+
+/// The namespace of the PlatformMesh and the ManagedProviders.
+pub const NS: &str = "platform-mesh-system";
+/// The providers APIExport (and its endpoint slice).
+pub const EXPORT: &str = "providers.platform-mesh.io";
+
+#[derive(Parser)]
+struct Flags {
+    #[command(flatten)]
+    config: OperatorConfig,
+}
+
+/// A dynamic API for `kind` in `namespace` (`None`: cluster-scoped or all namespaces).
+pub fn dynamic(
+    client: &Client,
+    api_version: &str,
+    kind: &str,
+    plural: &str,
+    namespace: Option<&str>,
+) -> Api<DynamicObject> {
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural);
+    match namespace {
+        Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
+        None => Api::all_with(client.clone(), &resource),
+    }
+}
+
+/// Creates `object` through `api` (AlreadyExists is fine).
+pub async fn create(api: &Api<DynamicObject>, object: Value) -> anyhow::Result<()> {
+    let object: DynamicObject = serde_json::from_value(object)?;
+    match api.create(&PostParams::default(), &object).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
+        Err(e) => Err(e).context("creating an object"),
+    }
+}
+
+/// The APIResourceSchema of our Provider CRD, as kcp publishes it.
+fn provider_schema() -> Value {
+    let crd = serde_json::to_value(Provider::crd()).expect("the CRD serialises");
+    let versions: Vec<Value> = crd["spec"]["versions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| {
+            let mut v = v.clone();
+            v["schema"] = v["schema"]["openAPIV3Schema"].clone();
+            v
+        })
+        .collect();
+    json!({"apiVersion": "apis.kcp.io/v1alpha1", "kind": "APIResourceSchema",
+        "metadata": {"name": "v1.providers.providers.platform-mesh.io"},
+        "spec": {"group": crd["spec"]["group"], "names": crd["spec"]["names"], "scope": "Cluster", "versions": versions}})
+}
+
+fn workspace(name: &str, type_name: &str) -> Value {
+    json!({"apiVersion": "tenancy.kcp.io/v1alpha1", "kind": "Workspace", "metadata": {"name": name},
+           "spec": {"type": {"name": type_name, "path": "root"}}})
+}
+
+/// kcp as KcpSetup would leave it for providers: the export with its schema and endpoint slice in
+/// `root:platform-mesh-system`, WorkspaceType `provider` binding it, and workspaces `root:providers` and
+/// `root:providers:system`.
+pub async fn install_kcp(server: &apiserver::Server) -> anyhow::Result<()> {
+    let system = server.kcp_client("root:platform-mesh-system");
+    let root = server.kcp_client("root");
+    create(
+        &dynamic(&root, "tenancy.kcp.io/v1alpha1", "Workspace", "workspaces", None),
+        workspace("platform-mesh-system", "universal"),
+    )
+    .await?;
+    create(
+        &dynamic(&root, "tenancy.kcp.io/v1alpha1", "Workspace", "workspaces", None),
+        workspace("providers", "universal"),
+    )
+    .await?;
+    create(
+        &dynamic(
+            &system,
+            "apis.kcp.io/v1alpha1",
+            "APIResourceSchema",
+            "apiresourceschemas",
+            None,
+        ),
+        provider_schema(),
+    )
+    .await?;
+    create(
+        &dynamic(&system, "apis.kcp.io/v1alpha1", "APIExport", "apiexports", None),
+        json!({"apiVersion": "apis.kcp.io/v1alpha1", "kind": "APIExport", "metadata": {"name": EXPORT},
+               "spec": {"latestResourceSchemas": ["v1.providers.providers.platform-mesh.io"]}}),
+    )
+    .await?;
+    create(
+        &dynamic(&system, "apis.kcp.io/v1alpha1", "APIExportEndpointSlice", "apiexportendpointslices", None),
+        json!({"apiVersion": "apis.kcp.io/v1alpha1", "kind": "APIExportEndpointSlice", "metadata": {"name": EXPORT},
+               "spec": {"export": {"path": "root:platform-mesh-system", "name": EXPORT}}}),
+    )
+    .await?;
+    create(
+        &dynamic(&root, "tenancy.kcp.io/v1alpha1", "WorkspaceType", "workspacetypes", None),
+        json!({"apiVersion": "tenancy.kcp.io/v1alpha1", "kind": "WorkspaceType", "metadata": {"name": "provider"},
+               "spec": {"defaultAPIBindings": [{"export": EXPORT, "path": "root:platform-mesh-system"}]}}),
+    )
+    .await?;
+    let providers = server.kcp_client("root:providers");
+    create(
+        &dynamic(
+            &providers,
+            "tenancy.kcp.io/v1alpha1",
+            "Workspace",
+            "workspaces",
+            None,
+        ),
+        workspace("system", "provider"),
+    )
+    .await?;
+    // Providers are served in root:providers:system once its binding is Bound.
+    let served = dynamic(
+        &server.kcp_client("root:providers:system"),
+        "providers.platform-mesh.io/v1alpha1",
+        "Provider",
+        "providers",
+        None,
+    );
+    for _ in 0..200 {
+        if served.list(&Default::default()).await.is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bail!("Providers never became served in root:providers:system")
+}
+
+/// A PlatformMesh `platform-mesh` whose Ready condition is True (no PlatformMesh controller runs).
+pub async fn ready_platform_mesh(client: &Client) -> anyhow::Result<()> {
+    let api = dynamic(
+        client,
+        "core.platform-mesh.io/v1alpha1",
+        "PlatformMesh",
+        "platformmeshes",
+        Some(NS),
+    );
+    create(
+        &api,
+        json!({"apiVersion": "core.platform-mesh.io/v1alpha1", "kind": "PlatformMesh",
+        "metadata": {"name": "platform-mesh", "namespace": NS}, "spec": {}}),
+    )
+    .await?;
+    let status = json!({"status": {"conditions": [{"type": "Ready", "status": "True", "reason": "Complete",
+        "message": "", "lastTransitionTime": "2026-01-01T00:00:00Z"}]}});
+    api.patch_status("platform-mesh", &PatchParams::default(), &Patch::Merge(&status))
+        .await?;
+    Ok(())
+}
+
+/// The running scenario.
+pub struct Scenario {
+    pub server: apiserver::Server,
+    pub client: Client,
+    pub events: UnboundedReceiver<ProgressEvent>,
+    stop: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Scenario {
+    /// Starts the server with every simulator, installs CRDs, kcp's provider APIs and a Ready PlatformMesh, and
+    /// runs the Provider and ManagedProvider controllers with the shipped plugins.
+    pub async fn start() -> anyhow::Result<Scenario> {
+        let server = apiserver::start(ServerConfig {
+            simulators: SimConfig::all().with_delay(Duration::from_millis(20)),
+            ..ServerConfig::default()
+        })
+        .await?;
+        let client = server.client();
+        embedded::install_crds(&client).await?;
+        let repo_root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        for object in embedded::read_documents(&repo_root.join("deploy/samples/namespace.yaml"))? {
+            embedded::apply(&client, &object).await?;
+        }
+        install_kcp(&server).await?;
+        ready_platform_mesh(&client).await?;
+
+        let mut config = Flags::try_parse_from(["e2e"])?.config;
+        config.workspace_dir = repo_root.canonicalize()?;
+        config.kcp.kcp_url = server.url().to_owned();
+        let kcp = kube::Config::new(server.url().parse()?);
+        let clients = OperatorClients {
+            runtime: client.clone(),
+            infra: client.clone(),
+            kcp_admin: KcpAdmin::Config(Box::new(kcp)),
+        };
+        let plugins = operator::start_plugins(&config, &clients).await?;
+        let (progress, events) = ProgressSink::channel();
+        let stop = CancellationToken::new();
+        let settings = ControllerSettings {
+            concurrency: 4,
+            debug_label_value: String::new(),
+        };
+        let provider_settings = ProviderSettings {
+            bootstrap_retry: Duration::from_millis(200),
+            ..operator::provider_settings(&config)
+        };
+        let clusters = Clusters::new(client.clone(), client.clone(), clients.kcp_admin.clone());
+        let providers = tokio::spawn(provider::run(
+            std::sync::Arc::new(clusters),
+            ProviderLifecycle {
+                chain: provider_chains::chain_source(
+                    &config.subroutines,
+                    &plugins.handle,
+                    provider::CONTROLLER,
+                ),
+                operator_config: config.to_plugin_json(),
+            },
+            provider_settings,
+            progress.clone(),
+            stop.clone().cancelled_owned(),
+        ));
+        let managed = tokio::spawn(managedprovider::run(
+            client.clone(),
+            Lifecycle::with_chain_source(
+                managedprovider::CONTROLLER,
+                Target::Runtime,
+                provider_chains::chain_source(
+                    &config.subroutines,
+                    &plugins.handle,
+                    managedprovider::CONTROLLER,
+                ),
+                LifecycleOptions::default(),
+                config.to_plugin_json(),
+            ),
+            settings,
+            progress,
+            stop.clone().cancelled_owned(),
+        ));
+        Ok(Scenario {
+            server,
+            client,
+            events,
+            stop,
+            tasks: vec![providers, managed],
+        })
+    }
+
+    /// Waits until a progress event of `controller` reports `type_` with `status`; returns the events seen.
+    pub async fn wait_for(
+        &mut self,
+        controller: &str,
+        type_: &str,
+        status: &str,
+    ) -> anyhow::Result<Vec<ProgressEvent>> {
+        let mut seen = Vec::new();
+        let wait = async {
+            while let Some(event) = self.events.recv().await {
+                println!(
+                    "{} {} {} {} {} {}",
+                    event.controller,
+                    event.key,
+                    event.change.type_,
+                    event.change.status,
+                    event.change.reason,
+                    event.change.message
+                );
+                let hit = event.controller == controller
+                    && event.change.type_ == type_
+                    && event.change.status == status;
+                seen.push(event);
+                if hit {
+                    return Ok(());
+                }
+            }
+            bail!("the controllers stopped")
+        };
+        tokio::time::timeout(Duration::from_secs(90), wait)
+            .await
+            .with_context(|| format!("waiting for {controller} {type_}={status}"))??;
+        Ok(seen)
+    }
+
+    /// Stops the controllers and the server.
+    pub async fn stop(self) {
+        self.stop.cancel();
+        for task in self.tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+        }
+        self.server.shutdown().await;
+    }
+}
