@@ -2,8 +2,8 @@
 //! server, rendering the shipped `manifests/features` with the real template engine. The sample PlatformMesh
 //! switches `feature-enable-getting-started` and `feature-accounts-in-accounts` on: their ContentConfigurations
 //! appear in `root:platform-mesh-system`, labelled with their toggle. Switching the toggles off removes them
-//! again; an unknown toggle is a warning in the condition, not a failure; switching
-//! `feature-enable-terminal-controller-manager` on creates its APIExport and APIResourceSchema, and a second
+//! again; an unknown toggle is a warning in the condition, not a failure; all four shipped toggles in one
+//! reconcile create their objects (the terminal one an APIExport and its APIResourceSchema), and a second
 //! reconcile writes nothing.
 
 mod provider_support;
@@ -45,6 +45,17 @@ async fn gone(api: &Api<DynamicObject>, name: &str) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     bail!("{name} was not removed")
+}
+
+/// Waits until `name` exists in `api`.
+async fn appears(api: &Api<DynamicObject>, name: &str) -> anyhow::Result<()> {
+    for _ in 0..300 {
+        if api.get_opt(name).await?.is_some() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("{name} did not appear")
 }
 
 #[tokio::test]
@@ -100,10 +111,11 @@ async fn toggles_switch_their_objects_on_and_off() -> anyhow::Result<()> {
         .await
         .context("kcp-setup's objects are not the toggle's")?;
 
-    // Another toggle from the directory tree: an APIExport and its schema.
+    // All four shipped toggles in one reconcile, the terminal one with an APIExport and its schema.
     set_toggles(
         &server,
-        json!([{"name": "feature-enable-terminal-controller-manager"}]),
+        json!([{"name": "feature-enable-getting-started"}, {"name": "feature-accounts-in-accounts"},
+               {"name": "feature-enable-account-iam-ui"}, {"name": "feature-enable-terminal-controller-manager"}]),
     )
     .await?;
     let exports = api(
@@ -112,17 +124,17 @@ async fn toggles_switch_their_objects_on_and_off() -> anyhow::Result<()> {
         "apiexports",
         None,
     );
-    for _ in 0..300 {
-        if exports.get_opt("terminal.platform-mesh.io").await?.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    appears(&exports, "terminal.platform-mesh.io").await?;
+    let schemas = api(
+        &server.kcp_client(PMS),
+        ("apis.kcp.io", "v1alpha1", "APIResourceSchema"),
+        "apiresourceschemas",
+        None,
+    );
+    appears(&schemas, "v260216-62483c5.terminals.terminal.platform-mesh.io").await?;
+    for name in ["account-iam-ui", "account-accounts", GETTING_STARTED] {
+        appears(&contents, name).await?;
     }
-    exports
-        .get("terminal.platform-mesh.io")
-        .await
-        .context("terminal APIExport")?;
-    operator.wait_for("Ready", "True", None).await.ok();
     operator.stop().await?;
 
     quiet(&server).await?;
