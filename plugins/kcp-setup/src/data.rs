@@ -2,10 +2,14 @@
 //! file is rendered and never changed during the traversal (upstream mutated the shared map while walking, §11.3
 //! item 33).
 
-use platform_mesh_plugin_sdk::{Gvk, Host, Target};
+use platform_mesh_plugin_sdk::{Gvk, Host, Reconciled, Target};
 use serde_json::{Map, Value, json};
 
-use crate::{inventory, settings::Settings};
+use crate::{
+    inventory::{self, CaError},
+    readiness::{NOT_READY_REQUEUE, NotReady},
+    settings::Settings,
+};
 
 /// Toggle name → template key whose value is `"true"` or `"false"`.
 pub const TOGGLE_KEYS: [(&str, &str); 3] = [
@@ -82,13 +86,22 @@ pub fn welcome_audiences(host: &dyn Host) -> Result<Vec<String>, String> {
     Ok(audiences)
 }
 
-/// Assembles the complete data. Errors carry upstream's prefixes.
-pub fn template_data(host: &dyn Host, settings: &Settings) -> Result<Value, String> {
+/// Assembles the complete data. Failures carry upstream's prefixes; a CA Secret that does not exist yet (its
+/// operator or issuer is still coming up) is waited for instead of failing the pass with backoff.
+pub fn template_data(host: &dyn Host, settings: &Settings) -> Result<Value, NotReady> {
     let mut data = static_data(settings);
     inventory::identity_hashes(host, &mut data)
-        .map_err(|e| format!("Failed to get APIExport hash inventory: {e}"))?;
-    inventory::ca_bundles(host, settings, &mut data)
-        .map_err(|e| format!("Failed to get CA bundle inventory: {e}"))?;
-    data.insert("welcomeAudiences".into(), json!(welcome_audiences(host)?));
+        .map_err(|e| NotReady::Fail(format!("Failed to get APIExport hash inventory: {e}")))?;
+    inventory::ca_bundles(host, settings, &mut data).map_err(|e| match e {
+        CaError::Missing(m) => NotReady::Wait(Reconciled::stop_after(
+            NOT_READY_REQUEUE,
+            format!("waiting for the CA bundle inventory: {m}"),
+        )),
+        CaError::Failed(m) => NotReady::Fail(format!("Failed to get CA bundle inventory: {m}")),
+    })?;
+    data.insert(
+        "welcomeAudiences".into(),
+        json!(welcome_audiences(host).map_err(NotReady::Fail)?),
+    );
     Ok(Value::Object(data))
 }

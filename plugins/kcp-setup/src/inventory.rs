@@ -55,24 +55,45 @@ pub fn identity_hashes(host: &dyn Host, data: &mut Map<String, Value>) -> Result
     Ok(())
 }
 
-/// The base64 value of `key` in Secret `CA_NAMESPACE/name`; a missing Secret or key is an error.
-pub fn ca_bundle(host: &dyn Host, name: &str, key: &str) -> Result<String, String> {
+/// Why a CA bundle could not be read.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CaError {
+    /// The Secret does not exist yet (its operator or issuer has not written it): wait for it.
+    Missing(String),
+    /// Reading failed, or the Secret lacks the key or its value is not usable.
+    Failed(String),
+}
+
+impl std::fmt::Display for CaError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CaError::Missing(m) | CaError::Failed(m) => f.write_str(m),
+        }
+    }
+}
+
+/// The base64 value of `key` in Secret `CA_NAMESPACE/name`.
+pub fn ca_bundle(host: &dyn Host, name: &str, key: &str) -> Result<String, CaError> {
     let secret = Gvk::new("", "v1", "Secret").object(Some(CA_NAMESPACE), name);
     let secret = host
         .get(&Target::Runtime, &secret)
-        .map_err(|e| format!("getting Secret {CA_NAMESPACE}/{name}: {e}"))?
-        .ok_or_else(|| format!("Secret {CA_NAMESPACE}/{name} not found"))?;
+        .map_err(|e| CaError::Failed(format!("getting Secret {CA_NAMESPACE}/{name}: {e}")))?
+        .ok_or_else(|| CaError::Missing(format!("Secret {CA_NAMESPACE}/{name} not found")))?;
     secret
         .pointer("/data")
         .and_then(|d| d.get(key))
         .and_then(Value::as_str)
         .filter(|v| !v.is_empty())
         .map(str::to_owned)
-        .ok_or_else(|| format!("Secret {CA_NAMESPACE}/{name} has no key {key}"))
+        .ok_or_else(|| CaError::Failed(format!("Secret {CA_NAMESPACE}/{name} has no key {key}")))
 }
 
 /// Adds the webhook CA bundles (base64) and `domainCA` (base64) / `domainCADec` (PEM text) to `data`.
-pub fn ca_bundles(host: &dyn Host, settings: &Settings, data: &mut Map<String, Value>) -> Result<(), String> {
+pub fn ca_bundles(
+    host: &dyn Host,
+    settings: &Settings,
+    data: &mut Map<String, Value>,
+) -> Result<(), CaError> {
     // Two webhooks share one Secret; read it once per pass.
     let mut read: Vec<(&str, &str, String)> = Vec::new();
     for (key, secret, secret_key) in WEBHOOK_CA_BUNDLES {
@@ -88,11 +109,13 @@ pub fn ca_bundles(host: &dyn Host, settings: &Settings, data: &mut Map<String, V
     }
     let (name, key) = (&settings.domain_ca_secret_name, &settings.domain_ca_secret_key);
     let domain = ca_bundle(host, name, key)?;
-    let pem = STANDARD
-        .decode(&domain)
-        .map_err(|e| format!("Secret {CA_NAMESPACE}/{name} key {key} is not base64: {e}"))?;
-    let pem =
-        String::from_utf8(pem).map_err(|_| format!("Secret {CA_NAMESPACE}/{name} key {key} is not text"))?;
+    let pem = STANDARD.decode(&domain).map_err(|e| {
+        CaError::Failed(format!(
+            "Secret {CA_NAMESPACE}/{name} key {key} is not base64: {e}"
+        ))
+    })?;
+    let pem = String::from_utf8(pem)
+        .map_err(|_| CaError::Failed(format!("Secret {CA_NAMESPACE}/{name} key {key} is not text")))?;
     data.insert("domainCA".into(), Value::String(domain));
     data.insert("domainCADec".into(), Value::String(pem));
     Ok(())

@@ -72,12 +72,12 @@ platform_mesh_plugin_sdk::export_plugin!(KcpSetup);
 /// One pass, reading the manifests from `workspace_dir` (the sandbox mount in wasm, the source tree in tests).
 pub fn reconcile(host: &dyn Host, ctx: &Context, workspace_dir: &Path) -> CallResult {
     let settings = Settings::read(ctx).map_err(Failure::new)?;
-    match readiness::check(host, &settings) {
-        Ok(()) => {}
+    let ready = readiness::check(host, &settings).and_then(|()| data::template_data(host, &settings));
+    let data = match ready {
+        Ok(data) => data,
         Err(NotReady::Wait(outcome)) => return Ok(outcome),
-        Err(NotReady::Invalid(message)) => return Err(Failure::new(message)),
-    }
-    let data = data::template_data(host, &settings).map_err(Failure::new)?;
+        Err(NotReady::Fail(message)) => return Err(Failure::new(message)),
+    };
     let failed = |e: String| Failure::new(format!("Failed to create kcp workspaces: {e}"));
     let dirs = tree::read(workspace_dir, MANIFESTS, converge::ROOT).map_err(failed)?;
     let items = plan::build(host, &dirs, &data, &settings).map_err(failed)?;

@@ -12,13 +12,13 @@ use crate::settings::Settings;
 /// Upstream's requeue for "kcp is not ready".
 pub const NOT_READY_REQUEUE: Duration = Duration::from_secs(5);
 
-/// Why kcp-setup cannot start this pass.
+/// Why kcp-setup cannot start this pass (also used for the template data's lookups).
 #[derive(Debug, PartialEq)]
 pub enum NotReady {
     /// Wait and look again (the outcome to return).
     Wait(Reconciled),
-    /// The admin Secret exists but cannot be used.
-    Invalid(String),
+    /// Fail the pass: something exists but cannot be used (e.g. an admin Secret without usable keys).
+    Fail(String),
 }
 
 /// A condition with exactly this type and status exists (upstream's "condition matches").
@@ -67,7 +67,7 @@ fn check_admin_secret(host: &dyn Host, settings: &Settings) -> Result<(), NotRea
         Err(e) => return Err(wait(format!("reading kcp admin Secret {namespace}/{name}: {e}"))),
     };
     let invalid = |why: String| {
-        NotReady::Invalid(format!(
+        NotReady::Fail(format!(
             "Failed to build kubeconfig: Secret {namespace}/{name} {why}"
         ))
     };

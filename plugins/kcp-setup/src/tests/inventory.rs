@@ -50,30 +50,47 @@ fn domain_ca_secret_name_and_key_come_from_the_flags() {
 }
 
 #[test]
-fn missing_ca_secret_or_key_is_an_error_naming_it() {
+fn missing_ca_secret_is_waited_for_and_a_missing_key_fails() {
     let host = FakeHost::new();
     assert_eq!(
         inventory::ca_bundle(&host, "security-operator-ca-secret", "ca.crt").unwrap_err(),
-        "Secret platform-mesh-system/security-operator-ca-secret not found"
+        inventory::CaError::Missing(
+            "Secret platform-mesh-system/security-operator-ca-secret not found".into()
+        )
     );
     let host = kcp_host();
     assert_eq!(
         inventory::ca_bundle(&host, "security-operator-ca-secret", "tls.crt").unwrap_err(),
-        "Secret platform-mesh-system/security-operator-ca-secret has no key tls.crt"
+        inventory::CaError::Failed(
+            "Secret platform-mesh-system/security-operator-ca-secret has no key tls.crt".into()
+        )
     );
     let host = kcp_host();
     let secret =
         Gvk::new("", "v1", "Secret").object(Some("platform-mesh-system"), "security-operator-ca-secret");
     host.delete(&Target::Runtime, &secret).unwrap();
     let before = host.calls().len();
-    let failure = pass(&host, &ctx(json!({}))).unwrap_err();
+    let waiting = pass(&host, &ctx(json!({}))).unwrap();
     assert_eq!(
-        failure.message,
-        "Failed to get CA bundle inventory: Secret platform-mesh-system/security-operator-ca-secret not found"
+        waiting,
+        platform_mesh_plugin_sdk::Reconciled::stop_after(
+            std::time::Duration::from_secs(5),
+            "waiting for the CA bundle inventory: Secret platform-mesh-system/security-operator-ca-secret not found"
+        )
     );
     assert!(
         host.calls()[before..].iter().all(|c| c.op == "get"),
         "nothing applied"
+    );
+    host.insert(
+        Target::Runtime,
+        json!({"apiVersion": "v1", "kind": "Secret",
+               "metadata": {"name": "security-operator-ca-secret", "namespace": "platform-mesh-system"},
+               "data": {"tls.crt": "eA=="}}),
+    );
+    assert_eq!(
+        pass(&host, &ctx(json!({}))).unwrap_err().message,
+        "Failed to get CA bundle inventory: Secret platform-mesh-system/security-operator-ca-secret has no key ca.crt"
     );
 }
 
