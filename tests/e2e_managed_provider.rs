@@ -209,3 +209,77 @@ async fn both_or_neither_flux_and_ocm_are_rejected_by_the_crd() -> anyhow::Resul
     server.shutdown().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn remote_runtime_cluster_gets_the_kubeconfig_and_flux_deploys_there() -> anyhow::Result<()> {
+    let mut scenario = Scenario::start().await?;
+    let remote = apiserver::start(apiserver::ServerConfig {
+        simulators: apiserver::sim::SimConfig::none(),
+        ..apiserver::ServerConfig::default()
+    })
+    .await?;
+    let client = scenario.client.clone();
+    let secrets = dynamic(&client, "v1", "Secret", "secrets", Some(NS));
+    let kubeconfig = serde_json::to_string(&remote.kubeconfig())?;
+    create(
+        &secrets,
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "remote-runtime", "namespace": NS},
+               "stringData": {"kubeconfig": kubeconfig}}),
+    )
+    .await?;
+    let mps = dynamic(
+        &client,
+        "providers.platform-mesh.io/v1alpha1",
+        "ManagedProvider",
+        "managedproviders",
+        Some(NS),
+    );
+    let mut object = managed_provider(
+        "remote",
+        json!([{"flux": {"registry": "ghcr.io/pm", "chart": "charts/api", "version": "1.0.0"}}]),
+    );
+    object["spec"]["runtimeKubeconfigSecretName"] = json!("remote-runtime");
+    create(&mps, object).await?;
+    scenario.wait_for("managedprovider", "Ready", "True").await?;
+
+    let remote_secrets = dynamic(&remote.client(), "v1", "Secret", "secrets", Some(NS));
+    assert!(
+        exists(&remote_secrets, "remote-provider-kubeconfig").await?,
+        "the copy is in the remote cluster"
+    );
+    assert!(
+        !exists(&secrets, "remote-provider-kubeconfig").await?,
+        "and not in the runtime cluster"
+    );
+    let releases = dynamic(
+        &client,
+        "helm.toolkit.fluxcd.io/v2",
+        "HelmRelease",
+        "helmreleases",
+        Some(NS),
+    );
+    let release = releases.get("remote-api").await?;
+    assert_eq!(
+        release.data["spec"]["kubeConfig"],
+        json!({"secretRef": {"name": "remote-runtime", "key": "kubeconfig"}}),
+        "Flux deploys the chart into the remote cluster"
+    );
+
+    mps.delete("remote", &DeleteParams::default()).await?;
+    let gone = async {
+        while exists(&mps, "remote").await? {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        anyhow::Ok(())
+    };
+    tokio::time::timeout(Duration::from_secs(60), gone)
+        .await
+        .context("the ManagedProvider is deleted")??;
+    assert!(
+        !exists(&remote_secrets, "remote-provider-kubeconfig").await?,
+        "cleanup follows the remote cluster"
+    );
+    remote.shutdown().await;
+    scenario.stop().await;
+    Ok(())
+}

@@ -17,7 +17,7 @@ use kube::{
     discovery::{Scope, pinned_kind},
 };
 
-use crate::lifecycle::Target;
+use crate::lifecycle::{KubeconfigRef, Target};
 
 /// Why a client or a kind could not be resolved.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +41,14 @@ pub enum ClusterError {
     /// The kcp admin configuration could not be built.
     #[error("building the kcp admin configuration")]
     KcpAdmin(#[source] KcpAdminError),
+    /// The kubeconfig Secret of a remote cluster could not be read or used.
+    #[error("using the kubeconfig in Secret {namespace}/{name} (key {key}): {reason}")]
+    RemoteKubeconfig {
+        namespace: String,
+        name: String,
+        key: String,
+        reason: String,
+    },
     /// A workspace client could not be created.
     #[error("creating a client for kcp workspace {path}")]
     KcpClient {
@@ -95,6 +103,8 @@ pub struct Clusters {
     kcp_admin: KcpAdmin,
     kcp_config: tokio::sync::Mutex<Option<Config>>,
     kcp_clients: Mutex<HashMap<String, Client>>,
+    /// Remote clients with the resourceVersion of the Secret they were built from.
+    remote_clients: Mutex<HashMap<KubeconfigRef, (String, Client)>>,
     discovery: Mutex<HashMap<(String, GroupVersionKind), (ApiResource, bool)>>,
 }
 
@@ -103,6 +113,7 @@ fn target_key(target: &Target) -> String {
         Target::Runtime => "runtime".into(),
         Target::Infra => "infra".into(),
         Target::Kcp(path) => format!("kcp:{path}"),
+        Target::Remote(r) => format!("remote:{}/{}#{}", r.namespace, r.name, r.key),
     }
 }
 
@@ -122,6 +133,7 @@ impl Clusters {
             kcp_admin,
             kcp_config: tokio::sync::Mutex::new(None),
             kcp_clients: Mutex::new(HashMap::new()),
+            remote_clients: Mutex::new(HashMap::new()),
             discovery: Mutex::new(HashMap::new()),
         }
     }
@@ -142,7 +154,52 @@ impl Clusters {
             Target::Runtime => Ok(self.runtime.clone()),
             Target::Infra => Ok(self.infra.clone()),
             Target::Kcp(path) => self.kcp_client(path).await,
+            Target::Remote(secret) => self.remote_client(secret).await,
         }
+    }
+
+    /// The client of a cluster whose kubeconfig is in a Secret of the runtime cluster, rebuilt only when the
+    /// Secret changed (its resourceVersion), so reconciles do not build a client each time (spec §11.4 item 43).
+    async fn remote_client(&self, secret: &KubeconfigRef) -> Result<Client, ClusterError> {
+        let failed = |reason: String| ClusterError::RemoteKubeconfig {
+            namespace: secret.namespace.clone(),
+            name: secret.name.clone(),
+            key: secret.key.clone(),
+            reason,
+        };
+        let stored = Api::<Secret>::namespaced(self.runtime.clone(), &secret.namespace)
+            .get_opt(&secret.name)
+            .await
+            .map_err(|e| failed(format!("reading the Secret: {e}")))?
+            .ok_or_else(|| failed("the Secret does not exist".into()))?;
+        let version = stored.metadata.resource_version.clone().unwrap_or_default();
+        if let Some((seen, client)) = self
+            .remote_clients
+            .lock()
+            .expect("remote client cache lock")
+            .get(secret)
+            && *seen == version
+        {
+            return Ok(client.clone());
+        }
+        let text = stored
+            .data
+            .as_ref()
+            .and_then(|d| d.get(&secret.key))
+            .map(|b| String::from_utf8_lossy(&b.0).into_owned())
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| failed("the key is missing or empty".into()))?;
+        let kubeconfig =
+            Kubeconfig::from_yaml(&text).map_err(|e| failed(format!("parsing the kubeconfig: {e}")))?;
+        let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+            .await
+            .map_err(|e| failed(format!("loading the kubeconfig: {e}")))?;
+        let client = Client::try_from(config).map_err(|e| failed(format!("building a client: {e}")))?;
+        self.remote_clients
+            .lock()
+            .expect("remote client cache lock")
+            .insert(secret.clone(), (version, client.clone()));
+        Ok(client)
     }
 
     async fn kcp_client(&self, path: &str) -> Result<Client, ClusterError> {

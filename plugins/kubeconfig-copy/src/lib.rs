@@ -1,5 +1,10 @@
 //! `KubeconfigCopySubroutine` (upstream spec §4.9.4), position 4 of the ManagedProvider chain: copies the
-//! kubeconfig the Provider chain wrote in kcp into a Secret in the ManagedProvider's namespace.
+//! kubeconfig the Provider chain wrote in kcp into a Secret in the ManagedProvider's namespace — of the runtime
+//! cluster, or of the remote runtime cluster named by `spec.runtimeKubeconfigSecretName` (its Secret's key
+//! `kubeconfig`; the host keeps one client per Secret version instead of building one per reconcile).
+//!
+//! Fix of spec §11.4 item 43: deletion removes the copy from the cluster it was copied to (the remote one when
+//! configured) and from the namespace the status recorded.
 
 use std::time::Duration;
 
@@ -46,6 +51,32 @@ pub fn expected(ctx: &Context) -> (String, String) {
 
 fn secret_kind() -> Gvk {
     Gvk::new("", "v1", "Secret")
+}
+
+/// Where the copy goes: the remote runtime cluster of `spec.runtimeKubeconfigSecretName`, else the runtime
+/// cluster.
+pub fn copy_target(ctx: &Context) -> Target {
+    match ctx
+        .field("/spec/runtimeKubeconfigSecretName")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+    {
+        Some(name) => Target::Remote {
+            namespace: ctx.namespace().to_owned(),
+            name: name.to_owned(),
+            key: "kubeconfig".into(),
+        },
+        None => Target::Runtime,
+    }
+}
+
+fn copy_failed(target: &Target, error: ClusterError) -> Failure {
+    match target {
+        Target::Remote { namespace, name, .. } => Failure::new(format!(
+            "kubeconfig secret for runtime cluster {namespace}/{name}: {error}"
+        )),
+        _ => Failure::from(error),
+    }
 }
 
 impl Plugin for KubeconfigCopy {
@@ -114,15 +145,17 @@ impl Plugin for KubeconfigCopy {
             );
         };
         let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}});
-        ensure_exists(host, &Target::Runtime, &ns)?;
+        let target = copy_target(ctx);
+        ensure_exists(host, &target, &ns).map_err(|e| copy_failed(&target, e))?;
         create_or_update(
             host,
-            &Target::Runtime,
+            &target,
             &secret_kind().object(Some(&namespace), &secret_name),
             |s| {
                 s["data"] = json!({key: data});
             },
-        )?;
+        )
+        .map_err(|e| copy_failed(&target, e))?;
         Ok(Reconciled::ok().with_status(
             json!({"providerKubeconfigSecretRef": {"name": secret_name, "namespace": namespace}}),
         ))
@@ -142,7 +175,8 @@ impl Plugin for KubeconfigCopy {
             .and_then(Value::as_str)
             .filter(|n| !n.is_empty())
             .unwrap_or(ctx.namespace());
-        match host.delete(&Target::Runtime, &secret_kind().object(Some(namespace), name)) {
+        let target = copy_target(ctx);
+        match host.delete(&target, &secret_kind().object(Some(namespace), name)) {
             Ok(_) | Err(ClusterError::NotFound(_)) => {
                 Ok(Reconciled::ok().with_status(json!({"phase": "Deleting"})))
             }
@@ -226,6 +260,31 @@ mod tests {
             &secret_kind().object(Some("pm"), "cowboys-provider-kubeconfig"),
         );
         assert_eq!(copied.unwrap()["data"], json!({"kubeconfig": "a2M="}));
+    }
+
+    #[test]
+    fn remote_runtime_cluster_gets_the_copy_and_loses_it_on_deletion() {
+        let host = FakeHost::new()
+            .with_object(system(), provider(true))
+            .with_object(system(), kcp_secret());
+        let mut ctx = mp(json!({}));
+        ctx.object["spec"]["runtimeKubeconfigSecretName"] = json!("remote");
+        KubeconfigCopy::process(&host, &ctx).unwrap();
+        let remote = copy_target(&ctx);
+        assert_eq!(
+            remote,
+            Target::Remote {
+                namespace: "pm".into(),
+                name: "remote".into(),
+                key: "kubeconfig".into()
+            }
+        );
+        let copy = secret_kind().object(Some("pm"), "cowboys-provider-kubeconfig");
+        assert!(host.object(&remote, &copy).is_some());
+        assert!(host.object(&Target::Runtime, &copy).is_none());
+        ctx.object["status"] = json!({"providerKubeconfigSecretRef": {"name": "cowboys-provider-kubeconfig", "namespace": "pm"}});
+        KubeconfigCopy::finalize(&host, &ctx).unwrap();
+        assert!(host.object(&remote, &copy).is_none());
     }
 
     #[test]

@@ -34,6 +34,11 @@ fn to_wit_target(target: &Target) -> types::Target {
         Target::Runtime => types::Target::Runtime,
         Target::Infra => types::Target::Infra,
         Target::Kcp(path) => types::Target::Kcp(path.clone()),
+        Target::Remote { namespace, name, key } => types::Target::Remote(types::KubeconfigRef {
+            namespace: namespace.clone(),
+            name: name.clone(),
+            key: key.clone(),
+        }),
     }
 }
 
@@ -42,6 +47,11 @@ fn from_wit_target(target: types::Target) -> Target {
         types::Target::Runtime => Target::Runtime,
         types::Target::Infra => Target::Infra,
         types::Target::Kcp(path) => Target::Kcp(path),
+        types::Target::Remote(r) => Target::Remote {
+            namespace: r.namespace,
+            name: r.name,
+            key: r.key,
+        },
     }
 }
 

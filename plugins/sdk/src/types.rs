@@ -11,6 +11,12 @@ pub enum Target {
     Infra,
     /// A kcp workspace by path, e.g. `root:orgs`.
     Kcp(String),
+    /// A cluster reached through the kubeconfig under `key` in Secret `namespace`/`name` of the runtime cluster.
+    Remote {
+        namespace: String,
+        name: String,
+        key: String,
+    },
 }
 
 impl Target {
@@ -26,6 +32,7 @@ impl fmt::Display for Target {
             Target::Runtime => f.write_str("runtime"),
             Target::Infra => f.write_str("infra"),
             Target::Kcp(path) => write!(f, "kcp:{path}"),
+            Target::Remote { namespace, name, .. } => write!(f, "remote:{namespace}/{name}"),
         }
     }
 }

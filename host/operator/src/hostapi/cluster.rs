@@ -30,6 +30,11 @@ fn target_of(target: types::Target) -> Target {
         types::Target::Runtime => Target::Runtime,
         types::Target::Infra => Target::Infra,
         types::Target::Kcp(path) => Target::Kcp(path),
+        types::Target::Remote(r) => Target::Remote(crate::lifecycle::KubeconfigRef {
+            namespace: r.namespace,
+            name: r.name,
+            key: r.key,
+        }),
     }
 }
 
@@ -98,6 +103,7 @@ impl HostCall {
         self.permissions
             .check(&access)
             .map_err(|missing| Error::Forbidden(format!("plugin {}: {missing}", self.plugin)))?;
+        self.check_remote(target)?;
         let client = self
             .services
             .clusters
@@ -119,6 +125,23 @@ impl HostCall {
         Ok((api, resource))
     }
 
+    /// A remote target reads its kubeconfig Secret on the plugin's behalf, so the plugin must be allowed to.
+    fn check_remote(&self, target: &Target) -> Result<()> {
+        let Target::Remote(secret) = target else {
+            return Ok(());
+        };
+        let access = Access {
+            target: &Target::Runtime,
+            group: "",
+            kind: "Secret",
+            verb: Verb::Get,
+            namespace: Some(&secret.namespace),
+        };
+        self.permissions
+            .check(&access)
+            .map_err(|missing| Error::Forbidden(format!("plugin {}: {missing}", self.plugin)))
+    }
+
     async fn client_for_token(&self, target: &Target, namespace: &str) -> Result<Client> {
         let access = Access {
             target,
@@ -130,6 +153,7 @@ impl HostCall {
         self.permissions
             .check(&access)
             .map_err(|missing| Error::Forbidden(format!("plugin {}: {missing}", self.plugin)))?;
+        self.check_remote(target)?;
         self.services.clusters.client(target).await.map_err(from_cluster)
     }
 }

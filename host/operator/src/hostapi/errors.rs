@@ -43,6 +43,7 @@ pub fn from_kube(error: kube::Error) -> Error {
 pub fn from_cluster(error: ClusterError) -> Error {
     match error {
         ClusterError::UnknownKind { .. } => Error::NotFound(error.to_string()),
+        ClusterError::RemoteKubeconfig { .. } => Error::Invalid(error.to_string()),
         ClusterError::Discovery { source, .. } if matches!(source, kube::Error::Api(_)) => from_kube(source),
         other => Error::Unavailable(chain(&other)),
     }

@@ -70,7 +70,8 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D:
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
-    /// `runtime`, `infra`, `kcp` (any workspace) or `kcp:<path glob>` such as `kcp:root:orgs:*`.
+    /// `runtime`, `infra`, `kcp` (any workspace), `kcp:<path glob>` such as `kcp:root:orgs:*`, `remote` (any
+    /// cluster reached through a kubeconfig Secret) or `remote:<namespace>/<secret glob>`.
     #[serde(alias = "target", deserialize_with = "one_or_many")]
     pub targets: Vec<String>,
     #[serde(default, deserialize_with = "one_or_many")]
@@ -114,6 +115,11 @@ fn target_matches(pattern: &str, target: &Target) -> bool {
         Target::Infra => glob_match(pattern, "infra"),
         Target::Kcp(path) => {
             pattern == "kcp" || pattern == "*" || glob_match(pattern, &format!("kcp:{path}"))
+        }
+        Target::Remote(r) => {
+            pattern == "remote"
+                || pattern == "*"
+                || glob_match(pattern, &format!("remote:{}/{}", r.namespace, r.name))
         }
     }
 }
@@ -159,11 +165,15 @@ impl Rule {
             }
         }
         for target in &self.targets {
-            let known = matches!(target.as_str(), "runtime" | "infra" | "kcp" | "*")
-                || target.strip_prefix("kcp:").is_some_and(|path| !path.is_empty());
+            let known = matches!(target.as_str(), "runtime" | "infra" | "kcp" | "remote" | "*")
+                || target.strip_prefix("kcp:").is_some_and(|path| !path.is_empty())
+                || target
+                    .strip_prefix("remote:")
+                    .is_some_and(|secret| !secret.is_empty());
             if !known {
                 return Err(format!(
-                    "unknown target {target:?} (expected runtime, infra, kcp, kcp:<workspace path glob> or *)"
+                    "unknown target {target:?} (expected runtime, infra, kcp, kcp:<workspace path glob>, remote, \
+                     remote:<namespace>/<secret glob> or *)"
                 ));
             }
         }
@@ -197,6 +207,7 @@ fn target_name(target: &Target) -> String {
         Target::Runtime => "runtime".into(),
         Target::Infra => "infra".into(),
         Target::Kcp(path) => format!("kcp:{path}"),
+        Target::Remote(r) => format!("remote:{}/{}", r.namespace, r.name),
     }
 }
 
@@ -211,7 +222,7 @@ impl Permissions {
     pub fn permissive() -> Self {
         let all = || vec!["*".to_owned()];
         Permissions::new(vec![Rule {
-            targets: vec!["runtime".into(), "infra".into(), "kcp".into()],
+            targets: vec!["runtime".into(), "infra".into(), "kcp".into(), "remote".into()],
             groups: all(),
             kinds: vec!["*".into(), "Secret".into()],
             verbs: all(),
@@ -459,5 +470,29 @@ mod tests {
         .unwrap();
         assert_eq!(rule.targets, ["infra"]);
         assert!(rule.namespaces.is_empty());
+    }
+
+    #[test]
+    fn remote_targets_match_remote_rules() {
+        let remote = Target::Remote(crate::lifecycle::KubeconfigRef {
+            namespace: "pm".into(),
+            name: "edge".into(),
+            key: "kubeconfig".into(),
+        });
+        let access = |target| Access {
+            target,
+            group: "",
+            kind: "Secret",
+            verb: Verb::Apply,
+            namespace: Some("pm"),
+        };
+        let any_remote = Permissions::new(vec![rule(&["remote"], &[""], &["Secret"], &["*"], &[])]);
+        let one_secret = Permissions::new(vec![rule(&["remote:pm/e*"], &[""], &["Secret"], &["*"], &[])]);
+        let runtime_only = Permissions::new(vec![rule(&["runtime"], &[""], &["Secret"], &["*"], &[])]);
+        assert!(any_remote.check(&access(&remote)).is_ok());
+        assert!(one_secret.check(&access(&remote)).is_ok());
+        let missing = runtime_only.check(&access(&remote)).unwrap_err();
+        assert!(missing.ends_with("on remote:pm/edge"), "{missing}");
+        assert!(Permissions::permissive().check(&access(&remote)).is_ok());
     }
 }

@@ -15,4 +15,6 @@ pub use chain::{Chain, ChainSource, LiveChain};
 pub use conditions::ConditionChange;
 pub use engine::{EngineError, Lifecycle, LifecycleOptions, PassReport};
 pub use store::{KubeStore, ObjectKey, ObjectStore, StoreError};
-pub use subroutine::{CallContext, Failure, Outcome, StepResult, Subroutine, SubroutineFuture, Target};
+pub use subroutine::{
+    CallContext, Failure, KubeconfigRef, Outcome, StepResult, Subroutine, SubroutineFuture, Target,
+};

@@ -14,6 +14,19 @@ pub enum Target {
     Infra,
     /// A kcp workspace, by path (`root:orgs`).
     Kcp(String),
+    /// A cluster reached through a kubeconfig in a Secret of the runtime cluster.
+    Remote(KubeconfigRef),
+}
+
+/// A kubeconfig stored in a Secret of the runtime cluster (mirrors the WIT `kubeconfig-ref`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct KubeconfigRef {
+    /// The Secret's namespace.
+    pub namespace: String,
+    /// The Secret's name.
+    pub name: String,
+    /// The data key holding the kubeconfig.
+    pub key: String,
 }
 
 /// Everything one call of a subroutine gets.

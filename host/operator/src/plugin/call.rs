@@ -56,6 +56,11 @@ fn wit_target(target: &Target) -> types::Target {
         Target::Runtime => types::Target::Runtime,
         Target::Infra => types::Target::Infra,
         Target::Kcp(path) => types::Target::Kcp(path.clone()),
+        Target::Remote(r) => types::Target::Remote(types::KubeconfigRef {
+            namespace: r.namespace.clone(),
+            name: r.name.clone(),
+            key: r.key.clone(),
+        }),
     }
 }
 
