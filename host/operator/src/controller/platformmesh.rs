@@ -86,12 +86,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) -> Result<(), ControllerError> {
     let api: Api<PlatformMesh> = Api::all(client.clone());
-    if let Err(error) = api.list(&ListParams::default().limit(1)).await {
-        return Err(match &error {
-            kube::Error::Api(status) if status.code == 404 => ControllerError::CrdMissing(error),
-            _ => ControllerError::Access(error),
-        });
-    }
+    check_access(&api).await?;
     let resource = kube::api::ApiResource::erase::<PlatformMesh>(&());
     let context = Arc::new(Context {
         lifecycle,
@@ -122,6 +117,34 @@ pub async fn run(
     Ok(())
 }
 
+/// How long the start-up check retries an API server that answers with transient errors.
+const START_RETRY: Duration = Duration::from_secs(60);
+
+/// Fails fast when the CRD is missing (404) or access is denied (401/403); retries transient failures (5xx,
+/// 429, connection errors) for [`START_RETRY`], so a flaky API server at start-up does not stop the operator.
+async fn check_access(api: &Api<PlatformMesh>) -> Result<(), ControllerError> {
+    let started = std::time::Instant::now();
+    let mut delay = Duration::from_millis(100);
+    loop {
+        let error = match api.list(&ListParams::default().limit(1)).await {
+            Ok(_) => return Ok(()),
+            Err(error) => error,
+        };
+        match &error {
+            kube::Error::Api(status) if status.code == 404 => return Err(ControllerError::CrdMissing(error)),
+            kube::Error::Api(status) if matches!(status.code, 401 | 403) => {
+                return Err(ControllerError::Access(error));
+            }
+            _ if started.elapsed() >= START_RETRY => return Err(ControllerError::Access(error)),
+            _ => {
+                tracing::warn!(error = %super::error_chain(&error), retry_in = ?delay, "listing PlatformMeshes")
+            }
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
+
 fn key_of(pm: &PlatformMesh) -> ObjectKey {
     ObjectKey::namespaced(pm.namespace().unwrap_or_default(), pm.name_any())
 }
@@ -146,8 +169,9 @@ async fn reconcile(pm: Arc<PlatformMesh>, ctx: Arc<Context>) -> Result<Action, R
 }
 
 fn error_policy(_pm: Arc<PlatformMesh>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
-    // A lost write race is retried quickly; everything else backs off per object.
-    let delay = if error.source.is_conflict() {
+    // A lost write race, or a transient API error on the object itself, is retried quickly; everything else
+    // backs off per object.
+    let delay = if error.source.is_conflict() || error.source.is_transient() {
         Duration::from_secs(1)
     } else {
         ctx.backoff.next_delay(&error.key)

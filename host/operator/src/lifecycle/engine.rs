@@ -84,6 +84,18 @@ pub enum EngineError {
 }
 
 impl EngineError {
+    /// Whether the pass failed only on reading or writing the object itself with a transient API error (see
+    /// [`StoreError::is_transient`]), not in a subroutine: worth a quick retry rather than the per-object
+    /// backoff, which is meant for subroutine failures (upstream's 30 s for PlatformMesh).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            EngineError::Fetch(e) | EngineError::AddFinalizers(e) | EngineError::Persist(e) => {
+                e.is_transient()
+            }
+            _ => false,
+        }
+    }
+
     /// Whether the pass lost an optimistic-concurrency race while persisting (retry after 1 s, spec §3.3).
     pub fn is_conflict(&self) -> bool {
         match self {

@@ -64,6 +64,17 @@ impl StoreError {
     pub fn is_conflict(&self) -> bool {
         matches!(self, StoreError::Conflict(_))
     }
+
+    /// Whether retrying soon may succeed: a conflict, a server error (5xx), throttling (429) that outlasted
+    /// the client's own retries, or a transport failure. Not: 4xx answers about the request itself.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Conflict(_) => true,
+            StoreError::Api(kube::Error::Api(status)) => status.code >= 500 || status.code == 429,
+            StoreError::Api(kube::Error::HyperError(_) | kube::Error::Service(_)) => true,
+            _ => false,
+        }
+    }
 }
 
 impl From<kube::Error> for StoreError {
