@@ -143,19 +143,26 @@ fn config(server: &Server, workspace_dir: &Path) -> anyhow::Result<(OperatorConf
     Ok((config, clients))
 }
 
-/// Waits for a change of `type_` to `status` (and, if given, a message containing `text`).
+/// One condition change: type, status, reason, message.
+type Seen = (String, String, String, String);
+
+/// Waits for a change of `type_` to `status` (and, if given, a message containing `text`); returns every change
+/// seen, the awaited one last.
 async fn wait_for(
     events: &mut UnboundedReceiver<ProgressEvent>,
     type_: &str,
     status: &str,
     text: Option<&str>,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<Vec<Seen>> {
     let wait = async {
+        let mut seen = Vec::new();
         while let Some(event) = events.recv().await {
-            let c = &event.change;
+            let c = event.change;
             println!("{} {} {} {}", c.type_, c.status, c.reason, c.message);
-            if c.type_ == type_ && c.status == status && text.is_none_or(|t| c.message.contains(t)) {
-                return Ok(c.message.clone());
+            let done = c.type_ == type_ && c.status == status && text.is_none_or(|t| c.message.contains(t));
+            seen.push((c.type_, c.status, c.reason, c.message));
+            if done {
+                return Ok(seen);
             }
         }
         bail!("the operator stopped")
@@ -163,6 +170,30 @@ async fn wait_for(
     tokio::time::timeout(Duration::from_secs(90), wait)
         .await
         .with_context(|| format!("waiting for {type_}={status}"))?
+}
+
+/// Runs the operator until `type_` turns `status`, then stops it; an operator that ends early reports its error.
+async fn run_until(
+    config: &OperatorConfig,
+    clients: &OperatorClients,
+    type_: &str,
+    status: &str,
+    text: Option<&str>,
+) -> anyhow::Result<Vec<Seen>> {
+    let (progress, mut events) = ProgressSink::channel();
+    let stop = CancellationToken::new();
+    let stopped = stop.clone();
+    let (config, clients) = (config.clone(), clients.clone());
+    let operator =
+        tokio::spawn(
+            async move { operator::run(&config, clients, progress, stopped.cancelled_owned()).await },
+        );
+    let seen = wait_for(&mut events, type_, status, text).await;
+    stop.cancel();
+    let ended = tokio::time::timeout(Duration::from_secs(30), operator).await??;
+    // The operator's own error explains an early end better than the closed channel does.
+    ended.context("operator run")?;
+    seen
 }
 
 fn kcp(server: &Server, path: &str, gvk: (&str, &str, &str), plural: &str) -> Api<DynamicObject> {
@@ -192,18 +223,13 @@ async fn quiet(server: &Server) -> anyhow::Result<()> {
 async fn sample_platform_mesh_sets_up_kcp_and_a_second_reconcile_writes_nothing() -> anyhow::Result<()> {
     let server = platform().await?;
     let (config, clients) = config(&server, &repo_root())?;
-    let (progress, mut events) = ProgressSink::channel();
-    let stop = CancellationToken::new();
-    let stopped = stop.clone();
-    let (run_config, run_clients) = (config.clone(), clients.clone());
-    let operator = tokio::spawn(async move {
-        operator::run(&run_config, run_clients, progress, stopped.cancelled_owned()).await
-    });
-    wait_for(&mut events, "Ready", "True", None).await?;
-    stop.cancel();
-    tokio::time::timeout(Duration::from_secs(30), operator)
-        .await??
-        .context("operator run")?;
+    let seen = run_until(&config, &clients, "Ready", "True", None).await?;
+    // A fresh install converges by waiting and requeueing: kcp-setup never fails on the way.
+    let errors: Vec<&Seen> = seen
+        .iter()
+        .filter(|c| c.0 == "KcpsetupSubroutine" && c.2 == "Error")
+        .collect();
+    ensure!(errors.is_empty(), "{errors:?}");
 
     // The workspaces of spec §6.2.1, Ready, looked up in their parents.
     let workspace = ("tenancy.kcp.io", "v1alpha1", "Workspace");
@@ -423,25 +449,16 @@ async fn malformed_manifest_names_file_and_line_and_nothing_reaches_kcp() -> any
     )?;
     let server = platform().await?;
     let (config, clients) = config(&server, &workspace_dir)?;
-    let (progress, mut events) = ProgressSink::channel();
-    let stop = CancellationToken::new();
-    let stopped = stop.clone();
-    let operator =
-        tokio::spawn(
-            async move { operator::run(&config, clients, progress, stopped.cancelled_owned()).await },
-        );
-    let message = wait_for(
-        &mut events,
+    let seen = run_until(
+        &config,
+        &clients,
         "KcpsetupSubroutine",
         "False",
         Some("Failed to render"),
     )
     .await?;
+    let message = seen.last().map(|c| c.3.clone()).unwrap_or_default();
     ensure!(message.contains(&format!("{broken} at line 4")), "{message}");
-    stop.cancel();
-    tokio::time::timeout(Duration::from_secs(30), operator)
-        .await??
-        .context("operator run")?;
     // Not even the files before the broken one were applied.
     let types = kcp(
         &server,
