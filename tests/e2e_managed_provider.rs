@@ -283,3 +283,108 @@ async fn remote_runtime_cluster_gets_the_kubeconfig_and_flux_deploys_there() -> 
     scenario.stop().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn same_named_providers_in_two_workspaces_get_their_own_workspace_rights_and_cleanup()
+-> anyhow::Result<()> {
+    let mut scenario = Scenario::start().await?;
+    let providers_ws = scenario.server.kcp_client("root:providers");
+    create(
+        &dynamic(
+            &providers_ws,
+            "tenancy.kcp.io/v1alpha1",
+            "Workspace",
+            "workspaces",
+            None,
+        ),
+        json!({"apiVersion": "tenancy.kcp.io/v1alpha1", "kind": "Workspace", "metadata": {"name": "other"},
+               "spec": {"type": {"name": "provider", "path": "root"}}}),
+    )
+    .await?;
+    let in_ws = |path: &str| {
+        dynamic(
+            &scenario.server.kcp_client(path),
+            "providers.platform-mesh.io/v1alpha1",
+            "Provider",
+            "providers",
+            None,
+        )
+    };
+    let (system, other) = (in_ws("root:providers:system"), in_ws("root:providers:other"));
+    for _ in 0..200 {
+        if other.list(&Default::default()).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let acme = |access: Value| {
+        json!({"apiVersion": "providers.platform-mesh.io/v1alpha1", "kind": "Provider",
+               "metadata": {"name": "acme"}, "spec": {"access": access}})
+    };
+    create(&system, acme(json!({}))).await?;
+    create(&other, acme(json!({"clusterAdmin": true}))).await?;
+    let mut ready = std::collections::BTreeSet::new();
+    while ready.len() < 2 {
+        for event in scenario.wait_for("provider", "Ready", "True").await? {
+            if event.controller == "provider"
+                && event.change.type_ == "Ready"
+                && event.change.status == "True"
+            {
+                ready.insert(event.key.to_string());
+            }
+        }
+    }
+    let cluster_of =
+        |p: &kube::api::DynamicObject| p.metadata.annotations.as_ref().unwrap()["kcp.io/cluster"].clone();
+    let (first, second) = (system.get("acme").await?, other.get("acme").await?);
+    assert_eq!(
+        second.data["spec"]["access"]["clusterAdmin"], true,
+        "the shipped schema keeps spec.access"
+    );
+    let workspaces = dynamic(
+        &scenario.server.kcp_client("root:providers"),
+        "tenancy.kcp.io/v1alpha1",
+        "Workspace",
+        "workspaces",
+        None,
+    );
+    let (ws1, ws2) = (
+        format!("acme-{}", cluster_of(&first)),
+        format!("acme-{}", cluster_of(&second)),
+    );
+    assert_ne!(ws1, ws2);
+    let binding = |ws: &str| {
+        dynamic(
+            &scenario.server.kcp_client(&format!("root:providers:{ws}")),
+            "rbac.authorization.k8s.io/v1",
+            "ClusterRoleBinding",
+            "clusterrolebindings",
+            None,
+        )
+    };
+    assert_eq!(
+        binding(&ws1).get("acme-provider").await?.data["roleRef"]["name"],
+        "acme-provider"
+    );
+    assert_eq!(
+        binding(&ws2).get("acme-provider").await?.data["roleRef"]["name"],
+        "cluster-admin"
+    );
+
+    other.delete("acme", &DeleteParams::default()).await?;
+    let gone = async {
+        while exists(&other, "acme").await? || exists(&workspaces, &ws2).await? {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        anyhow::Ok(())
+    };
+    tokio::time::timeout(Duration::from_secs(60), gone)
+        .await
+        .context("the second Provider is cleaned up")??;
+    assert!(
+        exists(&system, "acme").await? && exists(&workspaces, &ws1).await?,
+        "the first one is untouched"
+    );
+    scenario.stop().await;
+    Ok(())
+}

@@ -8,7 +8,7 @@ use anyhow::{Context as _, bail};
 use apiserver::{ServerConfig, sim::SimConfig};
 use clap::Parser;
 use kube::{
-    Api, Client, CustomResourceExt,
+    Api, Client,
     api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams},
 };
 use platform_mesh_operator::{
@@ -20,7 +20,6 @@ use platform_mesh_operator::{
         provider::{self, ProviderLifecycle, ProviderSettings},
         provider_chains,
     },
-    crd::Provider,
     embedded,
     lifecycle::{Lifecycle, LifecycleOptions, Target},
 };
@@ -65,22 +64,15 @@ pub async fn create(api: &Api<DynamicObject>, object: Value) -> anyhow::Result<(
     }
 }
 
-/// The APIResourceSchema of our Provider CRD, as kcp publishes it.
-fn provider_schema() -> Value {
-    let crd = serde_json::to_value(Provider::crd()).expect("the CRD serialises");
-    let versions: Vec<Value> = crd["spec"]["versions"]
-        .as_array()
+/// A shipped kcp manifest of `manifests/kcp/01-platform-mesh-system`.
+fn manifest(file: &str) -> anyhow::Result<Value> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../manifests/kcp/01-platform-mesh-system")
+        .join(file);
+    embedded::read_documents(&path)?
         .into_iter()
-        .flatten()
-        .map(|v| {
-            let mut v = v.clone();
-            v["schema"] = v["schema"]["openAPIV3Schema"].clone();
-            v
-        })
-        .collect();
-    json!({"apiVersion": "apis.kcp.io/v1alpha1", "kind": "APIResourceSchema",
-        "metadata": {"name": "v1.providers.providers.platform-mesh.io"},
-        "spec": {"group": crd["spec"]["group"], "names": crd["spec"]["names"], "scope": "Cluster", "versions": versions}})
+        .next()
+        .with_context(|| format!("{file} holds an object"))
 }
 
 fn workspace(name: &str, type_name: &str) -> Value {
@@ -88,7 +80,7 @@ fn workspace(name: &str, type_name: &str) -> Value {
            "spec": {"type": {"name": type_name, "path": "root"}}})
 }
 
-/// kcp as KcpSetup would leave it for providers: the export with its schema and endpoint slice in
+/// kcp as KcpSetup would leave it for providers: the shipped export and schemas, an endpoint slice in
 /// `root:platform-mesh-system`, WorkspaceType `provider` binding it, and workspaces `root:providers` and
 /// `root:providers:system`.
 pub async fn install_kcp(server: &apiserver::Server) -> anyhow::Result<()> {
@@ -104,23 +96,25 @@ pub async fn install_kcp(server: &apiserver::Server) -> anyhow::Result<()> {
         workspace("providers", "universal"),
     )
     .await?;
+    let schemas = dynamic(
+        &system,
+        "apis.kcp.io/v1alpha1",
+        "APIResourceSchema",
+        "apiresourceschemas",
+        None,
+    );
     create(
-        &dynamic(
-            &system,
-            "apis.kcp.io/v1alpha1",
-            "APIResourceSchema",
-            "apiresourceschemas",
-            None,
-        ),
-        provider_schema(),
+        &schemas,
+        manifest("apiresourceschema-providers.providers.platform-mesh.io.yaml")?,
     )
     .await?;
     create(
-        &dynamic(&system, "apis.kcp.io/v1alpha1", "APIExport", "apiexports", None),
-        json!({"apiVersion": "apis.kcp.io/v1alpha1", "kind": "APIExport", "metadata": {"name": EXPORT},
-               "spec": {"latestResourceSchemas": ["v1.providers.providers.platform-mesh.io"]}}),
+        &schemas,
+        manifest("apiresourceschema-providerpermissions.providers.platform-mesh.io.yaml")?,
     )
     .await?;
+    let exports = dynamic(&system, "apis.kcp.io/v1alpha2", "APIExport", "apiexports", None);
+    create(&exports, manifest("apiexport-providers.platform-mesh.io.yaml")?).await?;
     create(
         &dynamic(&system, "apis.kcp.io/v1alpha1", "APIExportEndpointSlice", "apiexportendpointslices", None),
         json!({"apiVersion": "apis.kcp.io/v1alpha1", "kind": "APIExportEndpointSlice", "metadata": {"name": EXPORT},
