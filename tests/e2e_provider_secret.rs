@@ -45,6 +45,12 @@ fn status_code(error: kube::Error) -> (u16, String) {
 async fn sample_platform_mesh_writes_kubeconfigs_that_reach_the_right_workspace() -> anyhow::Result<()> {
     let server = platform().await?;
     let (config, clients) = config(&server)?;
+    // One more scoped connection, through the core export's endpoint slice (its virtual workspace).
+    let extra = json!({"spec": {"kcp": {"extraProviderConnections": [
+        {"secret": "vw-kubeconfig", "path": PMS, "endpointSliceName": "core.platform-mesh.io"}]}}});
+    platform_meshes(&server)
+        .patch(PM, &PatchParams::default(), &Patch::Merge(&extra))
+        .await?;
     let mut operator = start(&config, &clients);
     operator.wait_for("Ready", "True", None).await?;
     operator.stop().await?;
@@ -161,6 +167,36 @@ async fn sample_platform_mesh_writes_kubeconfigs_that_reach_the_right_workspace(
         code == 403 && message.contains("cannot access logical cluster"),
         "{code} {message}"
     );
+
+    // Scoped through the slice: the virtual workspace URL, where an Account can be created in a cluster that
+    // binds the export (root:platform-mesh-system itself).
+    let (_, url) = client_from_secret(&server, NS, "vw-kubeconfig").await?;
+    ensure!(url.contains("/services/apiexport/"), "{url}");
+    let cluster = server.logical_cluster(PMS);
+    let (vw, _) =
+        client_from_secret_at(&server, NS, "vw-kubeconfig", &format!("/clusters/{cluster}")).await?;
+    let accounts = api(
+        &vw,
+        ("core.platform-mesh.io", "v1alpha1", "Account"),
+        "accounts",
+        None,
+    );
+    let account = json!({"apiVersion": "core.platform-mesh.io/v1alpha1", "kind": "Account",
+                         "metadata": {"name": "created-through-the-virtual-workspace"},
+                         "spec": {"type": "account"}});
+    accounts
+        .create(&Default::default(), &serde_json::from_value(account)?)
+        .await
+        .context("creating an Account through the virtual workspace")?;
+    api(
+        &server.kcp_client(PMS),
+        ("core.platform-mesh.io", "v1alpha1", "Account"),
+        "accounts",
+        None,
+    )
+    .get("created-through-the-virtual-workspace")
+    .await
+    .context("the Account landed in root:platform-mesh-system")?;
 
     // Own finalizers only; the shared upstream one is gone.
     let pm = platform_meshes(&server).get(PM).await?;

@@ -214,6 +214,17 @@ pub async fn client_from_secret(
     namespace: &str,
     name: &str,
 ) -> anyhow::Result<(Client, String)> {
+    client_from_secret_at(server, namespace, name, "").await
+}
+
+/// Like [`client_from_secret`], with `suffix` appended to the kubeconfig's server URL (e.g. `/clusters/<name>`
+/// below a virtual workspace URL).
+pub async fn client_from_secret_at(
+    server: &Server,
+    namespace: &str,
+    name: &str,
+    suffix: &str,
+) -> anyhow::Result<(Client, String)> {
     let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(server.client(), namespace);
     let secret = secrets
         .get(name)
@@ -227,6 +238,11 @@ pub async fn client_from_secret(
     let kubeconfig = kube::config::Kubeconfig::from_yaml(&text)?;
     let config =
         kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default()).await?;
+    let mut config = config;
+    if !suffix.is_empty() {
+        let url = format!("{}{suffix}", config.cluster_url.to_string().trim_end_matches('/'));
+        config.cluster_url = url.parse()?;
+    }
     let server_url = config.cluster_url.to_string();
     Ok((Client::try_from(config)?, server_url))
 }
