@@ -260,3 +260,74 @@ fn helpers_follow_the_naming_rules() {
 fn finalizer_is_declared() {
     assert_eq!(RuntimeDeploy::info().finalizers, [FINALIZER]);
 }
+
+#[test]
+fn create_failures_are_errors() {
+    use platform_mesh_plugin_sdk::ClusterError;
+    for kind in ["OCIRepository", "HelmRelease"] {
+        let host = FakeHost::new().with_error("create", Some(kind), ClusterError::Invalid("bad".into()));
+        let failure = RuntimeDeploy::process(&host, &mp("cowboys", oci(json!({})))).unwrap_err();
+        assert!(failure.message.contains("bad"), "{kind}: {}", failure.message);
+    }
+}
+
+/// A converged component whose HelmRelease is missing or unreadable at the readiness check.
+fn converged(host: &FakeHost) -> Context {
+    let ctx = mp("cowboys", oci(json!({})));
+    RuntimeDeploy::process(host, &ctx).unwrap();
+    reconcile_flux(host, "cowboys-portal");
+    ctx
+}
+
+#[test]
+fn helm_release_not_ready_at_the_ready_check_keeps_deploying() {
+    let host = FakeHost::new();
+    let ctx = converged(&host);
+    let mut release = host
+        .object(&Target::Runtime, &release_ref("cowboys-portal"))
+        .unwrap();
+    release["status"] = json!({"conditions": [{"type": "Ready", "status": "False"}]});
+    host.insert(Target::Runtime, release);
+    let done = RuntimeDeploy::process(&host, &ctx).unwrap();
+    assert_eq!(stop_message(&done), "HelmRelease cowboys-portal not ready");
+    assert_eq!(done.status_patch, Some(json!({"phase": "Deploying"})));
+}
+
+#[test]
+fn helm_release_get_failure_is_an_error() {
+    use platform_mesh_plugin_sdk::ClusterError;
+    let host = FakeHost::new().with_error(
+        "get",
+        Some("HelmRelease"),
+        ClusterError::Unavailable("down".into()),
+    );
+    assert!(RuntimeDeploy::process(&host, &mp("cowboys", oci(json!({})))).is_err());
+}
+
+#[test]
+fn one_component_not_ready_keeps_the_whole_deploying() {
+    let host = FakeHost::new();
+    let ctx = converged(&host);
+    let mut two = ctx.clone();
+    two.object["spec"]["runtimeDeployments"] = json!([
+        ctx.object["spec"]["runtimeDeployments"][0].clone(),
+        {"flux": {"registry": "ghcr.io/pm", "chart": "charts/second", "version": "1.0.0"}},
+    ]);
+    let done = RuntimeDeploy::process(&host, &two).unwrap();
+    assert_eq!(stop_message(&done), "waiting for cowboys-second to be reconciled");
+    assert_eq!(done.status_patch, Some(json!({"phase": "Deploying"})));
+}
+
+#[test]
+fn finalize_all_already_gone_is_ok_and_delete_failures_are_errors() {
+    use platform_mesh_plugin_sdk::ClusterError;
+    let ctx = mp("cowboys", oci(json!({})));
+    let done = finalize_at(&FakeHost::new(), &ctx, 0).unwrap();
+    assert_eq!(done, Reconciled::ok().with_status(json!({"phase": "Deleting"})));
+    let host = FakeHost::new();
+    RuntimeDeploy::process(&host, &ctx).unwrap();
+    let failing = host.with_error("delete", Some("HelmRelease"), ClusterError::Other("stuck".into()));
+    let failure = finalize_at(&failing, &ctx, 0).unwrap_err();
+    assert!(failure.message.contains("stuck"));
+    assert_eq!(failure.status_patch, Some(json!({"phase": "Deleting"})));
+}

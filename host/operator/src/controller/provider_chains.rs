@@ -53,3 +53,75 @@ pub fn chain_source(
     let plugins = plugins.clone();
     ChainSource::live(move || chain(&plugins.current(), &flags, controller).into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        controller::chain::{PLATFORM_MESH_ORDER, RESOURCE_ORDER},
+        plugin::{DEFAULT_PLUGIN_CONFIG, manifest::PluginManifest},
+    };
+
+    fn flags() -> SubroutinesConfig {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Flags {
+            #[command(flatten)]
+            subroutines: SubroutinesConfig,
+        }
+        Flags::parse_from(["test"]).subroutines
+    }
+
+    #[test]
+    fn provider_chains_share_no_plugin_with_the_platform_mesh_or_resource_chains() {
+        let others: Vec<&ChainEntry> = PLATFORM_MESH_ORDER.iter().chain(RESOURCE_ORDER.iter()).collect();
+        for entry in PROVIDER_ORDER.iter().chain(MANAGED_PROVIDER_ORDER.iter()) {
+            for other in &others {
+                assert_ne!(entry.plugin, other.plugin);
+                assert_ne!(entry.subroutine, other.subroutine);
+            }
+        }
+        let shipped = PluginManifest::parse(DEFAULT_PLUGIN_CONFIG).expect("valid");
+        let ours: Vec<&str> = PROVIDER_ORDER
+            .iter()
+            .chain(MANAGED_PROVIDER_ORDER.iter())
+            .map(|e| e.plugin)
+            .collect();
+        for controller in ["platformmesh", "resource"] {
+            let chain = shipped.chains.get(controller).cloned().unwrap_or_default();
+            assert!(
+                chain.iter().all(|name| !ours.contains(&name.as_str())),
+                "{controller}: {chain:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn flags_switch_upstream_steps_off() {
+        let mut flags = flags();
+        assert_eq!(enabled_provider_entries(&flags, "provider").len(), 2);
+        assert_eq!(enabled_provider_entries(&flags, "managedprovider").len(), 5);
+        assert!(enabled_provider_entries(&flags, "platformmesh").is_empty());
+        flags.subroutines_providers_kubeconfig_enabled = false;
+        flags.subroutines_managed_provider_deploy_enabled = false;
+        assert_eq!(enabled_provider_entries(&flags, "provider"), [PROVIDER_ORDER[0]]);
+        assert!(disabled(
+            &flags,
+            "managedprovider",
+            "runtime-deploy",
+            "DeploySubroutine"
+        ));
+        assert!(!disabled(
+            &flags,
+            "managedprovider",
+            "vendor-step",
+            "VendorSubroutine"
+        ));
+        assert!(!disabled(
+            &flags,
+            "provider",
+            "provider-workspace",
+            "ProviderWorkspaceSubroutine"
+        ));
+    }
+}
