@@ -46,7 +46,7 @@ fn trust_bundle(pass: &Pass<'_>) -> Result<String, String> {
     }
     if let Some(secret) = pass.root_ca_secret()? {
         for key in ["tls.crt", "ca.crt"] {
-            if let Some(pem) = kubeconfig::secret_value(&secret, key) {
+            if let Some(pem) = kubeconfig::secret_value(secret, key) {
                 bundle.add_pem(&pem);
             }
         }

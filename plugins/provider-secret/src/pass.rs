@@ -28,6 +28,7 @@ pub struct Pass<'a> {
     /// The CA of the admin kcp configuration (spec §2.8).
     pub admin_ca: String,
     admin_kubeconfig: OnceCell<Value>,
+    root_ca: OnceCell<Option<Value>>,
 }
 
 impl<'a> Pass<'a> {
@@ -40,6 +41,7 @@ impl<'a> Pass<'a> {
             now,
             admin_ca,
             admin_kubeconfig: OnceCell::new(),
+            root_ca: OnceCell::new(),
         }
     }
 
@@ -65,13 +67,18 @@ impl<'a> Pass<'a> {
         Ok(self.admin_kubeconfig.get_or_init(|| parsed))
     }
 
-    /// The root shard's CA Secret, `None` if it does not exist (other read errors are errors).
-    pub fn root_ca_secret(&self) -> Result<Option<Value>, String> {
+    /// The root shard's CA Secret, `None` if it does not exist (other read errors are errors); read once per pass.
+    pub fn root_ca_secret(&self) -> Result<Option<&Value>, String> {
+        if let Some(secret) = self.root_ca.get() {
+            return Ok(secret.as_ref());
+        }
         let (ns, name) = (&self.settings.kcp_namespace, self.settings.root_ca_secret());
         let secret = Gvk::new("", "v1", "Secret").object(Some(ns), name.clone());
-        self.host
+        let found = self
+            .host
             .get(&Target::Runtime, &secret)
-            .map_err(|e| format!("reading secret {ns}/{name}: {e}"))
+            .map_err(|e| format!("reading secret {ns}/{name}: {e}"))?;
+        Ok(self.root_ca.get_or_init(|| found).as_ref())
     }
 }
 

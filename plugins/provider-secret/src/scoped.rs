@@ -72,7 +72,6 @@ fn ca_bundle(pass: &Pass<'_>) -> Result<String, String> {
     }
     let secret = pass.root_ca_secret()?;
     let first = secret
-        .as_ref()
         .and_then(|s| kubeconfig::secret_value(s, "tls.crt"))
         .and_then(|pem| certificates(&pem).into_iter().next());
     if let Some(cert) = first {

@@ -202,3 +202,22 @@ fn second_pass_writes_nothing() {
     process_at(&host, &ctx, NOW + 60).unwrap();
     assert_eq!(writes(&host).len(), before, "{:?}", writes(&host));
 }
+
+#[test]
+fn kcp_secrets_are_read_once_per_pass() {
+    let host = host();
+    let ctx = only(json!([admin_conn("a"), admin_conn("b"), admin_conn("c")]));
+    process_at(&host, &ctx, NOW).unwrap();
+    let reads = |name: &str| {
+        host.calls()
+            .iter()
+            .filter(|c| c.op == "get" && c.name == name)
+            .count()
+    };
+    assert_eq!(reads("root-ca"), 1);
+    assert_eq!(reads("kubeconfig-kcp-admin"), 1);
+}
+
+fn admin_conn(secret: &str) -> Value {
+    json!({"secret": secret, "path": PMS, "adminAuth": true})
+}
