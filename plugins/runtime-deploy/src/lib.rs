@@ -9,6 +9,8 @@
 //!   no longer listed are deleted, and `finalize` deletes by that label too (not by the current spec);
 //! - `values` removed from the spec are removed from the HelmRelease;
 //! - create-or-update compares values as JSON values (`1 == 1.0`), so a converged component is never rewritten;
+//! - OCM Resources carry no `artifact`/`repo` keys, so the Resource controller leaves them alone and the
+//!   component's OCIRepository has one writer;
 //! - an entry with both or neither of `flux`/`ocm` fails the subroutine with a message naming it (the CRD's CEL
 //!   rule rejects such objects already; this guards objects stored before the rule).
 

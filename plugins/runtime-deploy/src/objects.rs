@@ -300,8 +300,8 @@ impl Deploy {
             spec["ocmConfig"] = config.clone();
         })?;
         let resource = self.write(host, ocm("Resource"), name, |r| {
-            r["metadata"]["labels"]["artifact"] = json!("chart");
-            r["metadata"]["labels"]["repo"] = json!("oci");
+            // No `artifact`/`repo` keys (upstream sets `chart`/`oci`): they would make the Resource controller
+            // write a second OCIRepository for this component (spec §11.4 item 44); this subroutine owns it.
             let spec = &mut r["spec"];
             spec["componentRef"] = json!({"name": name});
             spec["resource"]["byReference"]["resource"] = json!({"name": resource_name});
