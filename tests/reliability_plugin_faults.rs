@@ -34,8 +34,8 @@ const MATRIX: [(&str, &str); 6] = [
     ("panic", "panicked"),
     ("spin", "deadline exceeded"),
     ("hog", "memory limit"),
-    ("error", "error"),
-    ("stop", "stop"),
+    ("error", "failed on purpose"),
+    ("stop", "stopped on purpose"),
 ];
 
 /// Routes each object to the plugin its fault annotation names (default: the healthy `outcome` plugin).

@@ -67,9 +67,9 @@ async fn supervise(client: Client, cache: Store<PlatformMesh>, sender: mpsc::Unb
         let wanted = referenced_profiles(&cache);
         watches.retain(|key, _| wanted.contains(key));
         for key in wanted {
-            if !watches.contains_key(&key) {
-                let task = tokio::spawn(watch_one(client.clone(), key.clone(), sender.clone()));
-                watches.insert(key, AbortOnDrop(task));
+            if let std::collections::hash_map::Entry::Vacant(vacant) = watches.entry(key) {
+                let task = tokio::spawn(watch_one(client.clone(), vacant.key().clone(), sender.clone()));
+                vacant.insert(AbortOnDrop(task));
             }
         }
         tokio::time::sleep(RESYNC).await;
