@@ -459,3 +459,36 @@ async fn conflict_on_final_patch_requeues_in_one_second_and_keeps_subroutine_err
         "{error:?}"
     );
 }
+
+#[tokio::test]
+async fn retired_finalizer_is_released_when_the_object_is_deleted() {
+    let env = env("pm").await;
+    let patch = json!({"metadata": {"finalizers": [FIN]}});
+    platform_mesh_api(&env.server.client(), NS)
+        .patch(
+            "pm",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&patch),
+        )
+        .await
+        .unwrap();
+    env.delete().await;
+    let j = journal();
+    let chain = || -> Vec<Arc<dyn Subroutine>> { vec![Arc::new(Scripted::new("A", &j).finalizer("a/own"))] };
+    // Without retiring it, nothing ever finalizes for the old string: the object stays.
+    let report = lifecycle(chain(), LifecycleOptions::default())
+        .reconcile(&env.store, &env.key)
+        .await;
+    assert!(report.error.is_none() && !report.gone);
+    assert!(env.object().await.is_some());
+    let report = lifecycle(chain(), LifecycleOptions::default())
+        .retire_finalizers([FIN])
+        .reconcile(&env.store, &env.key)
+        .await;
+    assert!(report.error.is_none() && report.gone, "{report:?}");
+    assert!(env.object().await.is_none());
+    assert!(
+        j.lock().unwrap().is_empty(),
+        "A's finalizer was never on the object: A does not finalize"
+    );
+}

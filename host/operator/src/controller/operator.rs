@@ -256,6 +256,7 @@ pub fn platform_mesh_lifecycle(config: &OperatorConfig, plugins: &PluginSetHandl
         LifecycleOptions::default(),
         config.to_plugin_json(),
     )
+    .retire_finalizers(platformmesh::RETIRED_FINALIZERS)
 }
 
 /// The OCM Resource lifecycle: the chain `resource` of the plugin set in service at the start of each pass, run

@@ -30,6 +30,9 @@ use crate::{
 /// The controller name used in logs and progress events.
 pub const CONTROLLER: &str = "platformmesh";
 
+/// The finalizer upstream's KcpSetup and ProviderSecret shared; each now has its own (spec §11.1 item 1).
+pub const RETIRED_FINALIZERS: [&str; 1] = ["platform-mesh.core.platform-mesh.io/finalizer"];
+
 /// How long in-flight reconciles may take to finish after the shutdown trigger.
 pub const SHUTDOWN_DRAIN: Duration = Duration::from_secs(5);
 

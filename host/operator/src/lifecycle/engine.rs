@@ -127,6 +127,7 @@ pub struct Lifecycle {
     chain: ChainSource,
     options: LifecycleOptions,
     operator_config: Value,
+    retired_finalizers: Vec<String>,
 }
 
 impl Lifecycle {
@@ -155,7 +156,17 @@ impl Lifecycle {
             chain,
             options,
             operator_config,
+            retired_finalizers: Vec::new(),
         }
+    }
+
+    /// Finalizers that earlier versions of this chain declared and that no subroutine owns any more. A deletion
+    /// removes them once the chain has finalized cleanly, as their owner's finalize would have; otherwise an object
+    /// deleted across an upgrade would keep them forever, since no subroutine ever finalizes for them. (Live
+    /// objects lose them through the subroutines that replaced them.)
+    pub fn retire_finalizers(mut self, finalizers: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.retired_finalizers = finalizers.into_iter().map(Into::into).collect();
+        self
     }
 
     /// The subroutine names in chain order (of the chain the next pass would run).
@@ -449,6 +460,9 @@ impl<'l> Pass<'l> {
                     }
                 }
             }
+        }
+        if deleting && self.error.is_none() && !self.stopped && !self.pending {
+            finalizers::remove(&mut self.object, &lifecycle.retired_finalizers);
         }
         if lifecycle.options.conditions {
             let ready = conditions::ready_condition(self.error.is_some(), self.stopped, self.pending);
