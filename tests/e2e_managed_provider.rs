@@ -388,3 +388,58 @@ async fn same_named_providers_in_two_workspaces_get_their_own_workspace_rights_a
     scenario.stop().await;
     Ok(())
 }
+
+/// Removes every `x-kubernetes-validations` from a schema (a ManagedProvider stored before the CEL rule existed).
+fn strip_validations(schema: &mut Value) {
+    match schema {
+        Value::Object(map) => {
+            map.remove("x-kubernetes-validations");
+            map.values_mut().for_each(strip_validations);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_validations),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn a_stored_entry_with_both_flux_and_ocm_fails_the_deploy_step_with_a_clear_condition()
+-> anyhow::Result<()> {
+    let mut scenario = Scenario::start().await?;
+    let client = scenario.client.clone();
+    let crds = dynamic(
+        &client,
+        "apiextensions.k8s.io/v1",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        None,
+    );
+    let mut crd = crds.get("managedproviders.providers.platform-mesh.io").await?;
+    strip_validations(&mut crd.data["spec"]);
+    crds.replace(
+        "managedproviders.providers.platform-mesh.io",
+        &Default::default(),
+        &crd,
+    )
+    .await?;
+    let mps = dynamic(
+        &client,
+        "providers.platform-mesh.io/v1alpha1",
+        "ManagedProvider",
+        "managedproviders",
+        Some(NS),
+    );
+    let both = json!([{"flux": {"registry": "r", "chart": "c", "version": "1"},
+                       "ocm": {"registry": "r", "component": "c", "version": "1"}}]);
+    create(&mps, managed_provider("legacy", both)).await?;
+    let seen = scenario
+        .wait_for("managedprovider", "DeploySubroutine", "False")
+        .await?;
+    let condition = seen.last().context("an event")?;
+    assert_eq!(condition.change.reason, "Error");
+    assert_eq!(
+        condition.change.message,
+        "spec.runtimeDeployments[0]: exactly one of flux or ocm must be set"
+    );
+    scenario.stop().await;
+    Ok(())
+}
