@@ -12,7 +12,11 @@ mod reliability_support;
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use anyhow::{Context as _, ensure};
-use kube::api::{ListParams, Patch, PatchParams};
+use k8s_openapi::api::events::v1::Event;
+use kube::{
+    Api,
+    api::{ListParams, Patch, PatchParams},
+};
 use platform_mesh_operator::{
     clusters::{Clusters, KcpAdmin},
     controller::{ControllerSettings, ProgressSink, platformmesh},
@@ -209,6 +213,39 @@ async fn faulty_plugins_hurt_only_their_own_instances() -> anyhow::Result<()> {
             .with_context(|| format!("{series} recorded"))?;
         println!("{line}");
     }
+    // Events on transitions only: one SubroutineFailed per faulty instance however often it was retried, one
+    // Ready per healthy instance, none folded into a series (which would mean repeats).
+    let events: Api<Event> = Api::all(platform.client.clone());
+    let events = events.list(&ListParams::default()).await?.items;
+    let of = |ns: &str, reason: &str| {
+        events
+            .iter()
+            .filter(|e| e.regarding.as_ref().and_then(|r| r.namespace.as_deref()) == Some(ns))
+            .filter(|e| e.reason.as_deref() == Some(reason))
+            .collect::<Vec<_>>()
+    };
+    for i in 0..INSTANCES {
+        let ns = namespace(i);
+        // A stop is a normal "not yet" (upstream's "RootShard is not ready"), not a failure: no event.
+        let (reason, wanted) = match MATRIX.get(i) {
+            Some(("stop", _)) => ("SubroutineFailed", 0),
+            Some(_) => ("SubroutineFailed", 1),
+            None => ("Ready", 1),
+        };
+        let found = of(&ns, reason);
+        ensure!(found.len() == wanted, "{ns}: {} {reason} events", found.len());
+        ensure!(
+            found.iter().all(|e| e.series.is_none()),
+            "{ns}: {reason} was published repeatedly"
+        );
+    }
+    let failed = of(&namespace(0), "SubroutineFailed");
+    println!(
+        "event on {}: {:?} {:?}",
+        namespace(0),
+        failed[0].reason,
+        failed[0].note
+    );
     ensure!(!operator.is_finished(), "the operator keeps running");
     stop.cancel();
     tokio::time::timeout(Duration::from_secs(30), operator).await???;
