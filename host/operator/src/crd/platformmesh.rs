@@ -220,7 +220,7 @@ pub struct FeatureToggle {
     /// Toggle name, e.g. `feature-enable-getting-started`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Toggle parameters (not read by the operator).
+    /// Toggle parameters, passed to the toggle's manifests as `.parameters`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<BTreeMap<String, String>>,
 }
