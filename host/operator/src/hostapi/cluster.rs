@@ -14,6 +14,7 @@ use super::{
     HostCall,
     errors::{from_cluster, from_kube, invalid_json},
     permissions::{Access, Verb},
+    retry,
 };
 use crate::{
     lifecycle::Target,
@@ -164,7 +165,10 @@ impl cluster::Host for HostCall {
         let (api, resource) = self
             .api(&target, &object.gvk, object.namespace.as_deref(), Verb::Get)
             .await?;
-        match api.get_opt(&object.name).await.map_err(from_kube)? {
+        match retry::read_with_retry(|| api.get_opt(&object.name))
+            .await
+            .map_err(from_kube)?
+        {
             Some(found) => Ok(Some(to_json(found, &resource)?)),
             None => Ok(None),
         }
@@ -183,7 +187,9 @@ impl cluster::Host for HostCall {
         if let Some(selector) = label_selector.as_deref().filter(|s| !s.is_empty()) {
             params = params.labels(selector);
         }
-        let list = api.list(&params).await.map_err(from_kube)?;
+        let list = retry::read_with_retry(|| api.list(&params))
+            .await
+            .map_err(from_kube)?;
         list.items
             .into_iter()
             .map(|item| to_json(item, &resource))

@@ -11,6 +11,7 @@ mod errors;
 mod image_versions;
 mod log;
 mod permissions;
+pub mod retry;
 mod templates;
 #[cfg(test)]
 mod tests;

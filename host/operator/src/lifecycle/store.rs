@@ -70,9 +70,8 @@ impl StoreError {
     pub fn is_transient(&self) -> bool {
         match self {
             StoreError::Conflict(_) => true,
-            StoreError::Api(kube::Error::Api(status)) => status.code >= 500 || status.code == 429,
-            StoreError::Api(kube::Error::HyperError(_) | kube::Error::Service(_)) => true,
-            _ => false,
+            StoreError::Api(error) => crate::hostapi::retry::is_transient(error),
+            StoreError::Json(_) => false,
         }
     }
 }
