@@ -21,7 +21,7 @@ use platform_mesh_operator::{
         leader::{LeaderElector, LeaseSettings},
         operator::{self, OperatorClients},
     },
-    embedded,
+    embedded, metrics,
 };
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -286,8 +286,8 @@ fn every_flag_has_a_value_and_the_data_is_the_generated_one() -> anyhow::Result<
         return Ok(());
     }
     let builtin: Value = serde_norway::from_str(&plugins_yaml)?;
-    assert_eq!(
-        values["pluginConfig"]["config"], builtin,
+    assert!(
+        values["pluginConfig"]["config"] == builtin,
         "values.yaml pluginConfig.config differs from deploy/plugin-config/plugins.yaml; refresh it with \
          `PMO_UPDATE_CHART=1 cargo test -p e2e --test chart`"
     );
@@ -303,6 +303,22 @@ fn every_flag_has_a_value_and_the_data_is_the_generated_one() -> anyhow::Result<
         );
     }
     Ok(())
+}
+
+/// `GET /metrics` from a metrics server on a free loopback port.
+async fn scrape_metrics() -> anyhow::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let token = CancellationToken::new();
+    let bound = metrics::server::serve("127.0.0.1:0".parse()?, token.clone()).await?;
+    let mut stream = tokio::net::TcpStream::connect(bound).await?;
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: operator\r\nConnection: close\r\n\r\n")
+        .await?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await?;
+    token.cancel();
+    ensure!(response.starts_with("HTTP/1.1 200"), "{response}");
+    Ok(response)
 }
 
 #[tokio::test]
@@ -409,6 +425,21 @@ async fn the_operator_runs_from_the_installed_chart() -> anyhow::Result<()> {
             .is_some_and(|s| s.contains("deployment=")),
         "{status}"
     );
+
+    // What Prometheus would scrape from the Deployment's metrics port.
+    let scrape = scrape_metrics().await?;
+    for series in [
+        "platform_mesh_operator_reconcile_total{controller=\"platformmesh\",result=\"success\"}",
+        "platform_mesh_operator_subroutine_total{subroutine=\"DeploymentSubroutine\",result=\"success\"}",
+        "lifecycle_subroutine_duration_seconds_count{controller=\"platformmesh\",subroutine=\"WaitSubroutine\"",
+        "platform_mesh_operator_plugin_call_duration_seconds_count{plugin=\"deployment\"",
+        "platform_mesh_operator_api_requests_total{verb=\"apply\",code=\"200\"}",
+        "platform_mesh_operator_api_requests_total{verb=\"watch\"",
+        "platform_mesh_operator_leader 1",
+    ] {
+        let line = scrape.lines().find(|l| l.starts_with(series));
+        println!("{}", line.with_context(|| format!("/metrics lacks {series}"))?);
+    }
 
     shutdown.cancel();
     let led = tokio::time::timeout(Duration::from_secs(30), operator).await???;
