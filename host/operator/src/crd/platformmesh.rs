@@ -60,6 +60,12 @@ pub struct PlatformMeshSpec {
     /// The profile ConfigMap; default `<name>-profile` in the PlatformMesh's namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile_config_map: Option<ProfileConfigMapRef>,
+    /// The cluster this installation's components run in, when it is not the infra cluster: a kubeconfig Secret
+    /// in the PlatformMesh's namespace on the infra cluster. Flux objects get it as `spec.kubeConfig.secretRef`,
+    /// Argo CD Applications its server as destination. Overrides the `--remote-runtime-infra-secret-*` flags, so
+    /// one operator can serve several environments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_kubeconfig_secret: Option<RuntimeKubeconfigSecret>,
 }
 
 /// How the portal is exposed.
@@ -288,6 +294,17 @@ pub struct ProfileConfigMapRef {
     /// ConfigMap namespace; default the PlatformMesh's namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
+}
+
+/// Reference to the Secret holding the kubeconfig of a PlatformMesh's runtime cluster.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+pub struct RuntimeKubeconfigSecret {
+    /// Secret name.
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// Key of the kubeconfig in the Secret; default `kubeconfig`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 /// Observed state of a platform-mesh installation.
