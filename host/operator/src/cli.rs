@@ -1,4 +1,5 @@
-//! The command line: `run` (the operator, optionally against an embedded API server) and `crds`.
+//! The command line: `run` (the operator, optionally against an embedded API server), `crds`, `render` and
+//! `plugins`.
 
 use std::time::Duration;
 
@@ -26,6 +27,29 @@ pub enum Command {
     /// Work with plugin configurations.
     #[command(subcommand)]
     Plugins(PluginsCommand),
+    /// Print every object the deployment subroutine would apply for a PlatformMesh and a profile, offline, as
+    /// YAML grouped by target cluster (like `helm template`).
+    Render(RenderArgs),
+}
+
+/// Arguments of `render`.
+#[derive(Args, Debug, Clone)]
+pub struct RenderArgs {
+    /// A YAML file holding the PlatformMesh (its first `PlatformMesh` document is used).
+    #[arg(short = 'f', long = "file")]
+    pub file: std::path::PathBuf,
+    /// The profile: a ConfigMap with key `profile.yaml`, or the bare profile.
+    #[arg(long)]
+    pub profile: std::path::PathBuf,
+    /// Deploy with this technology regardless of the profile's `deploymentTechnology`.
+    #[arg(long, value_parser = ["fluxcd", "argocd"])]
+    pub technology: Option<String>,
+    /// Directory with `gotemplates/` and `manifests/` (falls back to the source tree this binary was built from).
+    #[arg(long, env = "PMO_WORKSPACE_DIR", default_value = "/operator/")]
+    pub workspace_dir: std::path::PathBuf,
+    /// Directory of the plugins (`deployment.wasm`).
+    #[arg(long, env = "PMO_PLUGINS_DIR", default_value = crate::config::default_plugins_dir())]
+    pub plugins_dir: std::path::PathBuf,
 }
 
 /// `plugins` sub-commands.

@@ -13,3 +13,4 @@ pub mod metrics;
 pub mod clusters;
 pub mod hostapi;
 pub mod plugin;
+pub mod render;

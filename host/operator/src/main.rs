@@ -5,7 +5,7 @@ use std::io::Write as _;
 use anyhow::Context as _;
 use clap::Parser as _;
 use platform_mesh_operator::{
-    cli::{Cli, Command, PluginsCommand, RunArgs, VerifyArgs},
+    cli::{Cli, Command, PluginsCommand, RenderArgs, RunArgs, VerifyArgs},
     config::OperatorConfig,
     controller::{
         ProgressSink, health,
@@ -30,7 +30,24 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Run(args) => run(*args).await,
         Command::Plugins(PluginsCommand::Verify(args)) => verify_plugins(&args).await,
+        Command::Render(args) => render(&args).await,
     }
+}
+
+/// `render`: runs the deployment plugin offline and prints what it applied, grouped by target.
+async fn render(args: &RenderArgs) -> anyhow::Result<()> {
+    let input = platform_mesh_operator::render::RenderInput {
+        platform_mesh: platform_mesh_operator::render::read_platform_mesh(&args.file)?,
+        profile: platform_mesh_operator::render::read_profile(&args.profile)?,
+        technology: args.technology.clone(),
+        workspace_dir: embedded::workspace_dir(&args.workspace_dir),
+        plugins_dir: args.plugins_dir.clone(),
+        config: platform_mesh_operator::render::default_config()?,
+    };
+    let groups = platform_mesh_operator::render::render(&input).await?;
+    let yaml = platform_mesh_operator::render::to_yaml(&groups)?;
+    std::io::stdout().write_all(yaml.as_bytes()).context("writing to stdout")?;
+    Ok(())
 }
 
 /// `plugins verify`: prints the report and fails if anything in it failed.
