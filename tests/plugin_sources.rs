@@ -267,3 +267,79 @@ async fn a_restart_loads_from_the_compile_cache_without_compiling() {
     assert!(loaded.process(&context()).await.is_ok());
     f.server.shutdown().await;
 }
+
+#[tokio::test]
+async fn plugins_verify_reports_each_plugin_offline() {
+    use platform_mesh_operator::plugin::{DEFAULT_PLUGIN_CONFIG, verify::offline_runtime, verify_config_map};
+    let runtime = offline_runtime(&RuntimeConfig::test_plugins_dir()).expect("offline runtime");
+    let outcome = std::fs::read(test_plugin("test_outcome")).unwrap();
+    let encoded = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(&outcome)
+    };
+    let file = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: plugins, namespace: ops}}\ndata:\n  plugins.yaml: |\n    \
+         plugins:\n    \
+         - {{name: outcome, source: 'configmap://ops/vendor/outcome.wasm', sha256: {digest}, \
+              permissions: [{{targets: [runtime], groups: [''], kinds: [Secret], verbs: [get]}}]}}\n    \
+         - {{name: spin, source: 'file://test_spin.wasm', sha256: {digest}}}\n    \
+         - {{name: old, source: 'file://test_witmismatch.wasm'}}\n    \
+         - {{name: remote, source: 'oci://registry.example.com/plugins/x:1', sha256: {digest}}}\n    \
+         chains: {{platformmesh: [outcome, spin]}}\n\
+         ---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: vendor, namespace: ops}}\nbinaryData:\n  outcome.wasm: {encoded}\n",
+        digest = sha256_hex(&outcome)
+    );
+    let report = verify_config_map(&runtime, &file, false).await;
+    let text = report.to_string();
+    assert!(!report.ok(), "{text}");
+    let verdict = |name: &str| report.plugins.iter().find(|p| p.name == name).unwrap().clone();
+    assert!(
+        verdict("outcome")
+            .result
+            .as_ref()
+            .is_ok_and(|s| s.contains("subroutine OutcomeSubroutine")),
+        "{text}"
+    );
+    assert!(
+        verdict("outcome").permissions[0].contains("[reads Secrets]"),
+        "{text}"
+    );
+    assert!(
+        verdict("spin")
+            .result
+            .as_ref()
+            .is_err_and(|e| e.contains("digest mismatch")),
+        "{text}"
+    );
+    assert!(
+        verdict("old")
+            .result
+            .as_ref()
+            .is_err_and(|e| e.contains("@0.2.0")),
+        "{text}"
+    );
+    assert!(
+        verdict("remote")
+            .result
+            .as_ref()
+            .is_ok_and(|s| s.contains("not pulled")),
+        "{text}"
+    );
+    assert!(text.contains("chain   platformmesh: outcome → spin"), "{text}");
+
+    let invalid = verify_config_map(
+        &runtime,
+        "plugins:\n- {name: x, source: 'oci://r.io/x:1'}\n",
+        false,
+    )
+    .await;
+    assert_eq!(
+        invalid.schema,
+        Err("plugins.yaml: plugin x field sha256: required for oci:// sources".into())
+    );
+
+    // The shipped default configuration verifies against the shipped plugins.
+    let shipped = offline_runtime(&RuntimeConfig::default_plugins_dir()).expect("offline runtime");
+    let report = verify_config_map(&shipped, DEFAULT_PLUGIN_CONFIG, false).await;
+    assert!(report.ok(), "{report}");
+}

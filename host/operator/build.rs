@@ -69,7 +69,10 @@ fn main() {
     let example_plugins_dir = target_dir.join("example-plugins");
     println!("cargo:rustc-env=PLUGINS_DIR={}", plugins_dir.display());
     println!("cargo:rustc-env=TEST_PLUGINS_DIR={}", test_plugins_dir.display());
-    println!("cargo:rustc-env=EXAMPLE_PLUGINS_DIR={}", example_plugins_dir.display());
+    println!(
+        "cargo:rustc-env=EXAMPLE_PLUGINS_DIR={}",
+        example_plugins_dir.display()
+    );
 
     let packages = plugin_packages(&root);
     let example_packages: Vec<String> = plugin_dirs(&root, &["plugins/examples"])
@@ -160,7 +163,9 @@ fn ensure_target() {
     match rustup.status() {
         Ok(status) if status.success() => {}
         Ok(status) => panic!("`rustup target add {TARGET}` failed ({status}); install the target by hand"),
-        Err(e) => panic!("the wasm plugins need the {TARGET} target and rustup could not be run to add it: {e}"),
+        Err(e) => {
+            panic!("the wasm plugins need the {TARGET} target and rustup could not be run to add it: {e}")
+        }
     }
 }
 
