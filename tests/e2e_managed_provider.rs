@@ -46,16 +46,38 @@ async fn managed_provider_goes_ready_writes_nothing_when_steady_and_cleans_up_in
         "managedproviders",
         Some(NS),
     );
+    // Record the phases the ManagedProvider shows on its way (polled, so very short ones may be missed).
+    let watched = mps.clone();
+    let phases_seen = tokio::spawn(async move {
+        let mut phases: Vec<String> = Vec::new();
+        while phases.last().is_none_or(|p| p != "Ready") {
+            if let Ok(Some(mp)) = watched.get_opt("cowboys").await
+                && let Some(phase) = mp.data["status"]["phase"].as_str()
+                && phases.last().is_none_or(|p| p != phase)
+            {
+                phases.push(phase.to_owned());
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        phases
+    });
     create(&mps, managed_provider("cowboys", three_components())).await?;
     let seen = scenario.wait_for("managedprovider", "Ready", "True").await?;
-    let phases: Vec<&str> = seen
+    let phases = tokio::time::timeout(Duration::from_secs(10), phases_seen).await??;
+    let position = |phase: &str| phases.iter().position(|p| p == phase);
+    assert!(
+        position("WaitingForProvider") < position("Deploying") && position("Deploying") < position("Ready"),
+        "phases in order: {phases:?}"
+    );
+    assert!(position("WaitingForProvider").is_some(), "{phases:?}");
+    let reasons: Vec<&str> = seen
         .iter()
         .filter(|e| e.controller == "managedprovider" && e.change.type_ == "Ready")
         .map(|e| e.change.reason.as_str())
         .collect();
     assert!(
-        phases.contains(&"Stopped"),
-        "the chain waited on the way: {phases:?}"
+        reasons.contains(&"Stopped"),
+        "the chain waited on the way: {reasons:?}"
     );
 
     // The Provider in kcp, its workspace and both kubeconfig Secrets.
