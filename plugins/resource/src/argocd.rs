@@ -189,7 +189,9 @@ fn update_values(host: &dyn Host, resource: &ResourceMeta) -> CallResult {
         version: version.to_owned(),
     };
     if helm_values::string_at(&values, path) != Some(version) {
-        let yaml = helm_values::set_helm_values(host, &name, text, std::slice::from_ref(&entry))?;
+        let mut values = values;
+        helm_values::set_path(&mut values, path, version);
+        let yaml = host.to_yaml(&values)?;
         let values = json!({"helm": {"values": yaml}});
         apply_partial(host, resource, &app, values, "helm values")?;
     }

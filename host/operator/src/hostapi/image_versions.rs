@@ -102,6 +102,22 @@ mod tests {
     }
 
     #[test]
+    fn releases_are_separate_and_reads_are_copies() {
+        let store = ImageVersionStore::new();
+        store.set("ns", "a", "image.tag", "1");
+        store.set("ns", "b", "image.tag", "2");
+        store.set("other", "a", "image.tag", "3");
+        let mut copy = store.get("ns", "a");
+        copy[0].version = "changed".into();
+        copy.clear();
+        let version = |ns: &str, name: &str| store.get(ns, name)[0].version.clone();
+        assert_eq!(
+            (version("ns", "a"), version("ns", "b"), version("other", "a")),
+            ("1".into(), "2".into(), "3".into())
+        );
+    }
+
+    #[test]
     fn unsuspended_flag_is_per_release_and_idempotent() {
         let store = ImageVersionStore::new();
         assert!(!store.is_unsuspended("ns", "rel"));
