@@ -263,6 +263,38 @@ mod tests {
     }
 
     #[test]
+    fn provider_read_failure_is_an_error() {
+        let host =
+            FakeHost::new().with_error("get", Some("Provider"), ClusterError::Unavailable("kcp".into()));
+        let failure = KubeconfigCopy::process(&host, &mp(json!({}))).unwrap_err();
+        assert!(
+            failure
+                .message
+                .starts_with("failed to get Provider root:providers:system:cowboys")
+        );
+    }
+
+    #[test]
+    fn custom_provider_reference_and_mismatching_secret_spec() {
+        let mut p = provider(true);
+        p["metadata"]["name"] = json!("other");
+        let custom = Target::kcp("root:providers:custom");
+        let host = FakeHost::new()
+            .with_object(custom.clone(), p)
+            .with_object(custom, kcp_secret());
+        let mut ctx = mp(json!({}));
+        ctx.object["spec"]["provider"] = json!({"path": "root:providers:custom", "name": "other"});
+        let done = KubeconfigCopy::process(&host, &ctx).unwrap();
+        assert!(done.status_patch.unwrap()["providerKubeconfigSecretRef"].is_object());
+        ctx.object["spec"]["providerKubeconfigSecret"] = json!({"name": "elsewhere", "key": "kubeconfig"});
+        let done = KubeconfigCopy::process(&host, &ctx).unwrap();
+        assert_eq!(
+            done.status_patch,
+            Some(json!({"phase": "CopyingKubeconfigFailed"}))
+        );
+    }
+
+    #[test]
     fn remote_runtime_cluster_gets_the_copy_and_loses_it_on_deletion() {
         let host = FakeHost::new()
             .with_object(system(), provider(true))
