@@ -121,6 +121,12 @@ pub struct CommonConfig {
     /// Namespace of the leader election Lease (empty: `POD_NAMESPACE`, else the pod's own namespace).
     #[arg(long, env = "PMO_LEADER_ELECTION_NAMESPACE", default_value = "")]
     pub leader_election_namespace: String,
+    /// Name of the operator's own pod (set from the downward API); the istio sidecar check looks at this pod.
+    #[arg(long, env = "PMO_POD_NAME", default_value = "")]
+    pub pod_name: String,
+    /// Namespace of the operator's own pod (set from the downward API).
+    #[arg(long, env = "PMO_POD_NAMESPACE", default_value = "")]
+    pub pod_namespace: String,
 }
 
 /// kcp flags (spec §2.3, §2.8).
