@@ -136,6 +136,7 @@ async fn cluster_calls_outside_the_permissions_are_forbidden() {
     let options = PluginOptions {
         config: get,
         permissions: Permissions::new(vec![rule]),
+        ..Default::default()
     };
     let sub = h
         .runtime

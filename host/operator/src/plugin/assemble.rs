@@ -24,9 +24,9 @@ pub enum AssembleError {
         plugin: String,
         /// Its source.
         source_url: String,
-        /// The cause.
+        /// The cause (boxed: kube and registry errors are large).
         #[source]
-        source: FetchError,
+        source: Box<FetchError>,
     },
     /// A plugin did not compile, link, pass the version check or answer `info()`.
     #[error("plugin {plugin}")]
@@ -71,7 +71,7 @@ pub async fn load_plugin(
     let fetch_error = |source| AssembleError::Fetch {
         plugin: spec.name.clone(),
         source_url: spec.source.to_string(),
-        source,
+        source: Box::new(source),
     };
     let wasm = fetch(&spec.source, plugins_dir, cluster)
         .await
