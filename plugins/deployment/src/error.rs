@@ -16,13 +16,9 @@ pub enum Error {
         message: String,
     },
     /// A template (file or profile section) failed to render or produced something that is not an object.
-    Render(RenderError),
-    /// A cluster call failed.
-    Cluster {
-        what: String,
-        target: Target,
-        error: ClusterError,
-    },
+    Render(Box<RenderError>),
+    /// A cluster call failed: what was done, in which cluster, and the API server's error.
+    Cluster(Box<(String, Target, ClusterError)>),
     /// Something about an object the subroutine reads is wrong (e.g. the webhook CA Secret).
     Invalid(String),
 }
@@ -30,11 +26,7 @@ pub enum Error {
 impl Error {
     /// A cluster error while working on `object`.
     pub fn cluster(verb: &str, target: &Target, object: &ObjectRef, error: ClusterError) -> Self {
-        Error::Cluster {
-            what: format!("{verb} {object}"),
-            target: target.clone(),
-            error,
-        }
+        Error::Cluster(Box::new((format!("{verb} {object}"), target.clone(), error)))
     }
 }
 
@@ -53,7 +45,10 @@ impl fmt::Display for Error {
                 write!(f, ": {message}")
             }
             Error::Render(e) => write!(f, "rendering {e}"),
-            Error::Cluster { what, target, error } => write!(f, "{what} in the {target} cluster: {error}"),
+            Error::Cluster(failure) => {
+                let (what, target, error) = &**failure;
+                write!(f, "{what} in the {target} cluster: {error}")
+            }
             Error::Invalid(message) => f.write_str(message),
         }
     }
@@ -63,7 +58,7 @@ impl std::error::Error for Error {}
 
 impl From<RenderError> for Error {
     fn from(e: RenderError) -> Self {
-        Error::Render(e)
+        Error::Render(Box::new(e))
     }
 }
 

@@ -145,10 +145,9 @@ fn restart_kcp(host: &dyn Host, settings: &Settings) -> Result<()> {
             Some(&settings.kcp_namespace),
             Some("app.kubernetes.io/name=kcp"),
         )
-        .map_err(|e| Error::Cluster {
-            what: format!("listing kcp pods in {}", settings.kcp_namespace),
-            target: Target::Runtime,
-            error: e,
+        .map_err(|e| {
+            let what = format!("listing kcp pods in {}", settings.kcp_namespace);
+            Error::Cluster(Box::new((what, Target::Runtime, e)))
         })?;
     for pod in items {
         let Some(name) = pod.pointer("/metadata/name").and_then(Value::as_str) else {
