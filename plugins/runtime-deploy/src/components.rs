@@ -129,6 +129,19 @@ pub fn components(ctx: &Context) -> Result<Vec<Component>, String> {
                 ));
             }
         };
+        let base = match &component {
+            Component::Flux { base, .. } | Component::Ocm { base, .. } => base,
+        };
+        let earlier = out.iter().position(|c: &Component| match c {
+            Component::Flux { base: b, .. } | Component::Ocm { base: b, .. } => b == base,
+        });
+        if let Some(j) = earlier {
+            // Both would write the same Flux objects and overwrite each other on every pass.
+            return Err(format!(
+                "spec.runtimeDeployments[{i}]: deployment name {base:?} is already used by \
+                 spec.runtimeDeployments[{j}]"
+            ));
+        }
         out.push(component);
     }
     Ok(out)

@@ -4,7 +4,8 @@
 //!
 //! Fixes of spec §11.4 item 44:
 //! - object names are `<ManagedProvider name>-<component>`, so two ManagedProviders (or a chart of the same name)
-//!   never write the same Flux object;
+//!   never write the same Flux object; two entries of one ManagedProvider with the same deployment name are
+//!   refused with a message naming both;
 //! - every object carries the label `providers.platform-mesh.io/managed-provider=<name>`; objects of components
 //!   no longer listed are deleted, and `finalize` deletes by that label too (not by the current spec);
 //! - `values` removed from the spec are removed from the HelmRelease;

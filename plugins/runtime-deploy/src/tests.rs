@@ -331,3 +331,16 @@ fn finalize_all_already_gone_is_ok_and_delete_failures_are_errors() {
     assert!(failure.message.contains("stuck"));
     assert_eq!(failure.status_patch, Some(json!({"phase": "Deleting"})));
 }
+
+#[test]
+fn two_entries_with_the_same_deployment_name_are_refused() {
+    let deployments = json!([
+        {"flux": {"registry": "ghcr.io/a", "chart": "x/portal", "version": "1"}},
+        {"ocm": {"registry": "ghcr.io/b", "component": "github.com/b/portal", "version": "1"}},
+    ]);
+    let failure = RuntimeDeploy::process(&FakeHost::new(), &mp("cowboys", deployments)).unwrap_err();
+    assert_eq!(
+        failure.message,
+        "spec.runtimeDeployments[1]: deployment name \"portal\" is already used by spec.runtimeDeployments[0]"
+    );
+}
