@@ -8,6 +8,7 @@
 //! - The object a pass works on is the watched one: a pass reads nothing of the Resource itself.
 //! - Reads elsewhere are the plugins' direct reads (one namespace's PlatformMeshes, one ConfigMap, the target):
 //!   no informer on Secrets, ConfigMaps or Pods.
+//! - Every Resource is passed over again at least every [`RESYNC`], to repair drift of the values it sets.
 //! - Errors back off per Resource with upstream's 2 s / 60 s / 2 s / 1000 s limiter; the debug-label filter
 //!   applies like for every controller.
 //! - The OCM CRD may be missing (OCM not installed yet): the controller waits for it, checking every
@@ -38,6 +39,11 @@ pub const CONTROLLER: &str = "resource";
 
 /// How often a missing OCM Resource CRD is looked for again.
 pub const CRD_POLL: Duration = Duration::from_secs(30);
+
+/// How often every Resource is passed over again without a change: a release value someone else overwrote (say
+/// a Deployment pass that read the image version store just before this controller recorded a new version) is
+/// repaired within this period. A pass over an unchanged world only reads.
+pub const RESYNC: Duration = Duration::from_secs(300);
 
 /// How long in-flight reconciles may take to finish after the shutdown trigger.
 const SHUTDOWN_DRAIN: Duration = Duration::from_secs(5);
@@ -187,9 +193,12 @@ async fn reconcile(object: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Acti
         return Err(ReconcileError { key, source });
     }
     ctx.backoff.forget(&key);
-    Ok(report
-        .requeue_after
-        .map_or_else(Action::await_change, Action::requeue))
+    Ok(Action::requeue(next_pass(report.requeue_after)))
+}
+
+/// When to pass over a Resource again after a clean pass: when the chain asked, but no later than [`RESYNC`].
+fn next_pass(requested: Option<Duration>) -> Duration {
+    requested.map_or(RESYNC, |after| after.min(RESYNC))
 }
 
 fn error_policy(_object: Arc<DynamicObject>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
@@ -221,6 +230,13 @@ mod tests {
             .map(|e| e.plugin)
             .collect();
         assert_eq!(manifest.chains[CONTROLLER], upstream);
+    }
+
+    #[test]
+    fn clean_passes_come_back_by_the_resync_period_or_earlier_if_asked() {
+        assert_eq!(next_pass(None), RESYNC);
+        assert_eq!(next_pass(Some(Duration::from_secs(5))), Duration::from_secs(5));
+        assert_eq!(next_pass(Some(RESYNC * 2)), RESYNC);
     }
 
     #[test]
