@@ -160,3 +160,16 @@ fn application_helm_values_are_created_when_absent() {
         json!("image:\n  tag: v9\n")
     );
 }
+
+#[test]
+fn a_failing_read_of_the_existing_application_leaves_the_rendered_one_untouched() {
+    use platform_mesh_plugin_sdk::{ClusterError, testing::FakeHost};
+    let h = FakeHost::new().with_error(
+        "get",
+        Some("Application"),
+        ClusterError::Unavailable("down".into()),
+    );
+    let mut rendered = app(PLACEHOLDER, PLACEHOLDER);
+    crate::postprocess::post_process(&h, &mut rendered);
+    assert_eq!(rendered, app(PLACEHOLDER, PLACEHOLDER));
+}

@@ -243,3 +243,51 @@ fn a_template_with_an_unknown_function_names_file_and_line_and_applies_nothing_o
     assert!(!applied(&h, &Target::Infra, "HelmRelease").contains(&"portal".to_owned()));
     assert!(applied(&h, &Target::Runtime, "Resource").contains(&"portal-chart".to_owned()));
 }
+
+#[test]
+fn a_per_platform_mesh_kubeconfig_secret_feeds_flux_kube_config_and_argo_destination() {
+    use base64::{Engine, engine::general_purpose::STANDARD};
+    let kubeconfig = "apiVersion: v1\nclusters:\n- name: env-a\n  cluster:\n    server: https://env-a.example:6443\ncontexts:\n- name: a\n  context:\n    cluster: env-a\ncurrent-context: a\n";
+    let h = sample_host("profile.yaml").with_object(
+        Target::Infra,
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "env-a", "namespace": NS},
+               "data": {"kubeconfig": STANDARD.encode(kubeconfig)}}),
+    );
+    let mut spec = sample_spec();
+    spec["runtimeKubeconfigSecret"] = json!({"name": "env-a"});
+    assert_eq!(Deployment::process(&h, &context(spec)).unwrap(), Reconciled::ok());
+    let portal = h
+        .object(
+            &Target::Infra,
+            &Gvk::new("helm.toolkit.fluxcd.io", "v2", "HelmRelease").object(Some(NS), "portal"),
+        )
+        .unwrap();
+    assert_eq!(
+        portal["spec"]["kubeConfig"]["secretRef"],
+        json!({"name": "env-a", "key": "kubeconfig"})
+    );
+    let settings = crate::settings::Settings::from_context(&context(
+        json!({"runtimeKubeconfigSecret": {"name": "env-a"}}),
+    ));
+    assert_eq!(
+        crate::remote::destination_server(&h, &settings)
+            .unwrap()
+            .as_deref(),
+        Some("https://env-a.example:6443")
+    );
+}
+
+#[test]
+fn a_missing_per_platform_mesh_kubeconfig_secret_is_an_error_naming_it() {
+    let h = sample_host("profile.yaml");
+    let mut spec = sample_spec();
+    spec["runtimeKubeconfigSecret"] = json!({"name": "env-b"});
+    let error = Deployment::process(&h, &context(spec)).unwrap_err();
+    assert!(
+        error
+            .message
+            .contains("Secret platform-mesh-system/env-b does not exist"),
+        "{}",
+        error.message
+    );
+}

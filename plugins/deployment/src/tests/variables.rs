@@ -208,3 +208,33 @@ fn the_default_profile_parses_with_duplicate_keys_last_wins() {
     let host_alias = serde_json::to_string(&services["infra"]["values"]).unwrap();
     assert!(host_alias.contains("kcp.api.portal.localhost"), "{host_alias}");
 }
+
+#[test]
+fn components_set_gets_the_kube_config_keys_too() {
+    let mut ctx = context(json!({}));
+    ctx.operator_config = json!({"remoteRuntimeKubeconfig": "/k", "remoteRuntimeInfraSecretName": "remote",
+        "remoteRuntimeInfraSecretKey": "kc"});
+    let settings = Settings::from_context(&ctx);
+    let h = host();
+    let profile = profile::parse("test", PROFILE, &h).unwrap();
+    let components = components_set(&h, &profile, &settings, &Exposure::of(&settings), None).unwrap();
+    assert_eq!(components["kubeConfigEnabled"], json!(true));
+    assert_eq!(components["kubeConfigSecretName"], json!("remote"));
+    assert_eq!(components["kubeConfigSecretKey"], json!("kc"));
+}
+
+#[test]
+fn a_remote_destination_server_fills_destination_server_unless_the_profile_sets_one() {
+    let h = host();
+    let settings = Settings::from_context(&context(json!({})));
+    let profile = profile::parse("test", PROFILE, &h).unwrap();
+    let exposure = Exposure::of(&settings);
+    let infra = infra_set(&profile, &settings, &exposure, Some("https://remote:6443"));
+    let components = components_set(&h, &profile, &settings, &exposure, Some("https://remote:6443")).unwrap();
+    assert_eq!(infra["destinationServer"], json!("https://remote:6443"));
+    assert_eq!(components["destinationServer"], json!("https://remote:6443"));
+    let with_own = PROFILE.replace("infra:\n", "infra:\n  destinationServer: https://own\n");
+    let profile = profile::parse("test", &with_own, &h).unwrap();
+    let infra = infra_set(&profile, &settings, &exposure, Some("https://remote:6443"));
+    assert_eq!(infra["destinationServer"], json!("https://own"));
+}
