@@ -4,7 +4,8 @@
 //!
 //! Registries on a loopback address are spoken to over plain HTTP (local development, tests); every other
 //! registry over HTTPS. Pulls are anonymous. A pull has a bounded time, so an unreachable registry fails the
-//! swap instead of holding it forever.
+//! swap instead of holding it forever, and a bounded size ([`MAX_PLUGIN_BYTES`]), checked against the manifest
+//! before downloading and again while streaming, so a wrong reference cannot exhaust the operator's memory.
 
 use std::{net::IpAddr, time::Duration};
 
@@ -17,6 +18,9 @@ use oci_client::{
 
 /// Layer media types accepted as a plugin.
 pub const WASM_MEDIA_TYPES: [&str; 2] = [WASM_LAYER_MEDIA_TYPE, "application/wasm"];
+
+/// The largest plugin accepted from a registry (plugins are typically a few hundred KiB).
+pub const MAX_PLUGIN_BYTES: u64 = 64 << 20;
 
 /// Upper bound of one pull, connection set-up included.
 const PULL_TIMEOUT: Duration = Duration::from_secs(120);
@@ -53,12 +57,34 @@ pub enum OciError {
         timeout: Duration,
     },
     /// The artifact is not a single wasm layer.
-    #[error("oci://{reference} holds {layers} layers; a plugin artifact holds exactly one wasm layer")]
+    #[error(
+        "oci://{reference} holds {layers} layers of types {media_types:?}; a plugin artifact holds exactly one \
+         wasm layer ({WASM_LAYER_MEDIA_TYPE} or application/wasm)"
+    )]
     Layers {
         /// The text after `oci://`.
         reference: String,
         /// How many it has.
         layers: usize,
+        /// Their media types.
+        media_types: Vec<String>,
+    },
+    /// The wasm layer is larger than [`MAX_PLUGIN_BYTES`].
+    #[error("oci://{reference} has a wasm layer of {size} bytes, more than the {MAX_PLUGIN_BYTES} accepted")]
+    TooLarge {
+        /// The text after `oci://`.
+        reference: String,
+        /// Its (declared or streamed) size.
+        size: u64,
+    },
+    /// Reading the layer failed midway.
+    #[error("downloading the wasm layer of oci://{reference}")]
+    Download {
+        /// The text after `oci://`.
+        reference: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
     },
 }
 
@@ -102,27 +128,55 @@ pub async fn pull(reference: &str) -> Result<Vec<u8>, OciError> {
         read_timeout: Some(PULL_TIMEOUT),
         ..ClientConfig::default()
     });
-    let pulled = tokio::time::timeout(
-        PULL_TIMEOUT,
-        client.pull(&image, &RegistryAuth::Anonymous, WASM_MEDIA_TYPES.to_vec()),
-    )
-    .await
-    .map_err(|_| OciError::Timeout {
-        reference: reference.to_owned(),
-        timeout: PULL_TIMEOUT,
-    })?
-    .map_err(|source| OciError::Pull {
+    tokio::time::timeout(PULL_TIMEOUT, pull_layer(&client, &image, reference))
+        .await
+        .map_err(|_| OciError::Timeout {
+            reference: reference.to_owned(),
+            timeout: PULL_TIMEOUT,
+        })?
+}
+
+/// Reads the manifest, checks it holds one wasm layer of an acceptable size, and streams that layer in.
+async fn pull_layer(client: &Client, image: &Reference, reference: &str) -> Result<Vec<u8>, OciError> {
+    use futures::TryStreamExt as _;
+    let pull_error = |source| OciError::Pull {
         reference: reference.to_owned(),
         source,
-    })?;
-    let mut layers = pulled.layers;
-    if layers.len() != 1 {
-        return Err(OciError::Layers {
-            reference: reference.to_owned(),
-            layers: layers.len(),
-        });
+    };
+    let (manifest, _digest) = client
+        .pull_image_manifest(image, &RegistryAuth::Anonymous)
+        .await
+        .map_err(pull_error)?;
+    let layer = match manifest.layers.as_slice() {
+        [layer] if WASM_MEDIA_TYPES.contains(&layer.media_type.as_str()) => layer,
+        layers => {
+            return Err(OciError::Layers {
+                reference: reference.to_owned(),
+                layers: layers.len(),
+                media_types: layers.iter().map(|l| l.media_type.clone()).collect(),
+            });
+        }
+    };
+    let too_large = |size| OciError::TooLarge {
+        reference: reference.to_owned(),
+        size,
+    };
+    let declared = u64::try_from(layer.size).unwrap_or(u64::MAX);
+    if declared > MAX_PLUGIN_BYTES {
+        return Err(too_large(declared));
     }
-    Ok(layers.remove(0).data.to_vec())
+    let mut stream = client.pull_blob_stream(image, layer).await.map_err(pull_error)?;
+    let mut wasm = Vec::with_capacity(usize::try_from(declared).unwrap_or(0));
+    while let Some(chunk) = stream.try_next().await.map_err(|source| OciError::Download {
+        reference: reference.to_owned(),
+        source,
+    })? {
+        wasm.extend_from_slice(&chunk);
+        if wasm.len() as u64 > MAX_PLUGIN_BYTES {
+            return Err(too_large(wasm.len() as u64));
+        }
+    }
+    Ok(wasm)
 }
 
 #[cfg(test)]
