@@ -185,3 +185,40 @@ impl PluginSetHandle {
         status.last_attempt = SystemTime::now();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(origin: &str) -> ActivePlugins {
+        let chains = [("platformmesh".to_owned(), Vec::new())].into();
+        ActivePlugins::new(origin, BTreeMap::new(), chains)
+    }
+
+    #[test]
+    fn swaps_count_generations_and_holders_keep_their_set() {
+        let handle = PluginSetHandle::new(set("first"));
+        let held = handle.current();
+        assert_eq!((held.generation, held.origin.as_str()), (1, "first"));
+        assert_eq!(handle.swap(set("second")), 2);
+        assert_eq!(held.origin, "first", "a running pass keeps the set it took");
+        assert_eq!(handle.current().origin, "second");
+        handle.record_failure("plugin x: fetching oci://r/x:1: pulling");
+        let status = handle.status();
+        assert_eq!((status.generation, status.swaps, status.failures), (2, 2, 1));
+        assert_eq!(
+            status.last_error.as_deref(),
+            Some("plugin x: fetching oci://r/x:1: pulling")
+        );
+        handle.swap(set("third"));
+        assert_eq!(handle.status().last_error, None, "a later swap clears the error");
+    }
+
+    #[test]
+    fn unknown_chains_are_empty() {
+        let plugins = set("x");
+        assert!(plugins.chain_names("provider").is_empty());
+        assert!(plugins.chain("platformmesh", |_, _| false).is_empty());
+        assert!(plugins.get("wait").is_none());
+    }
+}
