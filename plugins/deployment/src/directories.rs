@@ -99,6 +99,7 @@ pub fn render(
             }
             .into());
         }
+        warn_missing_values(host, &document.source, &document.object);
         let mut object = document.object;
         if directory.is_release_directory() {
             post_process(host, &mut object);
@@ -106,6 +107,45 @@ pub fn render(
         objects.push((directory.target_of(&object), object));
     }
     Ok(objects)
+}
+
+/// The JSON paths of string fields that hold Go's `<no value>` (a key the profile lacks).
+pub fn missing_value_paths(value: &Value, path: &mut String, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) if s.contains("<no value>") => out.push(path.clone()),
+        Value::Object(map) => {
+            for (key, child) in map {
+                let len = path.len();
+                path.push('.');
+                path.push_str(key);
+                missing_value_paths(child, path, out);
+                path.truncate(len);
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                missing_value_paths(child, path, out);
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Spec §11.2 item 17: templates keep rendering `<no value>` for missing keys (upstream compatibility), but each
+/// such field is logged as a warning with its file and path, so a profile lacking a required key is noticed.
+fn warn_missing_values(host: &dyn Host, source: &str, object: &Value) {
+    let mut paths = Vec::new();
+    missing_value_paths(object, &mut String::new(), &mut paths);
+    for path in paths {
+        host.log(
+            LogLevel::Warn,
+            "a template rendered <no value>: the profile lacks a key it uses",
+            &[("file", source), ("field", &path)],
+        );
+    }
 }
 
 /// Renders and applies `directory`.

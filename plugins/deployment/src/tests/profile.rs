@@ -121,3 +121,11 @@ fn a_template_error_in_components_names_the_config_map_line() {
     );
     assert!(error.contains("nosuchfunc"), "{error}");
 }
+
+#[test]
+fn no_value_fields_are_found_with_their_paths() {
+    let mut paths = Vec::new();
+    let object = json!({"spec": {"componentRef": {"name": "<no value>"}, "list": ["ok", "x-<no value>"]}});
+    crate::directories::missing_value_paths(&object, &mut String::new(), &mut paths);
+    assert_eq!(paths, [".spec.componentRef.name", ".spec.list[1]"]);
+}
