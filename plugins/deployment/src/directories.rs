@@ -173,3 +173,32 @@ pub fn deploy(
     );
     Ok(counts)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn object(api_version: &str, kind: &str) -> Value {
+        json!({"apiVersion": api_version, "kind": kind, "metadata": {"name": "x"}})
+    }
+
+    #[test]
+    fn routing_follows_the_directory_and_sends_ocm_resources_of_infra_runtime_to_runtime() {
+        let resource = object("delivery.ocm.software/v1alpha1", "Resource");
+        let release = object("helm.toolkit.fluxcd.io/v2", "HelmRelease");
+        assert_eq!(Directory::InfraRuntime.target_of(&resource), Target::Runtime);
+        assert_eq!(Directory::InfraRuntime.target_of(&release), Target::Infra);
+        assert_eq!(Directory::InfraInfra.target_of(&resource), Target::Infra);
+        assert_eq!(Directory::ComponentsInfra.target_of(&release), Target::Infra);
+        assert_eq!(Directory::ComponentsRuntime.target_of(&release), Target::Runtime);
+    }
+
+    #[test]
+    fn only_release_directories_are_filtered_and_post_processed() {
+        assert!(Directory::InfraInfra.is_release_directory());
+        assert!(Directory::ComponentsInfra.is_release_directory());
+        assert!(!Directory::InfraRuntime.is_release_directory());
+        assert!(!Directory::ComponentsRuntime.is_release_directory());
+    }
+}
