@@ -1,5 +1,6 @@
 //! End to end: the sample PlatformMesh with the default (Flux) profile reaches Ready through the real wasm
-//! deployment and wait plugins on the embedded API server with simulated Flux, cert-manager, kcp-operator and OCM;
+//! deployment and wait plugins on the embedded API server with simulated Flux, cert-manager, kcp-operator and OCM
+//! (its OCM Resources become Flux sources through the Resource controller);
 //! a second reconcile of the unchanged PlatformMesh writes nothing; a changed profile ConfigMap is picked up
 //! without a restart.
 
@@ -77,6 +78,25 @@ async fn sample_platform_mesh_becomes_ready_then_steady_state_writes_nothing_and
         Some(&"true".to_owned())
     );
     assert!(platform.ocm_resources().get_opt("portal-chart").await?.is_some());
+    // The Resource controller turns the chart Resources into the Flux sources the HelmReleases reference.
+    let sources = platform.api(
+        "source.toolkit.fluxcd.io",
+        "v1",
+        "OCIRepository",
+        "ocirepositories",
+    );
+    let mut source = None;
+    for _ in 0..300 {
+        source = sources.get_opt("portal").await?;
+        if source.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        source.is_some(),
+        "OCIRepository portal was not created from Resource portal-chart"
+    );
     assert!(
         platform
             .helm_releases()
