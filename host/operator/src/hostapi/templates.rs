@@ -78,6 +78,12 @@ fn documents(docs: Vec<gotmpl::Document>, source: Option<&str>) -> Vec<Document>
         .collect()
 }
 
+/// For YAML that parses: a warning naming the first duplicate mapping key and its line, if there is one.
+fn duplicate_key_warning(text: &str) -> Option<String> {
+    let duplicate = gotmpl::yaml::from_yaml_strict(text).err()?;
+    Some(format!("{duplicate}; the last value wins"))
+}
+
 impl HostCall {
     /// Runs `render` with the renderer on the blocking pool.
     async fn blocking<T: Send + 'static>(
@@ -159,6 +165,12 @@ impl templates::Host for HostCall {
             column: None,
             message: e.to_string(),
         })?;
+        // Duplicate keys are accepted, the last one winning, as upstream's main path does; but a profile author
+        // almost never means them, so say where they are (spec 11.2 item 22).
+        if let Some(warning) = duplicate_key_warning(&text) {
+            let (plugin, object) = (&*self.plugin, self.object_key.as_str());
+            tracing::warn!(plugin, object, source = %name, "{warning}");
+        }
         Ok(value.to_string())
     }
 
@@ -172,6 +184,13 @@ impl templates::Host for HostCall {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn duplicate_keys_are_named_with_their_line() {
+        let warning = duplicate_key_warning("infra:\n  a: 1\n  a: 2\n").expect("a duplicate");
+        assert!(warning.contains("line 3") && warning.contains(r#""a""#), "{warning}");
+        assert_eq!(duplicate_key_warning("infra:\n  a: 1\ncomponents: {}\n"), None);
+    }
 
     #[test]
     fn paths_may_not_leave_the_workspace() {
