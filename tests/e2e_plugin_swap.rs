@@ -3,8 +3,8 @@
 //! `platformmesh` chain and to swap `wait` to a second version (built here from the same source with another
 //! version string, served from a ConfigMap); the next reconcile runs the new set without a restart or a reconcile
 //! error. A wrong digest, an unreachable registry and a plugin that traps in `info()` are each refused: the set in
-//! service keeps working and an Event says why. A plugin calling outside its permissions gets a failed condition
-//! naming the permission.
+//! service keeps working and an Event says why; a registry that comes back is picked up by the retry. A plugin
+//! calling outside its permissions gets a failed condition naming the permission.
 
 #[path = "support/oci_registry.rs"]
 mod oci_registry;
@@ -373,6 +373,18 @@ async fn plugin_sets_swap_live_and_bad_ones_are_refused() -> anyhow::Result<()> 
         "no reconcile failed during the swaps: {errors:?}"
     );
 
+    // A registry that was down: the refused set is retried with backoff and swapped in once it answers.
+    let unreachable = v2.replace(&registry.host(), &closed.to_string());
+    put_config_map(&client, PLUGIN_CONFIG, Some(&unreachable), &[]).await?;
+    swap_outcome(&client, "Rejected", 2, "pulling oci://").await?;
+    let late = Registry::start_on(closed).await;
+    late.push("examples/summary", "0.1.0", &summary);
+    let recovered = swap_outcome(&client, "Swapped", 3, "").await?;
+    assert_eq!(
+        recovered["serving"], "summary=0.1.0,wait=0.2.0-e2e",
+        "{recovered}"
+    );
+
     // A plugin calling outside its permissions: a failed condition naming the permission.
     let outcome = RuntimeConfig::test_plugins_dir().join("test_outcome.wasm");
     let forbidden = format!(
@@ -383,7 +395,7 @@ async fn plugin_sets_swap_live_and_bad_ones_are_refused() -> anyhow::Result<()> 
         outcome.display()
     );
     put_config_map(&client, PLUGIN_CONFIG, Some(&forbidden), &[]).await?;
-    swap_outcome(&client, "Swapped", 3, "").await?;
+    swap_outcome(&client, "Swapped", 4, "").await?;
     poke(&platform_meshes, 99).await?;
     let failed = eventually("OutcomeSubroutine failed on a missing permission", || async {
         let c = condition(&platform_meshes, "OutcomeSubroutine").await?;

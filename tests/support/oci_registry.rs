@@ -103,6 +103,11 @@ fn handle(store: &Store, method: &Method, path: &str) -> Response {
 impl Registry {
     /// Starts the registry on an ephemeral loopback port.
     pub async fn start() -> Registry {
+        Self::start_on("127.0.0.1:0".parse().expect("loopback address")).await
+    }
+
+    /// Starts the registry on `addr` (a registry that comes up where a plugin source pointed in vain).
+    pub async fn start_on(addr: SocketAddr) -> Registry {
         let store = Arc::new(Mutex::new(Store::default()));
         let shared = store.clone();
         let app = Router::new().fallback(move |request: Request<Body>| {
@@ -112,7 +117,7 @@ impl Registry {
                 handle(&store, request.method(), request.uri().path())
             }
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let listener = tokio::net::TcpListener::bind(addr)
             .await
             .expect("bind the registry");
         let addr = listener.local_addr().expect("registry address");

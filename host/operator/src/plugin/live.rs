@@ -346,6 +346,10 @@ impl ConfigWatch {
             if self.serving == want && !retrying {
                 continue;
             }
+            if self.serving != want {
+                // New content starts its own backoff.
+                retry = None;
+            }
             self.serving = want.clone();
             match load(&self.runtime, &self.client, Some(&config), &want).await {
                 Ok(set) => {
