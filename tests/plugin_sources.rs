@@ -155,6 +155,32 @@ async fn sandbox_limits_hold_for_plugins_from_every_source_kind() {
             );
         }
     }
+    // No host files, and a read-only workspace, whatever the source.
+    for mut spec in sources(&f, "test_fs").await {
+        for (config, expected) in [
+            (json!({"read": "/etc/passwd"}), "error: No such file or directory"),
+            (
+                json!({"write": "/workspace/new.txt"}),
+                "error: Operation not permitted",
+            ),
+        ] {
+            spec.config = config;
+            let loaded = load_plugin(&runtime, &spec, Some(&client)).await.expect("loads");
+            let done = loaded
+                .process(&context())
+                .await
+                .expect("the fs probe always succeeds");
+            let message = match done.outcome {
+                platform_mesh_operator::lifecycle::Outcome::Ok { message, .. } => message.unwrap_or_default(),
+                other => panic!("{other:?}"),
+            };
+            assert!(
+                message.starts_with(expected),
+                "test_fs from {}: {message}",
+                spec.source
+            );
+        }
+    }
     f.server.shutdown().await;
 }
 
@@ -327,6 +353,14 @@ async fn plugins_verify_reports_each_plugin_offline() {
     );
     assert!(text.contains("chain   platformmesh: outcome → spin"), "{text}");
 
+    let twice = "plugins:\n- {name: a, source: 'file://test_outcome.wasm'}\n\
+                 - {name: b, source: 'file://test_outcome.wasm'}\nchains: {platformmesh: [a, b]}\n";
+    let report = verify_config_map(&runtime, twice, false).await;
+    assert_eq!(
+        report.problems,
+        ["chains.platformmesh: plugins a and b both report subroutine OutcomeSubroutine"],
+        "{report}"
+    );
     let invalid = verify_config_map(
         &runtime,
         "plugins:\n- {name: x, source: 'oci://r.io/x:1'}\n",

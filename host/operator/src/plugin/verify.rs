@@ -28,6 +28,8 @@ pub struct PluginVerdict {
     pub result: Result<String, String>,
     /// What the permissions grant, one line per rule.
     pub permissions: Vec<String>,
+    /// The subroutine (condition type) it reported, when it loaded.
+    pub subroutine: Option<String>,
 }
 
 /// The verdict on a whole configuration.
@@ -39,12 +41,14 @@ pub struct VerifyReport {
     pub plugins: Vec<PluginVerdict>,
     /// The chains, `controller: a → b`.
     pub chains: Vec<String>,
+    /// Problems of the configuration as a whole (two plugins of a chain reporting one subroutine name).
+    pub problems: Vec<String>,
 }
 
 impl VerifyReport {
     /// Whether everything checked out.
     pub fn ok(&self) -> bool {
-        self.schema.is_ok() && self.plugins.iter().all(|p| p.result.is_ok())
+        self.schema.is_ok() && self.problems.is_empty() && self.plugins.iter().all(|p| p.result.is_ok())
     }
 }
 
@@ -64,6 +68,9 @@ impl fmt::Display for VerifyReport {
         }
         for chain in &self.chains {
             writeln!(f, "chain   {chain}")?;
+        }
+        for problem in &self.problems {
+            writeln!(f, "FAILED  {problem}")?;
         }
         let failed = self.plugins.iter().filter(|p| p.result.is_err()).count();
         writeln!(f, "{} plugins, {failed} failed", self.plugins.len())
@@ -155,7 +162,7 @@ async fn verify_plugin(
     spec: &PluginSpec,
     documents: &[Value],
     pull: bool,
-) -> Result<String, String> {
+) -> Result<(String, Option<String>), String> {
     let plugins_dir = &runtime.config().plugins_dir;
     let wasm = match &spec.source {
         Source::ConfigMap { namespace, name, key } => local_config_map(documents, namespace, name, key)
@@ -163,9 +170,10 @@ async fn verify_plugin(
                 format!("ConfigMap {namespace}/{name} with binaryData key {key} is not in the file")
             })?,
         Source::Oci(reference) if !pull => {
-            return Ok(format!(
+            let summary = format!(
                 "reference oci://{reference} parses and a sha256 is declared; not pulled (offline; use --pull)"
-            ));
+            );
+            return Ok((summary, None));
         }
         source => fetch(source, plugins_dir, None)
             .await
@@ -187,11 +195,12 @@ async fn verify_plugin(
         .await
         .map_err(|e| error_chain(&e))?;
     use crate::lifecycle::Subroutine as _;
-    Ok(format!(
+    let summary = format!(
         "subroutine {} version {} (WIT compatible), sha256 {digest}",
         plugin.name(),
         plugin.version()
-    ))
+    );
+    Ok((summary, Some(plugin.name().to_owned())))
 }
 
 /// A runtime for offline checks: its cluster clients point at an address nothing listens on, which is fine
@@ -221,6 +230,7 @@ pub async fn verify_config_map(runtime: &PluginRuntime, text: &str, pull: bool) 
         schema: Ok(()),
         plugins: Vec::new(),
         chains: Vec::new(),
+        problems: Vec::new(),
     };
     let documents = parse_documents(text);
     let manifest = documents
@@ -237,15 +247,34 @@ pub async fn verify_config_map(runtime: &PluginRuntime, text: &str, pull: bool) 
     };
     let documents = documents.unwrap_or_default();
     for spec in &manifest.plugins {
+        let verdict = verify_plugin(runtime, spec, &documents, pull).await;
         report.plugins.push(PluginVerdict {
             name: spec.name.clone(),
             source: spec.source.to_string(),
-            result: verify_plugin(runtime, spec, &documents, pull).await,
+            subroutine: verdict.as_ref().ok().and_then(|(_, s)| s.clone()),
+            result: verdict.map(|(summary, _)| summary),
             permissions: describe_permissions(&spec.permissions),
         });
     }
     for (controller, names) in &manifest.chains {
         report.chains.push(format!("{controller}: {}", names.join(" → ")));
+        let mut seen: Vec<(&str, &str)> = Vec::new();
+        for name in names {
+            let Some(subroutine) = report
+                .plugins
+                .iter()
+                .find(|p| &p.name == name)
+                .and_then(|p| p.subroutine.as_deref())
+            else {
+                continue;
+            };
+            if let Some((first, _)) = seen.iter().find(|(_, s)| *s == subroutine) {
+                report.problems.push(format!(
+                    "chains.{controller}: plugins {first} and {name} both report subroutine {subroutine}"
+                ));
+            }
+            seen.push((name, subroutine));
+        }
     }
     report
 }
