@@ -4,13 +4,13 @@
 //! WebAssembly component (see `wit/operator.wit`) loaded by [`plugin`] and run by the [`lifecycle`] engine.
 
 pub mod cli;
+pub mod clusters;
 pub mod config;
 pub mod controller;
 pub mod crd;
 pub mod embedded;
+pub mod hostapi;
 pub mod lifecycle;
 pub mod metrics;
-pub mod clusters;
-pub mod hostapi;
 pub mod plugin;
 pub mod render;

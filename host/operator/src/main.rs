@@ -46,7 +46,9 @@ async fn render(args: &RenderArgs) -> anyhow::Result<()> {
     };
     let groups = platform_mesh_operator::render::render(&input).await?;
     let yaml = platform_mesh_operator::render::to_yaml(&groups)?;
-    std::io::stdout().write_all(yaml.as_bytes()).context("writing to stdout")?;
+    std::io::stdout()
+        .write_all(yaml.as_bytes())
+        .context("writing to stdout")?;
     Ok(())
 }
 

@@ -157,5 +157,10 @@ pub fn enabled_provider_entries(flags: &SubroutinesConfig, controller: &str) -> 
         ),
         _ => return Vec::new(),
     };
-    order.iter().zip(enabled).filter(|(_, on)| *on).map(|(e, _)| *e).collect()
+    order
+        .iter()
+        .zip(enabled)
+        .filter(|(_, on)| *on)
+        .map(|(e, _)| *e)
+        .collect()
 }

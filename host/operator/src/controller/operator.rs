@@ -12,9 +12,10 @@ use kube::{
 
 use super::{
     chain::disabled_by_flags,
+    managedprovider,
     platformmesh::{self, ControllerError, ControllerSettings},
     progress::ProgressSink,
-    managedprovider, provider, provider_chains, resource,
+    provider, provider_chains, resource,
 };
 use crate::{
     clusters::{Clusters, KcpAdmin},

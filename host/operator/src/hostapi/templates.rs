@@ -188,7 +188,10 @@ mod tests {
     #[test]
     fn duplicate_keys_are_named_with_their_line() {
         let warning = duplicate_key_warning("infra:\n  a: 1\n  a: 2\n").expect("a duplicate");
-        assert!(warning.contains("line 3") && warning.contains(r#""a""#), "{warning}");
+        assert!(
+            warning.contains("line 3") && warning.contains(r#""a""#),
+            "{warning}"
+        );
         assert_eq!(duplicate_key_warning("infra:\n  a: 1\ncomponents: {}\n"), None);
     }
 
