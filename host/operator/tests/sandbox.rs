@@ -41,6 +41,11 @@ async fn trap_becomes_a_failure_naming_the_plugin() {
     let h = harness();
     let message = failure_of(&h, "test_trap").await;
     assert!(message.starts_with("plugin test_trap: wasm trap:"), "{message}");
+    assert_eq!(
+        message.matches("wasm trap").count(),
+        1,
+        "the prefix appears once: {message}"
+    );
     assert!(message.contains("unreachable"), "{message}");
     outcome_still_works(&h).await;
 }
@@ -50,6 +55,11 @@ async fn panic_message_reaches_the_failure() {
     let h = harness();
     let message = failure_of(&h, "test_panic").await;
     assert!(message.starts_with("plugin test_panic: wasm trap:"), "{message}");
+    assert_eq!(
+        message.matches("wasm trap").count(),
+        1,
+        "the prefix appears once: {message}"
+    );
     assert!(message.contains("guest panicked"), "{message}");
     assert!(message.contains("guest panicked on purpose for pm"), "{message}");
     outcome_still_works(&h).await;

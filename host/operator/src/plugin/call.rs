@@ -256,7 +256,8 @@ fn describe_trap(error: &wasmtime::Error, output: &Output) -> String {
     };
     match error.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => "interrupted".to_owned(),
-        Some(trap) => format!("wasm trap: {trap}{detail}"),
+        // wasmtime's `Trap` display already starts with "wasm trap: ".
+        Some(trap) => format!("{trap}{detail}"),
         None => format!("{}{detail}", error.root_cause()),
     }
 }
