@@ -465,3 +465,116 @@ async fn a_stored_entry_with_both_flux_and_ocm_fails_the_deploy_step_with_a_clea
     scenario.stop().await;
     Ok(())
 }
+
+/// `(type, reason, note)` of the Events regarding `name` in `namespace`, oldest first.
+async fn events_of(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+) -> anyhow::Result<Vec<(String, String, String)>> {
+    let events = dynamic(client, "events.k8s.io/v1", "Event", "events", Some(namespace));
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    Ok(events
+        .list(&Default::default())
+        .await?
+        .items
+        .iter()
+        .filter(|e| e.data["regarding"]["name"] == name)
+        .map(|e| {
+            (
+                text(&e.data["type"]),
+                text(&e.data["reason"]),
+                text(&e.data["note"]),
+            )
+        })
+        .collect())
+}
+
+/// Polls until an Event with `reason` regards `name`; returns all Events regarding it.
+async fn wait_for_event(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    reason: &str,
+) -> anyhow::Result<Vec<(String, String, String)>> {
+    let started = Instant::now();
+    loop {
+        let events = events_of(client, namespace, name).await?;
+        if events.iter().any(|(_, r, _)| r == reason) {
+            return Ok(events);
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(90),
+            "no {reason} Event on {namespace}/{name}: {events:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn subroutine_failure_and_recovery_become_events_on_the_managed_provider() -> anyhow::Result<()> {
+    let scenario = Scenario::start().await?;
+    let client = scenario.client.clone();
+    let mps = dynamic(
+        &client,
+        "providers.platform-mesh.io/v1alpha1",
+        "ManagedProvider",
+        "managedproviders",
+        Some(NS),
+    );
+    // The remote runtime cluster's kubeconfig Secret does not exist yet: copying the kubeconfig fails.
+    let mut object = managed_provider(
+        "late",
+        json!([{"flux": {"registry": "ghcr.io/pm", "chart": "charts/api", "version": "1.0.0"}}]),
+    );
+    object["spec"]["runtimeKubeconfigSecretName"] = json!("late-runtime");
+    create(&mps, object).await?;
+    let failing = wait_for_event(&client, NS, "late", "SubroutineFailed").await?;
+
+    // The Provider the chain created is Ready meanwhile; its Event is in its own logical cluster.
+    let kcp_system = scenario.server.kcp_client("root:providers:system");
+    let provider_events = wait_for_event(&kcp_system, "default", "late", "Ready").await?;
+    let ready = provider_events.iter().find(|(_, reason, _)| reason == "Ready");
+    assert_eq!(ready.map(|e| e.0.as_str()), Some("Normal"), "{provider_events:?}");
+
+    let remote = apiserver::start(apiserver::ServerConfig {
+        simulators: apiserver::sim::SimConfig::none(),
+        ..apiserver::ServerConfig::default()
+    })
+    .await?;
+    create(
+        &dynamic(&client, "v1", "Secret", "secrets", Some(NS)),
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "late-runtime", "namespace": NS},
+               "stringData": {"kubeconfig": serde_json::to_string(&remote.kubeconfig())?}}),
+    )
+    .await?;
+    wait_for_event(&client, NS, "late", "Ready").await?;
+    let events = events_of(&client, NS, "late").await?;
+    let copy: Vec<&(String, String, String)> = events
+        .iter()
+        .filter(|(_, _, note)| note.starts_with("KubeconfigCopySubroutine: "))
+        .collect();
+    assert_eq!(
+        copy.len(),
+        2,
+        "one failure and one recovery, not one per retry: {events:?}"
+    );
+    let failed = copy
+        .iter()
+        .find(|(_, reason, _)| reason == "SubroutineFailed")
+        .context("a SubroutineFailed Event")?;
+    assert_eq!(failed.0, "Warning");
+    assert!(failed.2.contains("late-runtime"), "the note says why: {failed:?}");
+    assert!(
+        failing.iter().any(|e| e == *failed),
+        "the failure was published before the Secret existed: {failing:?}"
+    );
+    let recovered = copy
+        .iter()
+        .find(|(_, reason, _)| reason == "SubroutineRecovered")
+        .context("a SubroutineRecovered Event")?;
+    assert_eq!(recovered.0, "Normal");
+    remote.shutdown().await;
+    scenario.stop().await;
+    Ok(())
+}

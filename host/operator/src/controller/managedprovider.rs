@@ -1,13 +1,15 @@
 //! The ManagedProvider controller (spec §2.5, §4.9): kube-runtime's `Controller` over ManagedProvider objects in
 //! the runtime cluster, running the `managedprovider` chain. Until the ManagedProvider CRD is installed it checks
 //! again every 15 s instead of failing the operator. Failures back off per object (2 s for 60 s, then doubling
-//! to 1000 s) and are forgotten on success.
+//! to 1000 s) and are forgotten on success; a lost write race or a transient API error on the object
+//! itself is retried after 1 s. Condition transitions into and out of errors become Kubernetes Events on
+//! the ManagedProvider ([`super::events`]).
 
 use std::{future::Future, sync::Arc, time::Duration};
 
 use futures::{FutureExt, StreamExt};
 use kube::{
-    Api, Client, ResourceExt,
+    Api, Client, Resource, ResourceExt,
     api::ListParams,
     runtime::{
         Controller,
@@ -16,7 +18,10 @@ use kube::{
     },
 };
 
-use super::{ControllerSettings, platformmesh::SHUTDOWN_DRAIN, predicate, progress::ProgressSink};
+use super::{
+    ControllerSettings, events::EventPublisher, platformmesh::SHUTDOWN_DRAIN, predicate,
+    progress::ProgressSink,
+};
 use crate::{
     crd::ManagedProvider,
     lifecycle::{Backoff, BackoffConfig, EngineError, KubeStore, Lifecycle, ObjectKey},
@@ -41,6 +46,7 @@ struct Context {
     lifecycle: Lifecycle,
     store: KubeStore,
     progress: ProgressSink,
+    events: EventPublisher,
     backoff: Backoff<ObjectKey>,
     debug_label_value: String,
 }
@@ -66,8 +72,9 @@ pub async fn run(
     let resource = kube::api::ApiResource::erase::<ManagedProvider>(&());
     let context = Arc::new(Context {
         lifecycle,
-        store: KubeStore::new(client, resource),
+        store: KubeStore::new(client.clone(), resource),
         progress,
+        events: EventPublisher::new(client, std::env::var("HOSTNAME").ok()),
         backoff: Backoff::new(BackoffConfig::DEFAULT),
         debug_label_value: settings.debug_label_value,
     });
@@ -92,6 +99,9 @@ async fn reconcile(mp: Arc<ManagedProvider>, ctx: Arc<Context>) -> Result<Action
     let key = ObjectKey::namespaced(mp.namespace().unwrap_or_default(), mp.name_any());
     let report = ctx.lifecycle.reconcile(&ctx.store, &key).await;
     ctx.progress.emit(CONTROLLER, &key, &report.changes);
+    if !report.changes.is_empty() {
+        ctx.events.publish(&mp.object_ref(&()), &report.changes).await;
+    }
     if let Some(source) = report.error {
         return Err(ReconcileError { key, source });
     }
@@ -102,7 +112,9 @@ async fn reconcile(mp: Arc<ManagedProvider>, ctx: Arc<Context>) -> Result<Action
 }
 
 fn error_policy(_mp: Arc<ManagedProvider>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
-    let delay = if error.source.is_conflict() {
+    // A lost write race, or a transient API error on the object itself, is retried quickly; everything else
+    // backs off per object.
+    let delay = if error.source.is_conflict() || error.source.is_transient() {
         Duration::from_secs(1)
     } else {
         ctx.backoff.next_delay(&error.key)

@@ -10,13 +10,24 @@
 //!    into the cached object's namespace, so same-named Providers of different workspaces never collide.
 //! 3. Each reconcile runs the `provider` chain with the object's workspace (`kcp(<logical cluster>)`) as the
 //!    object target; the engine reads and writes the Provider (finalizers, status) through the virtual workspace.
-//!    Failures back off per `(cluster, name)` (2 s for 60 s, then doubling to 1000 s) and are forgotten on success.
+//!    Failures back off per `(cluster, name)` (2 s for 60 s, then doubling to 1000 s) and are forgotten on
+//!    success; a lost write race or a transient API error on the Provider itself is retried after 1 s.
+//! 4. Condition transitions into and out of errors become Kubernetes Events on the Provider
+//!    ([`super::events`]), created in the Provider's own logical cluster (namespace `default`, as for any
+//!    cluster-scoped object) through the kcp client of that cluster: the virtual workspace serves only the
+//!    exported resources, not Events.
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    future::Future,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use futures::{FutureExt, StreamExt, TryStreamExt};
+use k8s_openapi::api::core::v1::ObjectReference;
 use kube::{
-    Api, ResourceExt,
+    Api, Resource, ResourceExt,
     runtime::{
         WatchStreamExt, applier,
         controller::{Action, Config},
@@ -27,6 +38,7 @@ use kube::{
 use serde_json::Value;
 
 use super::{
+    events::EventPublisher,
     platformmesh::SHUTDOWN_DRAIN,
     predicate,
     progress::ProgressSink,
@@ -36,7 +48,8 @@ use crate::{
     clusters::Clusters,
     crd::Provider,
     lifecycle::{
-        Backoff, BackoffConfig, ChainSource, EngineError, Lifecycle, LifecycleOptions, ObjectKey, Target,
+        Backoff, BackoffConfig, ChainSource, ConditionChange, EngineError, Lifecycle, LifecycleOptions,
+        ObjectKey, Target,
     },
 };
 
@@ -96,8 +109,55 @@ struct Context {
     lifecycle: ProviderLifecycle,
     store: Arc<VirtualWorkspace>,
     progress: ProgressSink,
+    events: ClusterEvents,
     backoff: Backoff<ObjectKey>,
     debug_label_value: String,
+}
+
+/// One [`EventPublisher`] per logical cluster, so that repeated events of one Provider fold into a series.
+struct ClusterEvents {
+    clusters: Arc<Clusters>,
+    publishers: Mutex<HashMap<String, EventPublisher>>,
+}
+
+impl ClusterEvents {
+    /// Publishes the events of `changes` on `reference` in logical cluster `cluster`; failures are logged.
+    async fn publish(&self, cluster: &str, reference: &ObjectReference, changes: &[ConditionChange]) {
+        let cached = self
+            .publishers
+            .lock()
+            .expect("event publisher lock")
+            .get(cluster)
+            .cloned();
+        let publisher = match cached {
+            Some(publisher) => publisher,
+            None => match self.clusters.client(&Target::Kcp(cluster.to_owned())).await {
+                Ok(client) => {
+                    let publisher = EventPublisher::new(client, std::env::var("HOSTNAME").ok());
+                    self.publishers
+                        .lock()
+                        .expect("event publisher lock")
+                        .insert(cluster.to_owned(), publisher.clone());
+                    publisher
+                }
+                Err(error) => {
+                    let error = super::error_chain(&error);
+                    tracing::warn!(%cluster, %error, "publishing Provider events");
+                    return;
+                }
+            },
+        };
+        publisher.publish(reference, changes).await;
+    }
+}
+
+/// The reference events name: the Provider as kcp knows it, cluster-scoped (the cache keeps the logical
+/// cluster in the namespace only to key by it).
+fn reference_of(provider: &Provider) -> ObjectReference {
+    ObjectReference {
+        namespace: None,
+        ..provider.object_ref(&())
+    }
 }
 
 /// Connects to the virtual workspace: the slice's URL with the kcp admin credentials.
@@ -153,6 +213,10 @@ pub async fn run(
         lifecycle,
         store: Arc::new(workspace),
         progress,
+        events: ClusterEvents {
+            clusters,
+            publishers: Mutex::new(HashMap::new()),
+        },
         backoff: Backoff::new(BackoffConfig::DEFAULT),
         debug_label_value: settings.debug_label_value,
     });
@@ -211,6 +275,11 @@ async fn reconcile(provider: Arc<Provider>, ctx: Arc<Context>) -> Result<Action,
         .reconcile(ctx.store.as_ref(), &key)
         .await;
     ctx.progress.emit(CONTROLLER, &key, &report.changes);
+    if !report.changes.is_empty() {
+        ctx.events
+            .publish(&cluster, &reference_of(&provider), &report.changes)
+            .await;
+    }
     if let Some(source) = report.error {
         return Err(ReconcileError {
             cluster,
@@ -226,11 +295,37 @@ async fn reconcile(provider: Arc<Provider>, ctx: Arc<Context>) -> Result<Action,
 }
 
 fn error_policy(_provider: Arc<Provider>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
-    let delay = if error.source.is_conflict() {
+    // A lost write race, or a transient API error on the Provider itself, is retried quickly; everything else
+    // backs off per object.
+    let delay = if error.source.is_conflict() || error.source.is_transient() {
         Duration::from_secs(1)
     } else {
         ctx.backoff.next_delay(&error.key)
     };
     tracing::warn!(error = %super::error_chain(error), retry_in = ?delay, "reconcile failed");
     Action::requeue(delay)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::ProviderSpec;
+
+    #[test]
+    fn events_name_the_provider_as_cluster_scoped_in_its_logical_cluster() {
+        let mut provider = Provider::new("acme", ProviderSpec::default());
+        provider
+            .annotations_mut()
+            .insert("kcp.io/cluster".into(), "2abc".into());
+        key_by_cluster(&mut provider);
+        assert_eq!(provider.namespace().as_deref(), Some("2abc"), "cached by cluster");
+        let reference = reference_of(&provider);
+        assert_eq!(reference.namespace, None);
+        assert_eq!(reference.name.as_deref(), Some("acme"));
+        assert_eq!(reference.kind.as_deref(), Some("Provider"));
+        assert_eq!(
+            reference.api_version.as_deref(),
+            Some("providers.platform-mesh.io/v1alpha1")
+        );
+    }
 }
