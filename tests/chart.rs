@@ -2,16 +2,25 @@
 //! the objects are well-formed, the RBAC is least-privilege, every flag has a value, the CRDs and the plugin
 //! configuration are the generated ones; then the rendered objects are installed into the embedded API server and
 //! the operator runs from the Deployment's arguments — leader election on, plugins from the chart's ConfigMap —
-//! until the sample PlatformMesh is Ready.
+//! as the chart's ServiceAccount (a TokenRequest token; the embedded server enforces the installed RBAC) until
+//! the sample PlatformMesh is Ready. Every denied request names a rule the chart lacks.
 
 mod chart_support;
 
-use std::{collections::BTreeSet, path::PathBuf, time::Duration};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    path::PathBuf,
+    time::Duration,
+};
 
 use anyhow::{Context as _, bail, ensure};
 use apiserver::{ServerConfig, sim::SimConfig};
 use clap::{CommandFactory, Parser};
-use kube::{Api, api::DynamicObject, core::ApiResource};
+use kube::{
+    Api,
+    api::{DynamicObject, ListParams},
+    core::ApiResource,
+};
 use platform_mesh_operator::{
     cli::{Cli, Command},
     clusters::KcpAdmin,
@@ -168,6 +177,12 @@ fn validate_deployment(file: &str, deployment: &Value) -> anyhow::Result<()> {
             && e["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"),
         "{file}: POD_NAMESPACE for the leader election Lease"
     );
+    ensure!(
+        env.iter().any(
+            |e| e["name"] == "PMO_POD_NAME" && e["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+        ),
+        "{file}: PMO_POD_NAME for the istio sidecar check of the operator's own pod"
+    );
     Ok(())
 }
 
@@ -199,6 +214,23 @@ fn rendered_objects_are_valid_and_least_privilege() -> anyhow::Result<()> {
     ensure!(
         kinds.len() == KINDS.len(),
         "every kind is rendered with the default values: {kinds:?}"
+    );
+
+    // rbac.extraRules (kinds named in spec.wait.resourceTypes) are appended to the ClusterRole as given.
+    let mut values = chart_support::default_values()?;
+    let extra =
+        json!({"apiGroups": ["argoproj.io"], "resources": ["applications"], "verbs": ["get", "list"]});
+    values["rbac"]["extraRules"] = json!([extra]);
+    let extended = chart_support::render(&values, RELEASE, NAMESPACE)?;
+    let (file, role) = extended
+        .iter()
+        .find(|(_, o)| o["kind"] == "ClusterRole")
+        .context("a ClusterRole")?;
+    validate(file, role)?;
+    ensure!(
+        role["rules"].as_array().and_then(|r| r.last()) == Some(&extra),
+        "rbac.extraRules is not appended to the ClusterRole: {}",
+        role["rules"]
     );
 
     // The Deployment's arguments are a valid command line of the binary.
@@ -235,6 +267,9 @@ fn every_flag_has_a_value_and_the_data_is_the_generated_one() -> anyhow::Result<
         "health-probe-bind-address",
         "plugin-config",
         "plugin-cache-dir",
+        // From the downward API (PMO_POD_NAME, PMO_POD_NAMESPACE).
+        "pod-name",
+        "pod-namespace",
     ];
     let embedded_only = ["embedded", "serve", "timeout"];
     let command = Cli::command();
@@ -355,6 +390,19 @@ async fn the_operator_runs_from_the_installed_chart() -> anyhow::Result<()> {
         }
     }
 
+    // The operator's identity: the chart's ServiceAccount, authorized by the chart's RBAC only.
+    let (_, service_account) = objects
+        .iter()
+        .find(|(_, o)| o["kind"] == "ServiceAccount")
+        .context("the chart renders a ServiceAccount")?;
+    let (operator_client, access) = chart_support::identity::service_account_client(
+        &client,
+        server.url(),
+        NAMESPACE,
+        str_at(service_account, "/metadata/name"),
+    )
+    .await?;
+
     // The operator as the Deployment starts it, with the paths of this machine instead of the image's.
     let argv = std::iter::once("platform-mesh-operator".to_owned()).chain(deployment_args(&objects)?);
     let Command::Run(run) = Cli::try_parse_from(argv)?.command else {
@@ -368,14 +416,20 @@ async fn the_operator_runs_from_the_installed_chart() -> anyhow::Result<()> {
     config.kcp.kcp_url = server.url().to_owned();
     // The embedded platform runs no istio, and the operator runs in no pod (as in `run --embedded`).
     config.subroutines.subroutines_deployment_enable_istio = false;
+    // As in a pod: the runtime and infra clusters with the ServiceAccount; kcp with the admin kubeconfig Secret
+    // the kcp-operator writes (read with the ServiceAccount), separate credentials outside this RBAC.
     let clients = OperatorClients {
-        runtime: client.clone(),
-        infra: client.clone(),
-        kcp_admin: KcpAdmin::Config(Box::new(kube::Config::new(server.url().parse()?))),
+        runtime: operator_client.clone(),
+        infra: operator_client.clone(),
+        kcp_admin: KcpAdmin::Secret {
+            namespace: config.kcp.kcp_namespace.clone(),
+            name: config.kcp.kcp_cluster_admin_secret_name.clone(),
+            url: config.kcp.base_url(),
+        },
     };
     let (progress, mut events) = ProgressSink::channel();
     let shutdown = CancellationToken::new();
-    let elector = LeaderElector::new(client.clone(), LeaseSettings::new(NAMESPACE));
+    let elector = LeaderElector::new(operator_client.clone(), LeaseSettings::new(NAMESPACE));
     let stop = shutdown.clone();
     let operator = tokio::spawn(async move {
         elector
@@ -396,9 +450,9 @@ async fn the_operator_runs_from_the_installed_chart() -> anyhow::Result<()> {
         }
         bail!("the operator stopped")
     };
-    tokio::time::timeout(Duration::from_secs(120), ready)
-        .await
-        .context("PlatformMesh Ready")??;
+    let reached = tokio::time::timeout(Duration::from_secs(120), ready).await;
+    report_denials(&access)?;
+    reached.context("PlatformMesh Ready")??;
 
     // The plugins came from the chart's ConfigMap: the operator reports the swap on it.
     let config_maps = Api::<DynamicObject>::namespaced_with(
@@ -436,14 +490,168 @@ async fn the_operator_runs_from_the_installed_chart() -> anyhow::Result<()> {
         "platform_mesh_operator_api_requests_total{verb=\"apply\",code=\"200\"}",
         "platform_mesh_operator_api_requests_total{verb=\"watch\"",
         "platform_mesh_operator_leader 1",
+        // The OCM Resource controller turned the deployed Resources into Flux sources as the ServiceAccount.
+        "platform_mesh_operator_reconcile_total{controller=\"resource\",result=\"success\"}",
     ] {
         let line = scrape.lines().find(|l| l.starts_with(series));
         println!("{}", line.with_context(|| format!("/metrics lacks {series}"))?);
     }
 
+    // The Ready Event on the PlatformMesh, published as the ServiceAccount.
+    let events_api = Api::<DynamicObject>::all_with(
+        client.clone(),
+        &ApiResource::erase::<k8s_openapi::api::events::v1::Event>(&()),
+    );
+    let mut ready_event = None;
+    for _ in 0..50 {
+        let listed = events_api.list(&ListParams::default()).await?;
+        ready_event = listed
+            .items
+            .into_iter()
+            .find(|e| e.data["reason"] == "Ready" && e.data["regarding"]["kind"] == "PlatformMesh");
+        if ready_event.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let ready_event = ready_event.context("a Ready Event on the PlatformMesh")?;
+    println!(
+        "event: {} {}",
+        ready_event.data["reason"], ready_event.data["note"]
+    );
+
+    // A ManagedProvider from creation to deletion: the verbs only its chain uses.
+    let managed = chart_support::managed_provider::round_trip(&client, NAMESPACE, &mut events).await;
+    report_denials(&access)?;
+    managed?;
+
+    // The server really enforces the chart's RBAC on this identity, and it stays least-privilege.
+    let (probe, _) = chart_support::identity::service_account_client(
+        &client,
+        server.url(),
+        NAMESPACE,
+        str_at(service_account, "/metadata/name"),
+    )
+    .await?;
+    expect_forbidden(&probe).await?;
+
     shutdown.cancel();
     let led = tokio::time::timeout(Duration::from_secs(30), operator).await???;
     led.context("the operator led")?.context("operator run")?;
+    report_denials(&access)?;
+    report_unused_rules(&objects, &access)?;
     server.shutdown().await;
+    Ok(())
+}
+
+/// What the chart's ServiceAccount must not do: read Secrets in bulk or watch them (spec 11.1 item 11), grant
+/// itself RBAC, or write ConfigMaps other than the plugin ConfigMap.
+async fn expect_forbidden(probe: &kube::Client) -> anyhow::Result<()> {
+    use k8s_openapi::api::{
+        core::v1::{ConfigMap, Secret},
+        rbac::v1::ClusterRoleBinding,
+    };
+    use kube::api::{Patch, PatchParams, PostParams, WatchParams};
+    let forbidden = |what: &str, result: Result<(), kube::Error>| match result {
+        Err(kube::Error::Api(status)) if status.code == 403 => {
+            println!("forbidden as expected: {what}");
+            Ok(())
+        }
+        other => Err(anyhow::anyhow!(
+            "the chart's ServiceAccount may {what}: {other:?}"
+        )),
+    };
+    let secrets = Api::<Secret>::all(probe.clone());
+    forbidden(
+        "list Secrets",
+        secrets.list(&ListParams::default()).await.map(drop),
+    )?;
+    forbidden(
+        "watch Secrets",
+        secrets.watch(&WatchParams::default(), "0").await.map(drop),
+    )?;
+    let binding: ClusterRoleBinding = serde_json::from_value(json!({
+        "metadata": {"name": "escalate"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+        "subjects": [{"kind": "ServiceAccount", "name": RELEASE, "namespace": NAMESPACE}],
+    }))?;
+    forbidden(
+        "create ClusterRoleBindings",
+        Api::<ClusterRoleBinding>::all(probe.clone())
+            .create(&PostParams::default(), &binding)
+            .await
+            .map(drop),
+    )?;
+    let annotate = Patch::Merge(json!({"metadata": {"annotations": {"probe": "x"}}}));
+    forbidden(
+        "patch ConfigMaps other than the plugin ConfigMap",
+        Api::<ConfigMap>::namespaced(probe.clone(), NAMESPACE)
+            .patch("another-configmap", &PatchParams::default(), &annotate)
+            .await
+            .map(drop),
+    )?;
+    Ok(())
+}
+
+/// Fails naming every request the chart's RBAC denied the operator: each is a missing rule.
+fn report_denials(access: &chart_support::identity::AccessLog) -> anyhow::Result<()> {
+    let denied = access.denied();
+    for (request, code) in &denied {
+        println!("DENIED {code}: {request}");
+    }
+    ensure!(
+        denied.is_empty(),
+        "the chart's RBAC denied {} distinct requests of the operator (listed above)",
+        denied.len()
+    );
+    Ok(())
+}
+
+/// Prints the (group, resource, verb) grants of the chart's roles that no request of this run used — candidates
+/// for removal only where no other scenario (deletion, Argo CD, providers, istio) needs them.
+fn report_unused_rules(
+    objects: &[(String, Value)],
+    access: &chart_support::identity::AccessLog,
+) -> anyhow::Result<()> {
+    let used = access.used();
+    let mut unused: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut granted = 0;
+    for (file, role) in objects
+        .iter()
+        .filter(|(_, o)| o["kind"] == "ClusterRole" || o["kind"] == "Role")
+    {
+        for rule in role["rules"].as_array().context("rules")? {
+            let strings = |field: &str| -> Vec<String> {
+                rule[field]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            };
+            for group in strings("apiGroups") {
+                for resource in strings("resources") {
+                    for verb in strings("verbs") {
+                        granted += 1;
+                        if !used.contains(&(group.clone(), resource.clone(), verb.clone())) {
+                            let group = if group.is_empty() { "core" } else { &group };
+                            unused
+                                .entry(format!("{file}: {resource} ({group})"))
+                                .or_default()
+                                .push(verb);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    println!(
+        "{} requests as the ServiceAccount; {} distinct (group, resource, verb) used of {granted} granted",
+        access.len(),
+        used.len()
+    );
+    for (what, verbs) in unused {
+        println!("unused in this run: {what} {verbs:?}");
+    }
     Ok(())
 }

@@ -4,6 +4,9 @@
 //! installed on our machines; the chart deliberately uses no `include`/`tpl`/`.Files`, so this subset is all
 //! `helm template` would need.
 
+pub mod identity;
+pub mod managed_provider;
+
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
