@@ -136,7 +136,9 @@ mod tests {
             "manifests/kcp/02-root/01-workspace-type-orgs.yaml"
         );
         let files: usize = dirs.iter().map(|d| d.files.len()).sum();
-        assert_eq!(files, 44, "spec §6.2.1 lists 44 files");
+        // Spec §6.2.1 lists 44 files; we ship one more, the `providers.platform-mesh.io` endpoint slice the
+        // Provider controller watches through, which the Go operator's tree does not hold.
+        assert_eq!(files, 45, "the 44 files of spec §6.2.1 and the providers endpoint slice");
     }
 
     #[test]

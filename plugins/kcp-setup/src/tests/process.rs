@@ -78,6 +78,10 @@ fn shipped_tree_converges_with_every_object_of_spec_6_2_1() {
             "core.platform-mesh.io",
         ),
         (
+            ("apis.kcp.io", "v1alpha1", "APIExportEndpointSlice"),
+            "providers.platform-mesh.io",
+        ),
+        (
             ("ui.platform-mesh.io", "v1alpha1", "ContentConfiguration"),
             "main-home",
         ),
@@ -121,7 +125,7 @@ fn shipped_tree_converges_with_every_object_of_spec_6_2_1() {
         .is_some()
     );
     let applies = host.calls().iter().filter(|c| c.op == "apply").count();
-    assert_eq!(applies, 44, "each of the 44 shipped objects applied exactly once");
+    assert_eq!(applies, 45, "each of the 45 shipped objects applied exactly once");
 }
 
 #[test]
