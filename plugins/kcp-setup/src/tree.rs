@@ -138,7 +138,10 @@ mod tests {
         let files: usize = dirs.iter().map(|d| d.files.len()).sum();
         // Spec §6.2.1 lists 44 files; we ship one more, the `providers.platform-mesh.io` endpoint slice the
         // Provider controller watches through, which the Go operator's tree does not hold.
-        assert_eq!(files, 45, "the 44 files of spec §6.2.1 and the providers endpoint slice");
+        assert_eq!(
+            files, 45,
+            "the 44 files of spec §6.2.1 and the providers endpoint slice"
+        );
     }
 
     #[test]
