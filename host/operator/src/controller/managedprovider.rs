@@ -112,13 +112,5 @@ async fn reconcile(mp: Arc<ManagedProvider>, ctx: Arc<Context>) -> Result<Action
 }
 
 fn error_policy(_mp: Arc<ManagedProvider>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
-    // A lost write race, or a transient API error on the object itself, is retried quickly; everything else
-    // backs off per object.
-    let delay = if error.source.is_conflict() || error.source.is_transient() {
-        Duration::from_secs(1)
-    } else {
-        ctx.backoff.next_delay(&error.key)
-    };
-    tracing::warn!(error = %super::error_chain(error), retry_in = ?delay, "reconcile failed");
-    Action::requeue(delay)
+    super::retry_failed_pass(error, &error.source, &error.key, &ctx.backoff)
 }

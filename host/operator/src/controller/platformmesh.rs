@@ -172,13 +172,5 @@ async fn reconcile(pm: Arc<PlatformMesh>, ctx: Arc<Context>) -> Result<Action, R
 }
 
 fn error_policy(_pm: Arc<PlatformMesh>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
-    // A lost write race, or a transient API error on the object itself, is retried quickly; everything else
-    // backs off per object.
-    let delay = if error.source.is_conflict() || error.source.is_transient() {
-        Duration::from_secs(1)
-    } else {
-        ctx.backoff.next_delay(&error.key)
-    };
-    tracing::warn!(error = %super::error_chain(error), retry_in = ?delay, "reconcile failed");
-    Action::requeue(delay)
+    super::retry_failed_pass(error, &error.source, &error.key, &ctx.backoff)
 }

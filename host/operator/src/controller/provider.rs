@@ -295,15 +295,7 @@ async fn reconcile(provider: Arc<Provider>, ctx: Arc<Context>) -> Result<Action,
 }
 
 fn error_policy(_provider: Arc<Provider>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
-    // A lost write race, or a transient API error on the Provider itself, is retried quickly; everything else
-    // backs off per object.
-    let delay = if error.source.is_conflict() || error.source.is_transient() {
-        Duration::from_secs(1)
-    } else {
-        ctx.backoff.next_delay(&error.key)
-    };
-    tracing::warn!(error = %super::error_chain(error), retry_in = ?delay, "reconcile failed");
-    Action::requeue(delay)
+    super::retry_failed_pass(error, &error.source, &error.key, &ctx.backoff)
 }
 
 #[cfg(test)]
