@@ -34,21 +34,30 @@ pub fn parse_bind_address(text: &str) -> Result<Option<SocketAddr>, HealthError>
 
 /// Serves the probes on `address` until `shutdown` is cancelled; returns the bound address.
 pub async fn serve(address: SocketAddr, shutdown: CancellationToken) -> Result<SocketAddr, HealthError> {
-    let listener = tokio::net::TcpListener::bind(address)
-        .await
-        .map_err(|source| HealthError::Bind { address, source })?;
-    let bound = listener
-        .local_addr()
-        .map_err(|source| HealthError::Bind { address, source })?;
     let app = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(|| async { "ok" }));
+    serve_router(address, app, shutdown, "health probe server")
+        .await
+        .map_err(|source| HealthError::Bind { address, source })
+}
+
+/// Binds `address` and serves `app` in the background until `shutdown` is cancelled; returns the bound address.
+/// `what` names the server in the log line if it stops with an error.
+pub(crate) async fn serve_router(
+    address: SocketAddr,
+    app: Router,
+    shutdown: CancellationToken,
+    what: &'static str,
+) -> std::io::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(address).await?;
+    let bound = listener.local_addr()?;
     tokio::spawn(async move {
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown.cancelled_owned())
             .await;
         if let Err(error) = served {
-            tracing::warn!(%error, "health probe server stopped");
+            tracing::warn!(%error, "{what} stopped");
         }
     });
     Ok(bound)

@@ -51,22 +51,10 @@ pub fn bind_address(text: &str, secure: bool) -> Result<Option<SocketAddr>, Metr
 
 /// Serves `/metrics` on `address` until `shutdown` is cancelled; returns the bound address.
 pub async fn serve(address: SocketAddr, shutdown: CancellationToken) -> Result<SocketAddr, MetricsError> {
-    let listener = tokio::net::TcpListener::bind(address)
-        .await
-        .map_err(|source| MetricsError::Bind { address, source })?;
-    let bound = listener
-        .local_addr()
-        .map_err(|source| MetricsError::Bind { address, source })?;
     let app = Router::new().route("/metrics", get(metrics));
-    tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown.cancelled_owned())
-            .await;
-        if let Err(error) = served {
-            tracing::warn!(%error, "metrics server stopped");
-        }
-    });
-    Ok(bound)
+    crate::controller::health::serve_router(address, app, shutdown, "metrics server")
+        .await
+        .map_err(|source| MetricsError::Bind { address, source })
 }
 
 #[cfg(test)]
