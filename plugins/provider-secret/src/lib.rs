@@ -10,7 +10,9 @@
 
 use std::time::Duration;
 
-use platform_mesh_plugin_sdk::{CallResult, Context, Failure, Host, Plugin, PluginInfo, Reconciled, retire};
+use platform_mesh_plugin_sdk::{
+    CallResult, Context, Failure, Host, Plugin, PluginInfo, Reconciled, retire, timestamp,
+};
 
 mod admin;
 pub mod connections;
@@ -23,7 +25,6 @@ pub mod rules;
 mod scoped;
 mod secrets;
 pub mod settings;
-pub mod timestamp;
 pub mod token;
 
 use connections::Connection;

@@ -5,10 +5,10 @@
 
 use std::{collections::BTreeMap, time::Duration};
 
-use platform_mesh_plugin_sdk::{Host, Target};
+use platform_mesh_plugin_sdk::{Host, Target, timestamp};
 use serde_json::Value;
 
-use crate::{kubeconfig, timestamp};
+use crate::kubeconfig;
 
 /// Lifetime requested for every token (upstream: 7 days).
 pub const LIFETIME_SECONDS: i64 = 604_800;

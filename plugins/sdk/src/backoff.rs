@@ -7,11 +7,11 @@
 //! longer it lasts, survives operator restarts, and is forgotten as soon as the subroutine succeeds (its condition
 //! turns `True`).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::Context;
+use crate::{Context, timestamp};
 
 /// Delay while the wait is young.
 pub const STATIC_DELAY: Duration = Duration::from_secs(2);
@@ -20,35 +20,7 @@ pub const WINDOW: Duration = Duration::from_secs(60);
 /// Cap of the growing delay.
 pub const MAX_DELAY: Duration = Duration::from_secs(1000);
 
-/// Seconds since the Unix epoch of an RFC 3339 UTC timestamp as the API server writes it
-/// (`2026-01-02T03:04:05Z`, optional fraction); `None` for anything else.
-pub fn parse_timestamp(text: &str) -> Option<i64> {
-    let (date, time) = text.strip_suffix('Z')?.split_once('T')?;
-    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
-    let (year, month, day) = (d.next()??, d.next()??, d.next()??);
-    let time = time.split('.').next()?;
-    let mut t = time.splitn(3, ':').map(|p| p.parse::<i64>().ok());
-    let (hour, minute, second) = (t.next()??, t.next()??, t.next()??);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
-        return None;
-    }
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
-}
-
-/// The current time in seconds since the Unix epoch (the WASI wall clock inside a plugin).
-pub fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
+pub use crate::timestamp::now;
 
 /// The delay after waiting `waited`: [`STATIC_DELAY`] within [`WINDOW`], then doubling from [`STATIC_DELAY`]
 /// the way a retry at every returned delay would (2, 4, 8, … s), capped at [`MAX_DELAY`].
@@ -74,7 +46,7 @@ pub fn waited(ctx: &Context, condition_type: &str, now: i64) -> Duration {
         .flatten()
         .find(|c| c["type"] == condition_type && c["status"] == "False")
         .and_then(|c| c["lastTransitionTime"].as_str())
-        .and_then(parse_timestamp);
+        .and_then(timestamp::parse);
     since.map_or(Duration::ZERO, |t| {
         Duration::from_secs(now.saturating_sub(t).max(0) as u64)
     })
@@ -91,14 +63,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-
-    #[test]
-    fn timestamps_parse_to_unix_seconds() {
-        assert_eq!(parse_timestamp("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(parse_timestamp("2000-03-01T00:00:01Z"), Some(951_868_801));
-        assert_eq!(parse_timestamp("2026-11-30T10:00:00.123Z"), Some(1_796_032_800));
-        assert_eq!(parse_timestamp("yesterday"), None);
-    }
 
     #[test]
     fn delay_is_static_in_the_window_then_grows_to_the_cap() {
@@ -119,7 +83,7 @@ mod tests {
                     {"type": "S", "status": status, "lastTransitionTime": "2026-01-01T00:00:00Z"}]}}),
             )
         };
-        let start = parse_timestamp("2026-01-01T00:00:00Z").unwrap();
+        let start = timestamp::parse("2026-01-01T00:00:00Z").unwrap();
         assert_eq!(wait_delay(&object("False"), "S", start + 30), STATIC_DELAY);
         assert_eq!(
             wait_delay(&object("False"), "S", start + 200),

@@ -58,6 +58,7 @@ pub mod retire;
 pub mod selector;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
+pub mod timestamp;
 mod types;
 
 pub use guest::{__private, Plugin, WIT_VERSION, WasmHost};

@@ -129,7 +129,7 @@ fn token_past_half_its_lifetime_is_renewed() {
         .unwrap();
     assert_eq!(
         secret["metadata"]["annotations"][token::ISSUED_AT],
-        crate::timestamp::format(later)
+        platform_mesh_plugin_sdk::timestamp::format(later)
     );
 }
 

@@ -1,5 +1,5 @@
-//! RFC 3339 UTC timestamps (`2026-11-30T10:24:25Z`) to and from Unix seconds, enough for token expiry
-//! bookkeeping without a date library in the plugin.
+//! RFC 3339 UTC timestamps (`2026-11-30T10:24:25Z`, as the API server writes them) to and from Unix seconds:
+//! enough for condition ages and token expiry bookkeeping without a date library in the plugin.
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
 fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
@@ -74,6 +74,8 @@ mod tests {
         assert_eq!(parse("2000-03-01T00:00:00Z"), Some(951_868_800));
         assert_eq!(parse("2026-11-30T10:24:25.123Z"), Some(1_796_034_265));
         assert_eq!(format(1_796_034_265), "2026-11-30T10:24:25Z");
+        assert_eq!(parse("yesterday"), None);
+        assert_eq!(parse("2026-13-01T00:00:00Z"), None);
         for secs in [0, 951_868_799, 1_709_164_800, 4_102_444_800] {
             assert_eq!(parse(&format(secs)), Some(secs));
         }
