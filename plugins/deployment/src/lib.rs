@@ -34,7 +34,7 @@ pub mod webhook;
 use directories::{Counts, Directory, deploy};
 use error::Result;
 use settings::Settings;
-use vars::{Exposure, technology_of};
+use vars::{exposure_of, technology_of};
 
 /// The plugin.
 pub struct Deployment;
@@ -63,7 +63,7 @@ impl VariableSets {
     /// Reads the profile and builds the three sets (steps 1–6's inputs).
     pub fn build(host: &dyn Host, settings: &Settings) -> Result<Self> {
         let profile = profile::load(host, settings)?;
-        let exposure = Exposure::of(settings);
+        let exposure = exposure_of(settings);
         let destination = remote::destination_server(host, settings)?;
         let infra = vars::infra_set(&profile, settings, &exposure, destination.as_deref());
         let components = vars::components_set(host, &profile, settings, &exposure, destination.as_deref())?;

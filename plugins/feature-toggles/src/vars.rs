@@ -1,45 +1,25 @@
 //! Template data of a toggle's manifests: the exposure variables of spec §5.6.1 (`baseDomain`, `protocol`,
 //! `port` as a string, `baseDomainPort`), plus the toggle's `parameters` as `.parameters` (upstream ignores them).
 
-use serde_json::{Map, Value, json};
+use platform_mesh_plugin_sdk::exposure::Exposure;
+use serde_json::{Map, Value};
 
 /// The data for one toggle entry of `spec.featureToggles`.
 pub fn for_toggle(pm: &Value, toggle: &Value) -> Value {
-    let exposure = pm.pointer("/spec/exposure");
-    let field = |k: &str| exposure.and_then(|e| e.get(k));
-    let base_domain = field("baseDomain")
-        .and_then(Value::as_str)
-        .filter(|d| !d.is_empty())
-        .unwrap_or("portal.localhost");
-    let protocol = field("protocol")
-        .and_then(Value::as_str)
-        .filter(|p| !p.is_empty())
-        .unwrap_or("https");
-    let port = field("port")
-        .and_then(Value::as_i64)
-        .filter(|p| *p != 0)
-        .unwrap_or(8443);
-    let base_domain_port = if port == 80 || port == 443 {
-        base_domain.to_owned()
-    } else {
-        format!("{base_domain}:{port}")
-    };
+    let mut data = Exposure::of(pm).variables();
     let parameters = toggle
         .get("parameters")
         .filter(|p| p.is_object())
         .cloned()
         .unwrap_or_else(|| Value::Object(Map::new()));
-    json!({
-        "baseDomain": base_domain,
-        "protocol": protocol,
-        "port": port.to_string(),
-        "baseDomainPort": base_domain_port,
-        "parameters": parameters,
-    })
+    data.insert("parameters".into(), parameters);
+    Value::Object(data)
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]

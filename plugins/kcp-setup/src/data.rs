@@ -32,12 +32,7 @@ const WELCOME_WORKSPACE: &str = "root:platform-mesh-system";
 
 /// Everything except the kcp and runtime lookups: exposure, toggles and the IdP flags.
 pub fn static_data(settings: &Settings) -> Map<String, Value> {
-    let mut data = Map::new();
-    let exposure = &settings.exposure;
-    data.insert("baseDomain".into(), json!(exposure.base_domain));
-    data.insert("baseDomainPort".into(), json!(exposure.base_domain_port()));
-    data.insert("port".into(), json!(exposure.port));
-    data.insert("protocol".into(), json!(exposure.protocol));
+    let mut data = settings.exposure.variables();
     for (toggle, key) in TOGGLE_KEYS {
         data.insert(key.into(), json!(settings.has_toggle(toggle).to_string()));
     }

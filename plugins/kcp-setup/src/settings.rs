@@ -1,7 +1,7 @@
 //! What one pass needs from the operator's flags (spec §2.3) and from the PlatformMesh's spec (§1.1.2), read once
 //! with upstream's defaults.
 
-use platform_mesh_plugin_sdk::Context;
+use platform_mesh_plugin_sdk::{Context, exposure::Exposure};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -37,24 +37,6 @@ pub struct Settings {
     pub extra_bindings: Vec<ExtraBinding>,
     /// `spec.kcp.extraWorkspaces`.
     pub extra_workspaces: Vec<ExtraWorkspace>,
-}
-
-/// `spec.exposure` with upstream's defaults applied.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Exposure {
-    pub base_domain: String,
-    pub protocol: String,
-    pub port: String,
-}
-
-impl Exposure {
-    /// `baseDomain`, or `baseDomain:port` unless the port is 80 or 443.
-    pub fn base_domain_port(&self) -> String {
-        match self.port.as_str() {
-            "80" | "443" => self.base_domain.clone(),
-            port => format!("{}:{port}", self.base_domain),
-        }
-    }
 }
 
 /// One `spec.kcp.extraDefaultAPIBindings` entry (spec §6.6).
@@ -106,25 +88,6 @@ fn spec_list<T: for<'de> Deserialize<'de>>(ctx: &Context, pointer: &str) -> Resu
     }
 }
 
-fn exposure(ctx: &Context) -> Exposure {
-    let text = |key: &str, default: &str| {
-        ctx.field(&format!("/spec/exposure/{key}"))
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .unwrap_or(default)
-            .to_owned()
-    };
-    let port = match ctx.field("/spec/exposure/port") {
-        Some(Value::Number(n)) if n.as_i64().is_some_and(|p| p != 0) => n.to_string(),
-        _ => "8443".to_owned(),
-    };
-    Exposure {
-        base_domain: text("baseDomain", "portal.localhost"),
-        protocol: text("protocol", "https"),
-        port,
-    }
-}
-
 impl Settings {
     /// Reads the settings; a malformed `spec.kcp` list is an error naming the field.
     pub fn read(ctx: &Context) -> Result<Self, String> {
@@ -151,7 +114,7 @@ impl Settings {
                 .unwrap_or(false),
             welcome_redirect_uris: flag_list(ctx, "idpWelcomeAdditionalRedirectUris"),
             welcome_post_logout_redirect_uris: flag_list(ctx, "idpWelcomeAdditionalPostLogoutRedirectUris"),
-            exposure: exposure(ctx),
+            exposure: Exposure::from_spec(ctx.field("/spec/exposure")),
             toggles,
             extra_bindings: spec_list(ctx, "/spec/kcp/extraDefaultAPIBindings")?,
             extra_workspaces: spec_list(ctx, "/spec/kcp/extraWorkspaces")?,

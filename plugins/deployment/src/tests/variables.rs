@@ -6,7 +6,7 @@ use super::{NS, context, host, sample_profile_text};
 use crate::{
     profile,
     settings::Settings,
-    vars::{Exposure, Technology, components_set, infra_set, runtime_set, technology_of},
+    vars::{Technology, components_set, exposure_of, infra_set, runtime_set, technology_of},
 };
 
 const PROFILE: &str = r#"
@@ -36,7 +36,7 @@ fn sets(spec: Value, profile_text: &str) -> (serde_json::Map<String, Value>, ser
     let h = host();
     let settings = Settings::from_context(&context(spec));
     let profile = profile::parse("test", profile_text, &h).unwrap();
-    let exposure = Exposure::of(&settings);
+    let exposure = exposure_of(&settings);
     let infra = infra_set(&profile, &settings, &exposure, None);
     let components = components_set(&h, &profile, &settings, &exposure, None).unwrap();
     (infra, components)
@@ -109,7 +109,7 @@ fn kube_config_keys_from_the_flags() {
     let settings = Settings::from_context(&ctx);
     let h = host();
     let profile = profile::parse("test", PROFILE, &h).unwrap();
-    let infra = infra_set(&profile, &settings, &Exposure::of(&settings), None);
+    let infra = infra_set(&profile, &settings, &exposure_of(&settings), None);
     assert_eq!(infra["kubeConfigEnabled"], json!(true));
     assert_eq!(infra["kubeConfigSecretName"], json!("remote"));
     assert_eq!(infra["kubeConfigSecretKey"], json!("kc"));
@@ -217,7 +217,7 @@ fn components_set_gets_the_kube_config_keys_too() {
     let settings = Settings::from_context(&ctx);
     let h = host();
     let profile = profile::parse("test", PROFILE, &h).unwrap();
-    let components = components_set(&h, &profile, &settings, &Exposure::of(&settings), None).unwrap();
+    let components = components_set(&h, &profile, &settings, &exposure_of(&settings), None).unwrap();
     assert_eq!(components["kubeConfigEnabled"], json!(true));
     assert_eq!(components["kubeConfigSecretName"], json!("remote"));
     assert_eq!(components["kubeConfigSecretKey"], json!("kc"));
@@ -228,7 +228,7 @@ fn a_remote_destination_server_fills_destination_server_unless_the_profile_sets_
     let h = host();
     let settings = Settings::from_context(&context(json!({})));
     let profile = profile::parse("test", PROFILE, &h).unwrap();
-    let exposure = Exposure::of(&settings);
+    let exposure = exposure_of(&settings);
     let infra = infra_set(&profile, &settings, &exposure, Some("https://remote:6443"));
     let components = components_set(&h, &profile, &settings, &exposure, Some("https://remote:6443")).unwrap();
     assert_eq!(infra["destinationServer"], json!("https://remote:6443"));

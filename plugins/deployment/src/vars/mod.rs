@@ -18,7 +18,7 @@ mod sets;
 mod spec_values;
 mod syncwave;
 
-pub use exposure::Exposure;
+pub use exposure::{Exposure, exposure_of, spec_value_vars, template_vars};
 pub use sets::{Technology, components_set, infra_set, runtime_set, technology_of};
 pub use spec_values::render_templates_in_value;
 pub use syncwave::calculate_sync_waves;

@@ -3,7 +3,7 @@
 use platform_mesh_plugin_sdk::Host;
 use serde_json::{Map, Value, json};
 
-use super::{Exposure, calculate_sync_waves, render_templates_in_value};
+use super::{Exposure, calculate_sync_waves, render_templates_in_value, spec_value_vars, template_vars};
 use crate::{
     error::Result,
     merge::{merge, merge_into, merge_maps},
@@ -100,7 +100,7 @@ pub fn infra_set(
     if let Some(ocm) = spec_ocm(settings) {
         merge_into(&mut set, "ocm", &ocm);
     }
-    set = merge_maps(&set, &exposure.template_vars(&settings.namespace));
+    set = merge_maps(&set, &template_vars(exposure, &settings.namespace));
     operator_keys(&mut set, settings);
     let technology = technology_of([set.get("deploymentTechnology")]);
     set.insert("deploymentTechnology".into(), json!(technology.as_str()));
@@ -143,7 +143,7 @@ pub fn components_set(
     exposure: &Exposure,
     destination_server: Option<&str>,
 ) -> Result<Map<String, Value>> {
-    let template_data = merge_maps(&profile.components, &exposure.template_vars(&settings.namespace));
+    let template_data = merge_maps(&profile.components, &template_vars(exposure, &settings.namespace));
     let mut values = profile.render_components(host, &Value::Object(template_data.clone()))?;
 
     let (overrides, services) = spec_values(settings);
@@ -155,7 +155,7 @@ pub fn components_set(
     let services = match services {
         Some(spec) => merge(
             &base_services,
-            &render_templates_in_value(host, &spec, &exposure.spec_value_vars()),
+            &render_templates_in_value(host, &spec, &spec_value_vars(exposure)),
         ),
         None => base_services,
     };
@@ -174,7 +174,7 @@ pub fn components_set(
         calculate_sync_waves(services);
     }
 
-    let mut set = exposure.template_vars(&settings.namespace);
+    let mut set = template_vars(exposure, &settings.namespace);
     set.insert("baseDomainWithPort".into(), json!(exposure.base_domain_port()));
     let destination = values
         .get("destinationServer")
