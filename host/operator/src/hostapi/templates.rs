@@ -84,6 +84,26 @@ fn duplicate_key_warning(text: &str) -> Option<String> {
     Some(format!("{duplicate}; the last value wins"))
 }
 
+/// Whether `(source, text)` is seen for the first time. Every pass parses the same profile again (the Resource
+/// controller once per Resource), so a duplicate-key warning is logged once per distinct document, not per parse.
+/// The memory is bounded: it starts over after [`FIRST_SIGHTINGS`] distinct documents.
+fn first_sighting(source: &str, text: &str) -> bool {
+    use std::{
+        collections::HashSet,
+        hash::{DefaultHasher, Hash, Hasher},
+        sync::{LazyLock, Mutex},
+    };
+    const FIRST_SIGHTINGS: usize = 1024;
+    static SEEN: LazyLock<Mutex<HashSet<u64>>> = LazyLock::new(Mutex::default);
+    let mut hasher = DefaultHasher::new();
+    (source, text).hash(&mut hasher);
+    let mut seen = SEEN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if seen.len() >= FIRST_SIGHTINGS {
+        seen.clear();
+    }
+    seen.insert(hasher.finish())
+}
+
 impl HostCall {
     /// Runs `render` with the renderer on the blocking pool.
     async fn blocking<T: Send + 'static>(
@@ -167,7 +187,10 @@ impl templates::Host for HostCall {
         })?;
         // Duplicate keys are accepted, the last one winning, as upstream's main path does; but a profile author
         // almost never means them, so say where they are (spec 11.2 item 22).
-        if let Some(warning) = duplicate_key_warning(&text) {
+        let warning = first_sighting(&name, &text)
+            .then(|| duplicate_key_warning(&text))
+            .flatten();
+        if let Some(warning) = warning {
             let (plugin, object) = (&*self.plugin, self.object_key.as_str());
             tracing::warn!(plugin, object, source = %name, "{warning}");
         }
@@ -193,6 +216,14 @@ mod tests {
             "{warning}"
         );
         assert_eq!(duplicate_key_warning("infra:\n  a: 1\ncomponents: {}\n"), None);
+    }
+
+    #[test]
+    fn a_document_is_sighted_once() {
+        let text = "a: 1\na: 2\n# first_sighting test\n";
+        assert!(first_sighting("profile", text));
+        assert!(!first_sighting("profile", text));
+        assert!(first_sighting("other", text));
     }
 
     #[test]
