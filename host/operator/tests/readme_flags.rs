@@ -8,6 +8,13 @@ use platform_mesh_operator::cli::Cli;
 const BEGIN: &str = "<!-- flags:begin (generated from `run`'s clap definitions by tests/readme_flags.rs) -->";
 const END: &str = "<!-- flags:end -->";
 
+/// The checkout this test was built in: defaults that point into it (the plugins the build placed in
+/// `target/wasm/plugins`) are shown relative to it, so the table is the same in every clone.
+fn checkout() -> String {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    root.canonicalize().unwrap_or(root).display().to_string()
+}
+
 /// One Markdown row per flag of `run`: flag, environment variable, default, help.
 fn flags_table() -> String {
     let cli = Cli::command();
@@ -25,7 +32,7 @@ fn flags_table() -> String {
         let default = arg
             .get_default_values()
             .iter()
-            .map(|v| v.to_string_lossy().into_owned())
+            .map(|v| v.to_string_lossy().replace(&checkout(), "<checkout>"))
             .collect::<Vec<_>>()
             .join(",");
         let default = if default.is_empty() {
