@@ -1,6 +1,6 @@
 //! Checks `gotmpl::yaml::to_yaml` against every Go conformance vector whose `toYaml` output can be isolated.
 //!
-//! The vectors (`../shared/conformance/gotemplate`, override with `GOTMPL_CONFORMANCE_DIR`) were produced by real
+//! The vectors (`tests/vectors`, override with `GOTMPL_CONFORMANCE_DIR`) were produced by real
 //! Go. A vector is isolated when its template is a single `toYaml` call (optionally piped through `nindent`, with
 //! literal text around it), the numbers topic's `…|{{ toYaml .n }}` form, or a `define` wrapping `toYaml .`.
 //! For the realistic templates, a hand-picked list of (value, indentation) pairs must appear in the output.
@@ -13,7 +13,7 @@ use serde_json::Value;
 fn vector_dir() -> PathBuf {
     match std::env::var_os("GOTMPL_CONFORMANCE_DIR") {
         Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/gotemplate"),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors"),
     }
 }
 
