@@ -1,7 +1,7 @@
 //! The APIExport virtual workspace (`/services/apiexport/<cluster>/<export>/clusters/<cluster|*>/...`): only
 //! logical clusters that bind the export are visible; list, watch, get, update and status writes work across them.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

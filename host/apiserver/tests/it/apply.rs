@@ -1,6 +1,6 @@
 //! Server-side apply through kube-rs: create-on-apply, managed fields, no-op applies, conflicts, removal.
 
-mod common;
+use crate::common;
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, Patch, PatchParams};

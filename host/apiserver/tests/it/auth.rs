@@ -1,7 +1,7 @@
 //! ServiceAccount tokens through kube-rs: issued tokens authenticate as their ServiceAccount and are authorized by
 //! the RBAC objects of their logical cluster; requests without a token stay unrestricted.
 
-mod common;
+use crate::common;
 
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, ServiceAccount};

@@ -1,6 +1,6 @@
 //! CRDs become served types: discovery, Established condition, status subresource, generation, validation.
 
-mod common;
+use crate::common;
 
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::core::DynamicObject;

@@ -1,6 +1,6 @@
 //! Basic verbs through the typed kube client: CRUD, conflicts, selectors, Secrets, finalizers, GC.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

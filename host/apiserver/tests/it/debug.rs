@@ -1,6 +1,6 @@
 //! Fault injection and the request log, in process and over `/debug/*`.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

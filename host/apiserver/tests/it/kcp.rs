@@ -1,6 +1,6 @@
 //! kcp logical clusters: separate stores, workspace paths, cluster annotation, wildcard lists, built-in kinds.
 
-mod common;
+use crate::common;
 
 use apiserver::logical_cluster_name;
 use k8s_openapi::api::core::v1::ConfigMap;

@@ -1,6 +1,6 @@
 //! Watches: kube-runtime's watcher sees changes, resume from a version, 410 Gone outside the window.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
