@@ -1,0 +1,45 @@
+//! YAML as profiles, rendered templates and plugins' `parse-yaml` calls hand it to the host: the first document is
+//! parsed (lenient and strict), the stream is split into documents, and a parsed value is written back with
+//! `to_yaml`. Properties: nothing panics; whatever `to_yaml` writes parses back to the same value, except for
+//! strings holding U+0085 (NEL): Go's JSON-to-YAML step that `to_yaml` reproduces reads a raw NEL as a YAML 1.1
+//! line break and folds it, so Go does not round-trip those either.
+
+#![no_main]
+
+use gotmpl::yaml::{from_yaml, from_yaml_strict, is_empty_document, split_documents, to_yaml};
+use libfuzzer_sys::fuzz_target;
+use serde_json::Value;
+
+/// Whether any key or string in `value` holds U+0085.
+fn has_nel(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\u{85}'),
+        Value::Array(items) => items.iter().any(has_nel),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\u{85}') || has_nel(v)),
+        _ => false,
+    }
+}
+
+fuzz_target!(|input: &[u8]| {
+    let Ok(text) = std::str::from_utf8(input) else {
+        return;
+    };
+    for document in split_documents(text) {
+        let _ = is_empty_document(document);
+    }
+    let strict = from_yaml_strict(text);
+    let Ok(value) = from_yaml(text) else {
+        assert!(strict.is_err(), "strict parsing accepted what lenient parsing refused: {text:?}");
+        return;
+    };
+    // `to_yaml` refuses a few strings Go's encoder refuses too (see its documentation); anything it writes must
+    // read back as the same value.
+    if let Ok(written) = to_yaml(&value)
+        && !has_nel(&value)
+    {
+        match from_yaml(&written) {
+            Ok(back) => assert_eq!(back, value, "round trip through {written:?}"),
+            Err(e) => panic!("to_yaml wrote YAML that does not parse ({e}): {written:?}"),
+        }
+    }
+});
