@@ -115,6 +115,16 @@ impl FieldSelector {
         Ok(Self(terms))
     }
 
+    /// The selector with each term's first path segment renamed by `rename` (a served field to its stored name).
+    pub fn renamed(mut self, rename: impl Fn(&str) -> &str) -> Self {
+        for (path, _, _) in &mut self.0 {
+            if let Some(first) = path.first_mut() {
+                *first = rename(first).to_string();
+            }
+        }
+        self
+    }
+
     /// Whether the object satisfies every term; a missing field compares as the empty string.
     pub fn matches(&self, obj: &Value) -> bool {
         self.0.iter().all(|(path, eq, want)| {

@@ -38,6 +38,19 @@ pub enum Identity {
 }
 
 impl Identity {
+    /// User and groups as RBAC sees them; the admin is in `system:masters`.
+    pub fn user_info(&self) -> rbac::UserInfo {
+        match self {
+            Identity::Admin => rbac::UserInfo {
+                user: self.user(),
+                groups: vec![rbac::MASTERS.into(), "system:authenticated".into()],
+            },
+            Identity::ServiceAccount { namespace, name, .. } => {
+                rbac::UserInfo::service_account(namespace, name)
+            }
+        }
+    }
+
     /// The user name Kubernetes gives the identity.
     pub fn user(&self) -> String {
         match self {
@@ -68,6 +81,15 @@ pub fn authenticate(store: &Store, headers: &HeaderMap) -> Result<Identity, ApiE
         // misleading, so refuse.
         return Err(unauthorized());
     };
+    authenticate_token(store, token)
+}
+
+/// The ServiceAccount a bearer token stands for (the check behind requests and TokenReviews).
+///
+/// # Errors
+///
+/// 401 Unauthorized for a token the server did not issue or an expired one.
+pub fn authenticate_token(store: &Store, token: &str) -> Result<Identity, ApiError> {
     if let Some(issued) = store.tokens.get(token) {
         if issued.expires <= now_secs() {
             return Err(unauthorized());

@@ -111,17 +111,37 @@ pub fn rule_allows(rule: &Value, request: &Request) -> bool {
     }
 }
 
-fn subject_matches(subject: &Value, namespace: &str, name: &str) -> bool {
+/// A user as RBAC sees it: name and groups.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserInfo {
+    /// User name, e.g. `system:serviceaccount:<namespace>:<name>`.
+    pub user: String,
+    /// Groups the user belongs to.
+    pub groups: Vec<String>,
+}
+
+impl UserInfo {
+    /// The user and groups Kubernetes gives ServiceAccount `namespace/name`.
+    pub fn service_account(namespace: &str, name: &str) -> Self {
+        Self {
+            user: format!("system:serviceaccount:{namespace}:{name}"),
+            groups: vec![
+                "system:serviceaccounts".into(),
+                format!("system:serviceaccounts:{namespace}"),
+                "system:authenticated".into(),
+            ],
+        }
+    }
+}
+
+fn subject_matches(subject: &Value, who: &UserInfo) -> bool {
     let field = |k: &str| subject.get(k).and_then(Value::as_str).unwrap_or_default();
     match field("kind") {
-        "ServiceAccount" => field("name") == name && field("namespace") == namespace,
-        "User" => field("name") == format!("system:serviceaccount:{namespace}:{name}"),
-        "Group" => {
-            let group = field("name");
-            group == "system:serviceaccounts"
-                || group == format!("system:serviceaccounts:{namespace}")
-                || group == "system:authenticated"
+        "ServiceAccount" => {
+            who.user == format!("system:serviceaccount:{}:{}", field("namespace"), field("name"))
         }
+        "User" => field("name") == who.user,
+        "Group" => who.groups.iter().any(|g| g == field("name")),
         _ => false,
     }
 }
@@ -158,35 +178,80 @@ fn role_rules<'a>(cluster: &'a Cluster, binding_ns: &str, binding: &Value) -> Ve
     }
 }
 
+/// Resources every authenticated user may create (Kubernetes' `system:basic-user`: self reviews).
+const BASIC_USER: [(&str, &str); 3] = [
+    ("authorization.k8s.io", "selfsubjectaccessreviews"),
+    ("authorization.k8s.io", "selfsubjectrulesreviews"),
+    ("authentication.k8s.io", "selfsubjectreviews"),
+];
+
+/// The group whose members may do everything (Kubernetes' `system:masters`).
+pub const MASTERS: &str = "system:masters";
+
+fn always_allowed(request: &Request) -> bool {
+    match request {
+        Request::NonResource { verb, path } => {
+            verb == "get" && path_matches(&DISCOVERY.map(String::from), path)
+        }
+        Request::Resource {
+            verb,
+            group,
+            resource,
+            subresource: None,
+            ..
+        } => verb == "create" && BASIC_USER.iter().any(|(g, r)| g == group && r == resource),
+        Request::Resource { .. } => false,
+    }
+}
+
 /// Whether a ServiceAccount `namespace/name` may make `request` in `cluster`.
 pub fn allows(cluster: &Cluster, namespace: &str, name: &str, request: &Request) -> bool {
-    if let Request::NonResource { verb, path } = request
-        && verb == "get"
-        && path_matches(&DISCOVERY.map(String::from), path)
-    {
+    allows_user(cluster, &UserInfo::service_account(namespace, name), request)
+}
+
+/// Whether `who` may make `request` in `cluster`.
+pub fn allows_user(cluster: &Cluster, who: &UserInfo, request: &Request) -> bool {
+    if always_allowed(request) || who.groups.iter().any(|g| g == MASTERS) {
         return true;
     }
+    let request_ns = match request {
+        Request::Resource { namespace, .. } => namespace.as_deref(),
+        Request::NonResource { .. } => None,
+    };
+    rules_for(cluster, who, request_ns)
+        .iter()
+        .any(|r| rule_allows(r, request))
+}
+
+/// Every rule granted to `who` cluster-wide and, with `namespace`, inside that namespace.
+pub fn rules_for<'a>(cluster: &'a Cluster, who: &UserInfo, namespace: Option<&str>) -> Vec<&'a Value> {
     let bound = |binding: &Value| {
         binding["subjects"]
             .as_array()
-            .is_some_and(|s| s.iter().any(|s| subject_matches(s, namespace, name)))
+            .is_some_and(|s| s.iter().any(|s| subject_matches(s, who)))
     };
-    let cluster_wide = objects(cluster, "clusterrolebindings")
+    let mut rules: Vec<&Value> = objects(cluster, "clusterrolebindings")
         .filter(|(_, b)| bound(b))
-        .any(|(_, b)| role_rules(cluster, "", b).iter().any(|r| rule_allows(r, request)));
-    if cluster_wide {
-        return true;
+        .flat_map(|(_, b)| role_rules(cluster, "", b))
+        .collect();
+    if let Some(request_ns) = namespace {
+        rules.extend(
+            objects(cluster, "rolebindings")
+                .filter(|(ns, b)| *ns == request_ns && bound(b))
+                .flat_map(|(ns, b)| role_rules(cluster, ns, b)),
+        );
     }
-    let Request::Resource {
-        namespace: Some(request_ns),
-        ..
-    } = request
-    else {
-        return false;
-    };
-    objects(cluster, "rolebindings")
-        .filter(|(ns, b)| ns == request_ns && bound(b))
-        .any(|(ns, b)| role_rules(cluster, ns, b).iter().any(|r| rule_allows(r, request)))
+    rules
+}
+
+/// The rules every authenticated user holds (discovery and self reviews), as PolicyRules.
+pub fn baseline_rules() -> Vec<Value> {
+    let mut rules: Vec<Value> = BASIC_USER
+        .iter()
+        .map(|(g, r)| serde_json::json!({"verbs": ["create"], "apiGroups": [g], "resources": [r]}))
+        .collect();
+    rules.push(serde_json::json!({"verbs": ["get"], "nonResourceURLs": DISCOVERY}));
+    rules
 }
 
 /// The 403 Kubernetes answers for a denied request.

@@ -24,10 +24,7 @@ pub fn parse_object(body: &[u8]) -> ApiResult<Value> {
 
 /// The object with `apiVersion` and `kind` of the version the client asked for.
 pub fn present(obj: &Value, info: &ResourceInfo, version: &str) -> Value {
-    let mut o = obj.clone();
-    o["apiVersion"] = json!(info.api_version(version));
-    o["kind"] = json!(info.kind);
-    o
+    info.present(obj, version)
 }
 
 /// Checks that a body's `apiVersion`/`kind`, if given, match the endpoint.

@@ -98,7 +98,7 @@ pub fn resource_list(c: &Cluster, group: &str, version: &str) -> Option<Value> {
             "singularName": r.singular,
             "namespaced": r.namespaced,
             "kind": r.kind,
-            "verbs": VERBS,
+            "verbs": if r.review { &["create"][..] } else { &VERBS[..] },
         });
         if !r.short_names.is_empty() {
             doc["shortNames"] = json!(r.short_names);

@@ -9,6 +9,7 @@ mod discovery;
 mod objects;
 mod openapi;
 mod patch;
+mod reviews;
 mod route;
 mod table;
 mod watch;
@@ -131,6 +132,15 @@ pub(crate) fn json_response(code: u16, body: &Value) -> Response {
     resp
 }
 
+pub(crate) fn text_response(text: &'static str) -> Response {
+    let mut resp = Response::new(Body::from(text));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    resp
+}
+
 pub(crate) fn error_response(e: &ApiError) -> Response {
     let mut resp = json_response(e.code, &e.to_status());
     if let Some(s) = e.retry_after
@@ -187,6 +197,8 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         Route::Debug(rest) => debug::handle(&shared, &req, &rest),
         other => {
             let (code, resp) = match non_resource(&shared, &cref, &other) {
+                // Health endpoints answer plain text, as Kubernetes' do.
+                Ok(_) if other == Route::Health => (200, text_response("ok")),
                 Ok(v) => (200, json_response(200, &v)),
                 Err(e) => (e.code, error_response(&e)),
             };
@@ -230,6 +242,7 @@ fn non_resource(shared: &Shared, cref: &ClusterRef, route: &Route) -> Result<Val
         Route::Version => Ok(discovery::version()),
         Route::Health => Ok(Value::String("ok".into())),
         Route::OpenApi(rest) if rest == "v3" => Ok(openapi::root(cluster)),
+        Route::OpenApi(rest) if rest == "v2" => Ok(openapi::v2(cluster)),
         Route::OpenApi(rest) => rest
             .strip_prefix("v3/")
             .and_then(|gv| openapi::group_version(cluster, gv))
@@ -237,7 +250,7 @@ fn non_resource(shared: &Shared, cref: &ClusterRef, route: &Route) -> Result<Val
                 ApiError::new(
                     404,
                     "NotFound",
-                    "only OpenAPI v3 group-version documents are served",
+                    "only /openapi/v2 and the OpenAPI v3 documents are served",
                 )
             }),
         Route::CoreVersions => Ok(discovery::core_versions(shared.url.trim_start_matches("http://"))),
@@ -346,6 +359,11 @@ async fn resource_request(
         rp,
         req,
     };
+    if verb == Verb::Watch && ctx.info.review {
+        record.code = 405;
+        shared.log.record(&record);
+        return error_response(&ApiError::method_not_allowed("reviews are only created"));
+    }
     if verb == Verb::Watch {
         let prepared = watch::prepare(&shared.lock(), &ctx);
         shared.log.record(&RequestRecord {
@@ -403,6 +421,16 @@ fn execute(store: &mut Store, ctx: &Ctx<'_>, verb: Verb) -> Result<Outcome, ApiE
     if content_type.contains("protobuf") || content_type.contains("cbor") {
         // Only JSON (and YAML for apply) is spoken; clients fall back to JSON on 415.
         return Err(ApiError::unsupported_media(content_type));
+    }
+    if ctx.info.review {
+        return match (verb, ctx.rp.subresource.as_deref()) {
+            (Verb::Create, None) => reviews::create(store, ctx),
+            _ => Err(ApiError::method_not_allowed(format!(
+                "{} is not supported on {}; reviews are only created",
+                verb.as_str(),
+                ctx.info.plural
+            ))),
+        };
     }
     let sub = ctx.rp.subresource.as_deref();
     match (verb, sub) {

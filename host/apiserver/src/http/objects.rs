@@ -13,7 +13,7 @@ use super::route::ResourcePath;
 use super::table::table;
 use crate::kcp::prepare_workspace;
 use crate::resources::ResourceInfo;
-use crate::selector::{FieldSelector, LabelSelector};
+use crate::selector::LabelSelector;
 use crate::ssa::{self, Writer};
 use crate::status::{ApiError, ApiResult};
 use crate::store::{DeleteOptions, Store, crd_key, random_hex};
@@ -90,13 +90,19 @@ impl Ctx<'_> {
         }
     }
 
+    /// The addressed object, in the shape of the requested type and version.
     pub(crate) fn current(&self, store: &Store) -> ApiResult<Value> {
         let name = self.name()?;
         store
             .cluster(self.cluster()?)
             .and_then(|c| c.get(&self.info.key(), self.ns(), name))
-            .cloned()
+            .map(|o| self.present(o))
             .ok_or_else(|| ApiError::not_found(&self.info.group, &self.info.plural, name))
+    }
+
+    /// An object of the requested type's shape as it is stored (a view's objects change shape).
+    pub(crate) fn stored(&self, obj: Value) -> Value {
+        self.info.to_storage(obj, &self.rp.version)
     }
 
     /// Fix-ups and checks every write shares: Secret stringData, CRD sanity, schema validation and defaults,
@@ -130,7 +136,9 @@ pub fn get(store: &Store, ctx: &Ctx<'_>) -> ApiResult<Outcome> {
 /// The objects a list or watch covers, as `(cluster, object)` in stable order.
 pub fn matching<'s>(store: &'s Store, ctx: &Ctx<'_>) -> ApiResult<Vec<(&'s str, &'s Value)>> {
     let labels = LabelSelector::parse(ctx.req.q("labelSelector").unwrap_or(""))?;
-    let fields = FieldSelector::parse(ctx.req.q("fieldSelector").unwrap_or(""))?;
+    let fields = ctx
+        .info
+        .field_selector(ctx.req.q("fieldSelector").unwrap_or(""))?;
     let key = ctx.info.key();
     let mut clusters: Vec<_> = match &ctx.cluster {
         Some(c) => store.cluster(c).into_iter().collect(),
@@ -275,7 +283,7 @@ pub fn create(store: &mut Store, ctx: &Ctx<'_>) -> ApiResult<Outcome> {
             changed: false,
         });
     }
-    let stored = store.create(&cluster, info, obj)?;
+    let stored = store.create(&cluster, info, ctx.stored(obj))?;
     if let Some((path, logical)) = workspace {
         store.alias(&path, &logical);
     }
@@ -379,7 +387,7 @@ pub fn write_existing(
             changed: false,
         });
     }
-    let written = store.update(cluster, &ctx.info, new)?;
+    let written = store.update(cluster, &ctx.info, ctx.stored(new))?;
     Ok(Outcome {
         code: 200,
         body: ctx.present(&written.object),

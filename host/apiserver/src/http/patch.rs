@@ -138,15 +138,14 @@ fn apply(store: &mut Store, ctx: &Ctx<'_>) -> ApiResult<Outcome> {
     let old = store
         .cluster(&cluster)
         .and_then(|c| c.get(&info.key(), ctx.ns(), &name))
-        .cloned();
+        .map(|o| present(o, &info, &ctx.rp.version));
     if old.is_none() && sub.is_some() {
         return Err(ApiError::not_found(&info.group, &info.plural, &name));
     }
     let now = now_rfc3339();
     let av = info.api_version(&ctx.rp.version);
     let writer = ctx.writer(manager, &now, &av);
-    let live = old.as_ref().map(|o| present(o, &info, &ctx.rp.version));
-    let mut result = ssa::apply(live.as_ref(), &applied, &writer, force).map_err(|causes| {
+    let mut result = ssa::apply(old.as_ref(), &applied, &writer, force).map_err(|causes| {
         let n = causes.len();
         let list: Vec<String> = causes.iter().map(|c| c.message.clone()).collect();
         let mut e = ApiError::conflict(
@@ -188,7 +187,7 @@ fn apply(store: &mut Store, ctx: &Ctx<'_>) -> ApiResult<Outcome> {
                     changed: false,
                 });
             }
-            let stored = store.create(&cluster, &info, result)?;
+            let stored = store.create(&cluster, &info, ctx.stored(result))?;
             if let Some((path, logical)) = workspace {
                 store.alias(&path, &logical);
             }
@@ -208,7 +207,7 @@ fn apply(store: &mut Store, ctx: &Ctx<'_>) -> ApiResult<Outcome> {
                     changed: false,
                 });
             }
-            let written = store.update(&cluster, &info, new)?;
+            let written = store.update(&cluster, &info, ctx.stored(new))?;
             Ok(Outcome {
                 code: 200,
                 body: ctx.present(&written.object),

@@ -91,9 +91,7 @@ impl Scope {
     }
 
     fn line(&self, kind: &str, obj: &Value) -> Bytes {
-        let mut o = obj.clone();
-        o["apiVersion"] = json!(self.info.api_version(&self.version));
-        o["kind"] = json!(self.info.kind);
+        let o = self.info.present(obj, &self.version);
         let mut s = json!({"type": kind, "object": o}).to_string();
         s.push('\n');
         Bytes::from(s)
@@ -129,7 +127,9 @@ pub fn prepare(store: &Store, ctx: &Ctx<'_>) -> ApiResult<Prepared> {
         key: ctx.info.key(),
         namespace: ctx.rp.namespace.clone(),
         labels: LabelSelector::parse(ctx.req.q("labelSelector").unwrap_or(""))?,
-        fields: FieldSelector::parse(ctx.req.q("fieldSelector").unwrap_or(""))?,
+        fields: ctx
+            .info
+            .field_selector(ctx.req.q("fieldSelector").unwrap_or(""))?,
         info: ctx.info.clone(),
         version: ctx.rp.version.clone(),
         filter: ctx.filter.clone(),

@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use super::{Decl, ResourceInfo};
+use super::{CORE_EVENTS, Decl, ResourceInfo};
 
 const fn d(
     group: &'static str,
@@ -21,6 +21,16 @@ const fn d(
         namespaced,
         status,
         short,
+        view: None,
+        review: false,
+    }
+}
+
+/// A review type: create-only, cluster-scoped unless `namespaced`.
+const fn review(group: &'static str, kind: &'static str, plural: &'static str, namespaced: bool) -> Decl {
+    Decl {
+        review: true,
+        ..d(group, V1, kind, plural, namespaced, false, &[])
     }
 }
 
@@ -34,7 +44,10 @@ const COMMON: &[Decl] = &[
     d("", V1, "ConfigMap", "configmaps", true, false, &["cm"]),
     d("", V1, "Secret", "secrets", true, false, &[]),
     d("", V1, "ServiceAccount", "serviceaccounts", true, false, &["sa"]),
-    d("", V1, "Event", "events", true, false, &["ev"]),
+    Decl {
+        view: Some(CORE_EVENTS),
+        ..d("", V1, "Event", "events", true, false, &["ev"])
+    },
     d("events.k8s.io", V1, "Event", "events", true, false, &["ev"]),
     d("coordination.k8s.io", V1, "Lease", "leases", true, false, &[]),
     d("rbac.authorization.k8s.io", V1, "Role", "roles", true, false, &[]),
@@ -92,6 +105,37 @@ const COMMON: &[Decl] = &[
         false,
         &[],
     ),
+    review("authentication.k8s.io", "TokenReview", "tokenreviews", false),
+    review(
+        "authentication.k8s.io",
+        "SelfSubjectReview",
+        "selfsubjectreviews",
+        false,
+    ),
+    review(
+        "authorization.k8s.io",
+        "SubjectAccessReview",
+        "subjectaccessreviews",
+        false,
+    ),
+    review(
+        "authorization.k8s.io",
+        "SelfSubjectAccessReview",
+        "selfsubjectaccessreviews",
+        false,
+    ),
+    review(
+        "authorization.k8s.io",
+        "SelfSubjectRulesReview",
+        "selfsubjectrulesreviews",
+        false,
+    ),
+    review(
+        "authorization.k8s.io",
+        "LocalSubjectAccessReview",
+        "localsubjectaccessreviews",
+        true,
+    ),
 ];
 
 /// Types only a plain cluster serves (workloads live there, not in kcp).
@@ -128,6 +172,15 @@ const PLAIN_ONLY: &[Decl] = &[
         true,
         true,
         &["ing"],
+    ),
+    d(
+        "networking.k8s.io",
+        V1,
+        "NetworkPolicy",
+        "networkpolicies",
+        true,
+        false,
+        &["netpol"],
     ),
 ];
 

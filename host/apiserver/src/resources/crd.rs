@@ -64,6 +64,8 @@ pub fn resources_from_crd(crd: &Value) -> Option<ResourceInfo> {
         categories: names.get("categories").map(strings).unwrap_or_default(),
         columns,
         schemas,
+        view: None,
+        review: false,
     })
 }
 

@@ -2,9 +2,11 @@
 
 mod builtin;
 mod crd;
+mod view;
 
 pub use builtin::{kcp_builtins, plain_builtins};
 pub use crd::{crd_status, resources_from_crd};
+pub use view::{CORE_EVENTS, View};
 
 use std::collections::HashMap;
 
@@ -48,6 +50,10 @@ pub struct ResourceInfo {
     pub columns: Vec<Column>,
     /// The openAPIV3Schema per version, for CRDs.
     pub schemas: HashMap<String, Value>,
+    /// Set when this type is served from another type's objects (core `v1` Events).
+    pub view: Option<View>,
+    /// A review type: only `create` is served and nothing is stored (access and token reviews).
+    pub review: bool,
 }
 
 impl ResourceInfo {
@@ -67,7 +73,39 @@ impl ResourceInfo {
 
     /// The key objects of this type are stored under.
     pub fn key(&self) -> ResKey {
-        (self.group.clone(), self.plural.clone())
+        match &self.view {
+            Some(v) => v.key(),
+            None => (self.group.clone(), self.plural.clone()),
+        }
+    }
+
+    /// A stored object in this type's shape (`apiVersion`/`kind` of `version`).
+    pub fn present(&self, stored: &Value, version: &str) -> Value {
+        let av = self.api_version(version);
+        let mut o = match &self.view {
+            Some(v) => v.to_view(stored, &av),
+            None => stored.clone(),
+        };
+        o["apiVersion"] = Value::String(av);
+        o["kind"] = Value::String(self.kind.clone());
+        o
+    }
+
+    /// Parses a `fieldSelector` on this type's fields into one on the stored objects.
+    pub fn field_selector(&self, s: &str) -> crate::status::ApiResult<crate::selector::FieldSelector> {
+        let sel = crate::selector::FieldSelector::parse(s)?;
+        Ok(match &self.view {
+            Some(v) => sel.renamed(|f| v.stored_field(f)),
+            None => sel,
+        })
+    }
+
+    /// An object of this type's shape as it is stored.
+    pub fn to_storage(&self, obj: Value, version: &str) -> Value {
+        match &self.view {
+            Some(v) => v.to_storage(&obj, &self.api_version(version)),
+            None => obj,
+        }
     }
 
     /// The schema of `version`, if the resource has one.
@@ -88,10 +126,22 @@ pub(crate) struct Decl {
     pub namespaced: bool,
     pub status: bool,
     pub short: &'static [&'static str],
+    pub view: Option<View>,
+    pub review: bool,
 }
+
+/// Built-in types in kubectl's `all` category (`kubectl get all`), as Kubernetes declares them.
+const CATEGORY_ALL: &[(&str, &str)] = &[
+    ("", "pods"),
+    ("", "services"),
+    ("apps", "deployments"),
+    ("apps", "statefulsets"),
+    ("apps", "daemonsets"),
+];
 
 impl Decl {
     pub(crate) fn build(&self) -> ResourceInfo {
+        let in_all = CATEGORY_ALL.contains(&(self.group, self.plural));
         ResourceInfo {
             group: self.group.to_string(),
             versions: self.versions.iter().map(|v| v.to_string()).collect(),
@@ -101,9 +151,15 @@ impl Decl {
             namespaced: self.namespaced,
             status: self.status,
             short_names: self.short.iter().map(|s| s.to_string()).collect(),
-            categories: Vec::new(),
+            categories: if in_all {
+                vec!["all".to_string()]
+            } else {
+                Vec::new()
+            },
             columns: Vec::new(),
             schemas: HashMap::new(),
+            view: self.view,
+            review: self.review,
         }
     }
 }

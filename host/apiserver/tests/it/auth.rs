@@ -11,7 +11,7 @@ use kube::{Client, Config};
 use serde_json::json;
 
 /// A client for `server_url` that sends `token`.
-async fn client_with_token(server_url: &str, token: &str) -> Client {
+pub(crate) async fn client_with_token(server_url: &str, token: &str) -> Client {
     let kubeconfig: Kubeconfig = serde_json::from_value(json!({
         "apiVersion": "v1", "kind": "Config",
         "clusters": [{"name": "c", "cluster": {"server": server_url}}],
@@ -57,7 +57,7 @@ async fn apply(client: &Client, object: serde_json::Value) {
 
 /// Creates ServiceAccount `bot` in `root:team`, allowed to read ConfigMaps cluster-wide and to get the Secret
 /// `visible` in `default`; returns its token.
-async fn bot_token(server: &apiserver::Server) -> String {
+pub(crate) async fn bot_token(server: &apiserver::Server) -> String {
     let kcp = server.kcp_client("root:team");
     let sas: Api<ServiceAccount> = Api::namespaced(kcp.clone(), "default");
     sas.create(
