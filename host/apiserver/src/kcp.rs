@@ -3,6 +3,39 @@
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::resources::ResourceInfo;
+use crate::status::{ApiError, ApiResult, Cause};
+
+/// kcp's immutability rule: an APIResourceSchema's spec never changes (a changed schema gets a new name, and the
+/// APIExport moves to it).
+///
+/// # Errors
+///
+/// 422 Invalid when an update of an APIResourceSchema changes its spec.
+pub fn check_immutable(info: &ResourceInfo, old: Option<&Value>, new: &Value) -> ApiResult<()> {
+    let Some(old) = old else { return Ok(()) };
+    if info.group != "apis.kcp.io"
+        || info.plural != "apiresourceschemas"
+        || old.get("spec") == new.get("spec")
+    {
+        return Ok(());
+    }
+    let name = new
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    Err(ApiError::invalid(
+        &info.group,
+        &info.kind,
+        name,
+        vec![Cause::new(
+            "FieldValueInvalid",
+            "Invalid value: \"object\": APIResourceSchema spec is immutable; create a schema with a new name instead",
+            "spec",
+        )],
+    ))
+}
+
 /// The logical cluster name of a workspace path: `root` for `root`, otherwise 16 base-36 characters derived from
 /// the path (the shape kcp's own names have), so that the same path always gets the same name.
 pub fn logical_cluster_name(path: &str) -> String {

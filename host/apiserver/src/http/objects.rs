@@ -112,6 +112,7 @@ impl Ctx<'_> {
         if self.info.key() == crd_key() {
             validate_crd(obj)?;
         }
+        crate::kcp::check_immutable(&self.info, old, obj)?;
         let strict = self.req.q("fieldValidation") == Some("Strict");
         validation::validate(&self.info, &self.rp.version, obj, old, strict)?;
         ssa::trim_to_object(obj, self.info.schema(&self.rp.version));

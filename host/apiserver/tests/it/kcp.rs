@@ -120,3 +120,55 @@ async fn kcp_kinds_are_served_in_both_versions() {
     assert!(plain.list(&ListParams::default()).await.is_err());
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn api_resource_schema_specs_are_immutable() {
+    let server = common::server().await;
+    let schemas: Api<DynamicObject> = Api::all_with(
+        server.kcp_client("root"),
+        &ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("apis.kcp.io", "v1alpha1", "APIResourceSchema"),
+            "apiresourceschemas",
+        ),
+    );
+    let schema = |size_max: i64| {
+        json!({"apiVersion": "apis.kcp.io/v1alpha1", "kind": "APIResourceSchema",
+               "metadata": {"name": "v1.widgets.example.io"},
+               "spec": {"group": "example.io", "scope": "Cluster",
+                        "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
+                        "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"type": "object",
+                            "properties": {"size": {"type": "integer", "maximum": size_max}}}}]}})
+    };
+    let pp = kube::api::PatchParams::apply("setup");
+    let apply = |v| kube::api::Patch::Apply(v);
+    schemas
+        .patch("v1.widgets.example.io", &pp, &apply(schema(5)))
+        .await
+        .unwrap();
+    schemas
+        .patch("v1.widgets.example.io", &pp, &apply(schema(5)))
+        .await
+        .expect("re-applying the same schema is fine");
+    let mut labelled = schema(5);
+    labelled["metadata"]["labels"] = json!({"a": "b"});
+    schemas
+        .patch("v1.widgets.example.io", &pp, &apply(labelled))
+        .await
+        .expect("metadata may change");
+    match schemas
+        .patch("v1.widgets.example.io", &pp, &apply(schema(6)))
+        .await
+    {
+        Err(kube::Error::Api(s)) => {
+            assert_eq!(s.code, 422);
+            assert!(s.message.contains("spec is immutable"), "{}", s.message);
+        }
+        other => panic!("a changed schema spec is refused, as kcp does: {other:?}"),
+    }
+    let stored = schemas.get("v1.widgets.example.io").await.unwrap();
+    assert_eq!(
+        stored.data["spec"]["versions"][0]["schema"]["properties"]["size"]["maximum"],
+        5
+    );
+    server.shutdown().await;
+}
