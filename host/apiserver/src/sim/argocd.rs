@@ -61,7 +61,8 @@ pub async fn start(
 }
 
 async fn reconcile(ctx: Arc<Context>, obj: Obj) -> Result<Action, ReconcileError> {
-    obj.update_status(&ctx, application_status(obj.spec())).await?;
+    let status = application_status(obj.spec(), obj.status(), &super::controller::now());
+    obj.update_status(&ctx, status).await?;
     Ok(Action::Done)
 }
 
@@ -74,20 +75,52 @@ fn repo_urls(spec: &Value) -> Vec<&str> {
     urls
 }
 
-/// The status fields an Application gets for `spec`.
-pub fn application_status(spec: &Value) -> Value {
+/// The status fields an Application gets for `spec`, in the shape of Argo CD's CRD: the sync result compared to
+/// the spec's source(s) and destination, the health, and the automated sync operation that got there. `existing`
+/// is the current status: an operation with the same outcome keeps its start and finish times (no write).
+pub fn application_status(spec: &Value, existing: &Value, now: &str) -> Value {
     let urls = repo_urls(spec);
     let placeholder = urls.is_empty() || urls.contains(&PLACEHOLDER);
-    let (sync, health) = if placeholder {
-        ("OutOfSync", "Missing")
+    let (sync, health, phase) = if placeholder {
+        ("OutOfSync", "Missing", "Failed")
     } else {
-        ("Synced", "Healthy")
+        ("Synced", "Healthy", "Succeeded")
     };
     let revision = spec["source"]["targetRevision"].as_str().unwrap_or("HEAD");
+    let mut compared = json!({"destination": spec["destination"].clone()});
+    if spec["source"].is_object() {
+        compared["source"] = spec["source"].clone();
+    }
+    if spec["sources"].is_array() {
+        compared["sources"] = spec["sources"].clone();
+    }
+    if !compared["destination"].is_object() {
+        compared["destination"] = json!({});
+    }
+    let message = if placeholder {
+        "the source repository is not set yet"
+    } else {
+        "successfully synced (all tasks run)"
+    };
+    let previous = &existing["operationState"];
+    let unchanged = previous["phase"] == phase && previous["operation"]["sync"]["revision"] == revision;
+    let time = |k: &str| {
+        previous[k]
+            .as_str()
+            .filter(|_| unchanged)
+            .unwrap_or(now)
+            .to_string()
+    };
     json!({
-        "sync": {"status": sync, "revision": revision, "comparedTo": {"source": spec["source"].clone()}},
+        "sync": {"status": sync, "revision": revision, "comparedTo": compared},
         "health": {"status": health},
-        "operationState": {"phase": if placeholder { "Failed" } else { "Succeeded" }},
+        "operationState": {
+            "operation": {"sync": {"revision": revision}, "initiatedBy": {"automated": true}},
+            "phase": phase,
+            "message": message,
+            "startedAt": time("startedAt"),
+            "finishedAt": time("finishedAt"),
+        },
     })
 }
 
@@ -95,22 +128,29 @@ pub fn application_status(spec: &Value) -> Value {
 mod tests {
     use super::*;
 
+    const NOW: &str = "2026-01-01T00:00:00Z";
+
     #[test]
     fn placeholder_source_is_out_of_sync() {
-        let status = application_status(&json!({"source": {"repoURL": PLACEHOLDER}}));
+        let status = application_status(&json!({"source": {"repoURL": PLACEHOLDER}}), &Value::Null, NOW);
         assert_eq!(status["sync"]["status"], "OutOfSync");
         assert_eq!(status["health"]["status"], "Missing");
     }
 
     #[test]
     fn real_source_is_synced_and_healthy() {
-        let status = application_status(
-            &json!({"source": {"repoURL": "ghcr.io/pm/charts", "targetRevision": "1.0.0"}}),
-        );
+        let spec = json!({"source": {"repoURL": "ghcr.io/pm/charts", "targetRevision": "1.0.0"}});
+        let status = application_status(&spec, &Value::Null, NOW);
         assert_eq!(status["sync"]["status"], "Synced");
         assert_eq!(status["sync"]["revision"], "1.0.0");
         assert_eq!(status["health"]["status"], "Healthy");
-        let multi = application_status(&json!({"sources": [{"repoURL": "a"}, {"repoURL": PLACEHOLDER}]}));
+        let again = application_status(&spec, &status, "2026-02-02T00:00:00Z");
+        assert_eq!(again, status, "an unchanged outcome keeps its operation times");
+        let multi = application_status(
+            &json!({"sources": [{"repoURL": "a"}, {"repoURL": PLACEHOLDER}]}),
+            &Value::Null,
+            NOW,
+        );
         assert_eq!(multi["sync"]["status"], "OutOfSync");
     }
 }

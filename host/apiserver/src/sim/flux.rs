@@ -211,6 +211,102 @@ pub fn release_readiness(
     }
 }
 
+/// How many releases a HelmRelease's history keeps (Flux's default `maxHistory`).
+const MAX_HISTORY: usize = 5;
+
+fn sha256_digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+/// The release history a deployed HelmRelease reports, newest first, in the shape of Flux's Snapshot: the chart,
+/// the digest of the values, the Helm release name, namespace and revision, and when it was first and last
+/// deployed. An unchanged chart and values keep the current entry (no write); a change adds a revision and marks
+/// the previous one superseded.
+pub fn release_history(release: &DynamicObject, source: Option<&DynamicObject>, now: &str) -> Vec<Value> {
+    let spec = release.data.get("spec").unwrap_or(&Value::Null);
+    let own_ns = release.metadata.namespace.clone().unwrap_or_default();
+    let name = release.metadata.name.clone().unwrap_or_default();
+    let target_ns = spec["targetNamespace"].as_str().filter(|n| !n.is_empty());
+    let release_name = match spec["releaseName"].as_str().filter(|n| !n.is_empty()) {
+        Some(n) => n.to_string(),
+        None => match target_ns {
+            Some(t) => format!("{t}-{name}"),
+            None => name.clone(),
+        },
+    };
+    let release_ns = target_ns.map(str::to_string).unwrap_or(own_ns);
+    let source_data = source.map(|s| &s.data).unwrap_or(&Value::Null);
+    let chart_name = spec["chart"]["spec"]["chart"]
+        .as_str()
+        .map(str::to_string)
+        .or_else(|| {
+            source_data["spec"]["url"]
+                .as_str()
+                .and_then(|u| u.trim_end_matches('/').rsplit('/').next())
+                .filter(|n| !n.is_empty())
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| name.clone());
+    let chart_version = spec["chart"]["spec"]["version"]
+        .as_str()
+        .or_else(|| source_data["status"]["artifact"]["revision"].as_str())
+        .unwrap_or("0.0.0")
+        .to_string();
+    let values = spec.get("values").cloned().unwrap_or_else(|| json!({}));
+    let config_digest = sha256_digest(values.to_string().as_bytes());
+    let previous: Vec<Value> = release.data["status"]["history"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let same = |e: &Value| {
+        e["chartName"] == chart_name.as_str()
+            && e["chartVersion"] == chart_version.as_str()
+            && e["configDigest"] == config_digest.as_str()
+            && e["name"] == release_name.as_str()
+            && e["namespace"] == release_ns.as_str()
+            && e["status"] == "deployed"
+    };
+    if let Some(current) = previous.first().filter(|e| same(e) && e["digest"].is_string()) {
+        let mut kept = vec![current.clone()];
+        kept.extend(previous.iter().skip(1).take(MAX_HISTORY - 1).cloned());
+        return kept;
+    }
+    let revision = previous.first().and_then(|e| e["version"].as_i64()).unwrap_or(0) + 1;
+    let first_deployed = previous
+        .first()
+        .and_then(|e| e["firstDeployed"].as_str())
+        .unwrap_or(now)
+        .to_string();
+    let identity = json!([
+        release_name,
+        release_ns,
+        revision,
+        chart_name,
+        chart_version,
+        config_digest
+    ]);
+    let entry = json!({
+        "name": release_name,
+        "namespace": release_ns,
+        "version": revision,
+        "status": "deployed",
+        "chartName": chart_name,
+        "chartVersion": chart_version,
+        "configDigest": config_digest,
+        "digest": sha256_digest(identity.to_string().as_bytes()),
+        "firstDeployed": first_deployed,
+        "lastDeployed": now,
+    });
+    let mut history = vec![entry];
+    history.extend(previous.into_iter().take(MAX_HISTORY - 1).map(|mut e| {
+        if e["status"] == "deployed" {
+            e["status"] = json!("superseded");
+        }
+        e
+    }));
+    history
+}
+
 async fn reconcile_release(ctx: Arc<Context>, obj: Obj) -> Result<Action, ReconcileError> {
     let source = match release_source(&obj.obj) {
         Some((kind, ns, name)) => match source_kind(&kind) {
@@ -235,12 +331,16 @@ async fn reconcile_release(ctx: Arc<Context>, obj: Obj) -> Result<Action, Reconc
     );
     let mut fields = json!({"observedGeneration": obj.generation(), "conditions": conditions});
     if ready {
-        let version = obj.spec()["chart"]["spec"]["version"]
-            .as_str()
-            .unwrap_or("0.0.0")
-            .to_string();
-        fields["lastAttemptedRevision"] = json!(version);
-        fields["history"] = json!([{"chartVersion": version, "status": "deployed", "name": obj.name()}]);
+        let ns = obj.namespace().unwrap_or_default();
+        let history = release_history(&obj.obj, source.as_ref(), &super::controller::now());
+        let action = if history.len() > 1 { "upgrade" } else { "install" };
+        let latest = &history[0];
+        fields["lastAttemptedRevision"] = latest["chartVersion"].clone();
+        fields["lastAttemptedConfigDigest"] = latest["configDigest"].clone();
+        fields["lastAttemptedGeneration"] = json!(obj.generation());
+        fields["lastAttemptedReleaseAction"] = json!(action);
+        fields["storageNamespace"] = json!(ns);
+        fields["history"] = Value::Array(history);
     }
     obj.update_status(&ctx, fields).await?;
     let suspended = obj.spec()["suspend"].as_bool() == Some(true);
@@ -323,6 +423,39 @@ mod tests {
             release_readiness(&suspended, Some(&ready)),
             (false, "Suspended", "reconciliation is suspended".into())
         );
+    }
+
+    #[test]
+    fn release_history_keeps_unchanged_releases_and_adds_revisions() {
+        let mut r = release(json!({"targetNamespace": "apps", "values": {"a": 1},
+            "chart": {"spec": {"chart": "app", "version": "1.0.0", "sourceRef": {"kind": "HelmRepository", "name": "h"}}}}));
+        let first = release_history(&r, None, "2026-01-01T00:00:00Z");
+        assert_eq!(first.len(), 1);
+        let e = &first[0];
+        assert_eq!(
+            (e["name"].as_str(), e["namespace"].as_str()),
+            (Some("apps-app"), Some("apps"))
+        );
+        assert_eq!(
+            (e["chartName"].as_str(), e["chartVersion"].as_str()),
+            (Some("app"), Some("1.0.0"))
+        );
+        assert_eq!(e["version"], 1);
+        assert!(e["configDigest"].as_str().unwrap().starts_with("sha256:"));
+        r.data["status"] = json!({"history": first.clone()});
+        assert_eq!(
+            release_history(&r, None, "2026-02-01T00:00:00Z"),
+            first,
+            "nothing changed, nothing new"
+        );
+        r.data["spec"]["values"] = json!({"a": 2});
+        let second = release_history(&r, None, "2026-02-01T00:00:00Z");
+        assert_eq!(second.len(), 2);
+        assert_eq!(second[0]["version"], 2);
+        assert_eq!(second[0]["firstDeployed"], "2026-01-01T00:00:00Z");
+        assert_eq!(second[0]["lastDeployed"], "2026-02-01T00:00:00Z");
+        assert_eq!(second[1]["status"], "superseded");
+        assert_ne!(second[0]["digest"], first[0]["digest"]);
     }
 }
 

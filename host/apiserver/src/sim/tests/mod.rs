@@ -12,6 +12,7 @@ use crate::sim::{SimConfig, SimKind};
 use crate::{Server, ServerConfig};
 
 mod certmanager;
+mod crd_schemas;
 mod flux;
 mod gitops;
 mod kcp;
