@@ -145,6 +145,26 @@ pub fn list_items(v: &Value) -> Vec<Value> {
     v.try_iter().map(|it| it.collect()).unwrap_or_default()
 }
 
+/// The deepest value a template can build with `list`/`dict` (levels of lists and maps): the same bound as the
+/// YAML reader and `toYaml`, shallow enough for every recursive function (printing, comparison, `toYaml`) to
+/// stay well inside a thread's stack.
+pub const MAX_DEPTH: usize = crate::yaml::MAX_DEPTH;
+
+/// Whether a value nests lists and maps more than `limit` levels deep. Stops descending at the limit, so the
+/// recursion itself is bounded.
+pub fn deeper_than(v: &Value, limit: usize) -> bool {
+    match kind(v) {
+        GoKind::List | GoKind::Map if limit == 0 => true,
+        GoKind::List => v
+            .try_iter()
+            .is_ok_and(|mut items| items.any(|x| deeper_than(&x, limit - 1))),
+        GoKind::Map => v.try_iter().is_ok_and(|mut keys| {
+            keys.any(|k| deeper_than(&v.get_item(&k).unwrap_or(Value::UNDEFINED), limit - 1))
+        }),
+        _ => false,
+    }
+}
+
 /// Converts JSON data into template values: every number becomes a `float64`, as Go's `encoding/json` decodes it.
 pub fn from_json(j: &serde_json::Value) -> Value {
     match j {
@@ -200,6 +220,15 @@ mod tests {
         assert_eq!(type_name(&n), "float64");
         assert_eq!(kind(&Value::from(3i64)), GoKind::Int);
         assert_eq!(map_get(&v, "zz"), None);
+    }
+
+    #[test]
+    fn depth_counts_lists_and_maps() {
+        let v = from_json(&serde_json::json!({"a": [[1]], "b": 2}));
+        assert!(!deeper_than(&v, 3));
+        assert!(deeper_than(&v, 2));
+        assert!(!deeper_than(&Value::from("s"), 0));
+        assert!(deeper_than(&from_json(&serde_json::json!([])), 0));
     }
 
     #[test]

@@ -183,8 +183,21 @@ pub fn has_key(args: &[Value]) -> Result<Value, FnErr> {
     ))
 }
 
+/// Refuses to build a list or map deeper than [`value::MAX_DEPTH`] (a loop could otherwise nest values until
+/// printing or dropping them overflows the stack).
+fn check_depth(args: &[Value]) -> Result<(), FnErr> {
+    if args.iter().any(|a| value::deeper_than(a, value::MAX_DEPTH - 1)) {
+        return Err(FnErr::Call(format!(
+            "value nested deeper than {} levels",
+            value::MAX_DEPTH
+        )));
+    }
+    Ok(())
+}
+
 /// `dict k1 v1 k2 v2 ...`: keys are stringified; a trailing key without value maps to `""`.
 pub fn dict(args: &[Value]) -> Result<Value, FnErr> {
+    check_depth(args)?;
     let mut map = std::collections::BTreeMap::new();
     for pair in args.chunks(2) {
         let v = pair.get(1).cloned().unwrap_or_else(|| Value::from(""));
@@ -195,6 +208,7 @@ pub fn dict(args: &[Value]) -> Result<Value, FnErr> {
 
 /// `list a b ...`.
 pub fn list(args: &[Value]) -> Result<Value, FnErr> {
+    check_depth(args)?;
     Ok(Value::from(args.to_vec()))
 }
 

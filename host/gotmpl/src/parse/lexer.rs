@@ -92,6 +92,7 @@ pub fn lex(src: &str) -> Result<Vec<Token>, (Vec<Token>, LexError)> {
         pos: 0,
         out: Vec::new(),
         paren: 0,
+        line_mark: (0, 1),
     };
     match lexer.run() {
         Ok(()) => Ok(lexer.out),
@@ -109,6 +110,8 @@ struct Lexer<'a> {
     pos: usize,
     out: Vec<Token>,
     paren: usize,
+    /// An offset and its line, so that numbering tokens in order costs linear time.
+    line_mark: (usize, usize),
 }
 
 impl Lexer<'_> {
@@ -127,7 +130,14 @@ impl Lexer<'_> {
     }
 
     fn emit(&mut self, tok: Tok, pos: usize) {
-        let line = self.line_at(pos);
+        let pos_c = pos.min(self.b.len());
+        let (mark, mark_line) = self.line_mark;
+        let line = if pos_c >= mark {
+            mark_line + self.b[mark..pos_c].iter().filter(|&&c| c == b'\n').count()
+        } else {
+            self.line_at(pos_c)
+        };
+        self.line_mark = (pos_c, line);
         self.out.push(Token { tok, pos, line });
     }
 

@@ -7,6 +7,18 @@ use super::ast::{Branch, Cmd, List, Node, Operand, Pipe, Term, Var, is_empty_lis
 use super::lexer::{Tok, Token, lex, unquote_char};
 use super::number::{Number, parse_number};
 
+/// The deepest nesting a template may have, in levels of the minijinja translation: every `if`, `with`,
+/// `range`, `block`, `else if` and `else with` counts one level, every pipeline stage after the first one (a
+/// stage becomes a call around the previous one), every operand of `and`/`or` but the last, and every
+/// parenthesised pipeline [`PAREN_LEVELS`]. minijinja's own parser stops at 150 levels; this bound keeps every
+/// accepted template below that and keeps the recursion of this parser and of the translation small enough for
+/// a 2 MiB thread stack. Go has no limit on blocks and allows 10,000 nested parentheses.
+pub const MAX_NESTING: usize = 140;
+
+/// Levels a parenthesised pipeline adds to the translation (the parentheses, the call or field access inside
+/// and its argument list).
+pub const PAREN_LEVELS: usize = 4;
+
 /// A parse error: Go's message and the line it refers to.
 #[derive(Debug, Clone)]
 pub struct ParseError {
@@ -64,6 +76,7 @@ fn parse_tokens(
         blocks: Vec::new(),
         dollars: BTreeMap::new(),
         seen: 0,
+        depth: 0,
     };
     let mut templates = BTreeMap::new();
     let main = match p.top_level(&mut templates) {
@@ -119,6 +132,8 @@ struct Parser<'f> {
     dollars: BTreeMap<String, usize>,
     /// The furthest token examined; Go reports parse errors at the line of its most recent lookahead.
     seen: usize,
+    /// Nesting levels of the enclosing blocks and parentheses (see [`MAX_NESTING`]).
+    depth: usize,
 }
 
 /// What ended an item list.
@@ -168,6 +183,23 @@ impl Parser<'_> {
 
     fn unexpected<T>(&self, t: &Token, context: &str) -> Result<T, ParseError> {
         self.err(format!("unexpected {} in {context}", describe(&t.tok)))
+    }
+
+    /// Enters `levels` of nesting; fails once the template nests deeper than [`MAX_NESTING`].
+    fn enter(&mut self, levels: usize) -> Result<(), ParseError> {
+        self.depth += levels;
+        self.check_depth(0)
+    }
+
+    /// Fails when `extra` more levels below the current ones exceed [`MAX_NESTING`].
+    fn check_depth(&self, extra: usize) -> Result<(), ParseError> {
+        if self.depth + extra > MAX_NESTING {
+            return self.err(format!(
+                "max nesting depth exceeded: blocks, parentheses and pipeline stages nest deeper than \
+                 {MAX_NESTING} levels"
+            ));
+        }
+        Ok(())
     }
 
     fn new_var(&mut self, name: &str, undeclared: bool) -> Var {
@@ -311,6 +343,7 @@ impl Parser<'_> {
     }
 
     fn control(&mut self, context: &str) -> Result<Branch, ParseError> {
+        self.enter(1)?;
         let depth = self.scopes.len();
         let pipe = self.pipeline(context, false)?;
         if context == "range" {
@@ -340,6 +373,7 @@ impl Parser<'_> {
             }
         }
         self.scopes.truncate(depth);
+        self.depth -= 1;
         Ok(Branch { pipe, body, else_ })
     }
 
@@ -348,7 +382,9 @@ impl Parser<'_> {
         let t = self.next_non_space();
         let name = self.template_name(&t, "block clause")?;
         let pipe = self.pipeline("block clause", false)?;
+        self.enter(1)?;
         let list = self.body(&name, "block clause")?;
+        self.depth -= 1;
         let line = self.peek().line;
         self.blocks.push((name.clone(), list, line));
         let text = format!(
@@ -421,6 +457,7 @@ impl Parser<'_> {
         if pipe.cmds.is_empty() {
             return self.err(format!("missing value for {context}"));
         }
+        self.check_depth(nesting(&pipe))?;
         for (i, c) in pipe.cmds.iter().enumerate().skip(1) {
             if c.args[0].fields.is_empty()
                 && matches!(
@@ -590,7 +627,9 @@ impl Parser<'_> {
                 Err(msg) => self.err(msg),
             },
             Tok::LParen => {
+                self.enter(PAREN_LEVELS)?;
                 let pipe = self.pipeline("parenthesized pipeline", true)?;
+                self.depth -= PAREN_LEVELS;
                 mk(Term::Pipe(Box::new(pipe)))
             }
             Tok::Str(v, text) => mk(Term::Str(v, text)),
@@ -600,6 +639,25 @@ impl Parser<'_> {
             }
         }
     }
+}
+
+/// Levels of translation nesting a pipeline needs below its own (see [`MAX_NESTING`]).
+fn nesting(pipe: &Pipe) -> usize {
+    let mut own = pipe.cmds.len().saturating_sub(1);
+    let mut inner = 0;
+    for (stage, cmd) in pipe.cmds.iter().enumerate() {
+        if matches!(&cmd.args[0].term, Term::Ident(f) if f == "and" || f == "or") {
+            // Go's short-circuit `and`/`or` become one `if` per operand but the last.
+            let operands = cmd.args.len() - 1 + usize::from(stage > 0);
+            own += operands.saturating_sub(1);
+        }
+        for arg in &cmd.args {
+            if let Term::Pipe(p) = &arg.term {
+                inner = inner.max(PAREN_LEVELS + nesting(p));
+            }
+        }
+    }
+    own + inner
 }
 
 /// Go quotes template names with `%q`; the original text is kept when it was a plain double-quoted literal.

@@ -57,12 +57,15 @@ pub fn build(name: &str, source: &str, map: FuncMap, limits: &Limits) -> Result<
     runtime::install(&mut env, map);
     for (mj, src) in &program.sources {
         env.add_template_owned(mj.clone(), src.clone()).map_err(|e| {
-            Error::new(
-                ErrorKind::Syntax,
-                name,
-                format!("template: {name}: cannot be translated: {e}"),
-            )
-            .with_source(e)
+            // The parser's nesting bound keeps templates below minijinja's; this stays as a backstop.
+            let msg = if error_chain_mentions(&e, "maximum recursion") {
+                format!(
+                    "template: {name}: max nesting depth exceeded: the template nests too deeply to be translated"
+                )
+            } else {
+                format!("template: {name}: cannot be translated: {e}")
+            };
+            Error::new(ErrorKind::Syntax, name, msg).with_source(e)
         })?;
     }
     Ok(Compiled {

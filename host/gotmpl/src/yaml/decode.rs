@@ -3,6 +3,7 @@
 use base64::Engine as _;
 use serde_json::{Map, Number, Value};
 
+use super::MAX_DEPTH;
 use super::error::YamlError;
 use super::number::format_g32;
 use super::resolve::{Resolved, resolve_plain};
@@ -11,8 +12,6 @@ use super::tree::{Kind, Tree, YNode};
 /// Upper bound on decoded nodes, so that alias bombs fail instead of exhausting memory (yaml.v2 has a
 /// similar "excessive aliasing" guard).
 const MAX_DECODED_NODES: usize = 2_000_000;
-/// Deeper documents are rejected rather than risking the stack.
-const MAX_DEPTH: usize = 512;
 
 /// Decodes the tree's root; an empty stream is `null`.
 pub(super) fn decode(tree: &Tree, strict: bool) -> Result<Value, YamlError> {

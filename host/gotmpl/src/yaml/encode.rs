@@ -2,13 +2,11 @@
 
 use serde_json::Value;
 
+use super::MAX_DEPTH;
 use super::emitter::Node;
 use super::error::YamlError;
 use super::number::yaml_float_text;
 use super::sort::sort_keys;
-
-/// Deeper values are rejected rather than risking the stack; upstream data never comes close.
-const MAX_DEPTH: usize = 512;
 
 /// Converts a JSON value into the node tree yaml.v2 would emit.
 pub fn to_node(value: &Value) -> Result<Node, YamlError> {

@@ -28,10 +28,15 @@ pub use documents::{is_empty_document, split_documents};
 pub use error::YamlError;
 pub use helm_values::set_helm_values;
 
+/// The deepest nesting of lists and maps [`to_yaml`] writes and [`from_yaml`] reads. Deeper values are rejected
+/// rather than risking the stack (the recursive encoder must fit a 2 MiB thread stack even unoptimised);
+/// upstream data never comes close.
+pub const MAX_DEPTH: usize = 256;
+
 /// Serialises `value` exactly as Go's `sigs.k8s.io/yaml.Marshal` (v1.6.0, yaml.v2 v2.4.3 emitter) would.
 ///
 /// Fails only for strings that Go's JSON → YAML round trip rejects (DEL, C1 control characters other than
-/// NEL, U+FFFE/U+FFFF) and for values nested more than 512 levels deep.
+/// NEL, U+FFFE/U+FFFF) and for values nested more than [`MAX_DEPTH`] levels deep.
 pub fn to_yaml(value: &Value) -> Result<String, YamlError> {
     let node = encode::to_node(value)?;
     Ok(emitter::emit_document(&node))
