@@ -33,6 +33,7 @@ pub mod debug;
 pub mod http;
 pub mod kcp;
 pub mod kubeconfig;
+pub mod proto;
 pub mod resources;
 pub mod selector;
 mod server;

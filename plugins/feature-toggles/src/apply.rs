@@ -3,27 +3,13 @@
 //! off or a file leaves its directory.
 
 use platform_mesh_plugin_sdk::{ApplyOptions, ClusterError, Gvk, Host, ObjectRef, Target};
+use plugin_common::{Write, unchanged};
 use serde_json::{Value, json};
 
 /// The label naming the toggle that applied an object.
 pub const TOGGLE_LABEL: &str = "core.platform-mesh.io/feature-toggle";
 /// Upstream's field manager for kcp manifests.
 pub const FIELD_MANAGER: &str = "platform-mesh-operator";
-
-/// Whether every field of `desired` is in `stored` with the same value (lists compare element by element, numbers
-/// by value). Fields the server added (uid, status, defaults) do not matter.
-pub fn contains(stored: &Value, desired: &Value) -> bool {
-    match (stored, desired) {
-        (Value::Object(s), Value::Object(d)) => {
-            d.iter().all(|(k, v)| s.get(k).is_some_and(|sv| contains(sv, v)))
-        }
-        (Value::Array(s), Value::Array(d)) => {
-            s.len() == d.len() && s.iter().zip(d).all(|(a, b)| contains(a, b))
-        }
-        (Value::Number(s), Value::Number(d)) => s.as_f64() == d.as_f64(),
-        (s, d) => s == d,
-    }
-}
 
 /// `object` with the toggle label added.
 pub fn labelled(mut object: Value, toggle: &str) -> Value {
@@ -37,8 +23,8 @@ pub fn labelled(mut object: Value, toggle: &str) -> Value {
     object
 }
 
-/// Server-side applies `object` in `workspace` unless the stored object already has all its fields; returns
-/// whether it wrote.
+/// Server-side applies `object` in `workspace` unless applying it would change nothing
+/// ([`plugin_common::unchanged`]); returns whether it wrote.
 pub fn apply(host: &dyn Host, workspace: &str, object: &Value) -> Result<bool, ClusterError> {
     let target = Target::kcp(workspace);
     let reference = ObjectRef::of(object)
@@ -46,7 +32,7 @@ pub fn apply(host: &dyn Host, workspace: &str, object: &Value) -> Result<bool, C
     // A kind that is not served yet (its API binding is still coming) is not an error here: the apply below then
     // reports it with the API server's words.
     if let Ok(Some(stored)) = host.get(&target, &reference)
-        && contains(&stored, object)
+        && unchanged(&stored, object, Write::Apply(FIELD_MANAGER))
     {
         return Ok(false);
     }
@@ -96,26 +82,4 @@ pub fn prune(
         }
     }
     Ok(deleted)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn containment_ignores_server_fields_but_not_list_changes() {
-        let stored = json!({"metadata": {"name": "a", "uid": "u", "labels": {"x": "1", "y": "2"}},
-                            "spec": {"n": 1, "list": [{"a": 1, "b": 2}]}, "status": {}});
-        assert!(contains(
-            &stored,
-            &json!({"metadata": {"labels": {"x": "1"}}, "spec": {"n": 1.0}})
-        ));
-        assert!(contains(&stored, &json!({"spec": {"list": [{"a": 1}]}})));
-        assert!(!contains(
-            &stored,
-            &json!({"spec": {"list": [{"a": 1}, {"a": 2}]}})
-        ));
-        assert!(!contains(&stored, &json!({"spec": {"n": 2}})));
-        assert!(!contains(&stored, &json!({"spec": {"missing": null}})));
-    }
 }

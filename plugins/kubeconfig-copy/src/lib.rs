@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use platform_mesh_plugin_sdk::{
     CallResult, ClusterError, Context, Failure, Gvk, Host, Plugin, PluginInfo, Reconciled, Target,
-    converge::{create_or_update, ensure_exists},
 };
+use plugin_common::converge::{create_or_update, ensure_exists};
 use serde_json::{Value, json};
 
 /// The subroutine (and condition) name.
@@ -23,31 +23,9 @@ const WAIT: Duration = Duration::from_secs(10);
 /// The plugin.
 pub struct KubeconfigCopy;
 
-fn location(ctx: &Context) -> (String, String) {
-    let field = |p: &str| ctx.field(p).and_then(Value::as_str).filter(|s| !s.is_empty());
-    let path = field("/spec/provider/path")
-        .unwrap_or("root:providers:system")
-        .to_owned();
-    let name = field("/spec/provider/name").unwrap_or(ctx.name()).to_owned();
-    (path, name)
-}
-
 /// `(name, key)` of the copied Secret in the ManagedProvider's namespace.
-pub fn expected(ctx: &Context) -> (String, String) {
-    let spec = ctx.field("/spec/providerKubeconfigSecret");
-    let field = |k: &str| {
-        spec.and_then(|s| s.get(k))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
-    match spec {
-        Some(_) => (
-            field("name").unwrap_or_default(),
-            field("key").unwrap_or_default(),
-        ),
-        None => (format!("{}-provider-kubeconfig", ctx.name()), "kubeconfig".into()),
-    }
-}
+pub use plugin_common::managed_provider::expected_secret as expected;
+use plugin_common::managed_provider::provider_location as location;
 
 fn secret_kind() -> Gvk {
     Gvk::new("", "v1", "Secret")

@@ -7,8 +7,9 @@
 
 use platform_mesh_plugin_sdk::{
     CallResult, ClusterError, Context, Failure, Gvk, Host, ObjectRef, Plugin, PluginInfo, Reconciled, Target,
-    backoff, converge::create_or_update,
+    backoff,
 };
+use plugin_common::converge::create_or_update;
 use serde_json::{Value, json};
 
 /// The subroutine (and condition) name.
@@ -19,15 +20,7 @@ pub const FINALIZER: &str = "providers.platform-mesh.io/provider-resource";
 /// The plugin.
 pub struct ProviderResource;
 
-/// `spec.provider.path` or `root:providers:system`, and `spec.provider.name` or the ManagedProvider's name.
-pub fn provider_location(ctx: &Context) -> (String, String) {
-    let field = |p: &str| ctx.field(p).and_then(Value::as_str).filter(|s| !s.is_empty());
-    let path = field("/spec/provider/path")
-        .unwrap_or("root:providers:system")
-        .to_owned();
-    let name = field("/spec/provider/name").unwrap_or(ctx.name()).to_owned();
-    (path, name)
-}
+pub use plugin_common::managed_provider::provider_location;
 
 /// The kubeconfig Secret the Provider must write: `spec.providerKubeconfigSecret` (name, key) or
 /// `<name>-provider-kubeconfig`/`kubeconfig`, always in the ManagedProvider's namespace.

@@ -7,8 +7,9 @@
 
 use platform_mesh_plugin_sdk::{
     CallResult, ClusterError, Context, Failure, Gvk, Host, ObjectRef, Plugin, PluginInfo, Reconciled, Target,
-    backoff, converge::create_or_update,
+    backoff,
 };
+use plugin_common::converge::create_or_update;
 use serde_json::{Value, json};
 
 /// The subroutine (and condition) name.

@@ -132,7 +132,7 @@ fn helm_release(host: &dyn Host, release: &Release) -> Result<Value, Failure> {
 
 /// Merge-patches `changes` into the HelmRelease, or does nothing when it already holds them.
 fn patch_release(host: &dyn Host, release: &Release, current: &Value, changes: Value) -> Result<(), Failure> {
-    if crate::apply::contains(current, &changes) {
+    if crate::apply::patch_unchanged(current, &changes) {
         return Ok(());
     }
     let reference = kinds::helm_release().object(Some(&release.namespace), release.name.clone());

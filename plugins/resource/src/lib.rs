@@ -13,6 +13,10 @@
 //! recorded in the host's image version store (§4.7), from which the Deployment subroutine re-applies them, so the
 //! two writers of a release converge instead of fighting.
 //!
+//! A Resource carrying the label [`MANAGED_PROVIDER_LABEL`] belongs to a ManagedProvider's Deploy subroutine,
+//! which writes that component's OCIRepository and HelmRelease itself; it is left alone here, so those objects
+//! have one writer (upstream processes it too and applies the same OCIRepository a second time).
+//!
 //! A Resource OCM has not resolved yet (no `status.resource` and no `status.component`) is left alone until its
 //! status arrives. The controller is read-only: the Resource itself is never written. Every write to the infra cluster is skipped
 //! when the cluster already holds what would be written, so an unchanged Resource costs reads only.
@@ -34,6 +38,9 @@ pub use technology::deployment_technology;
 /// The plugin.
 pub struct Resource;
 
+/// The label the ManagedProvider Deploy subroutine puts on the objects it writes.
+pub const MANAGED_PROVIDER_LABEL: &str = "providers.platform-mesh.io/managed-provider";
+
 impl Plugin for Resource {
     fn info() -> PluginInfo {
         // No finalizer: the Resource controller never writes the Resource (spec §3.5).
@@ -41,6 +48,15 @@ impl Plugin for Resource {
     }
 
     fn process(host: &dyn Host, ctx: &Context) -> CallResult {
+        if ctx
+            .field("/metadata/labels")
+            .and_then(|labels| labels.get(MANAGED_PROVIDER_LABEL))
+            .is_some()
+        {
+            return Ok(
+                Reconciled::ok().with_message("deployed by a ManagedProvider, which writes its Flux objects")
+            );
+        }
         let resource = ResourceMeta::read(&ctx.object);
         if !resource.resolved() {
             // OCM's status update starts the next pass (the controller watches Resources), so this is no error

@@ -2,16 +2,21 @@
 //! `spec.runtimeDeployments` becomes Flux objects (a Helm chart from an OCI registry or a Helm repository) or OCM
 //! objects resolved into a Flux OCI deployment, in the ManagedProvider's namespace.
 //!
+//! Objects are named as upstream names them (the last `/` segment of `flux.chart`; for OCM `ocm.name`, else
+//! `ocm.resourceName` unless `chart`, else the last `referencePath` name, else the last segment of
+//! `ocm.component`), so an installation the Go operator created is adopted in place.
+//!
 //! Fixes of spec §11.4 item 44:
-//! - object names are `<ManagedProvider name>-<component>`, so two ManagedProviders (or a chart of the same name)
-//!   never write the same Flux object; two entries of one ManagedProvider with the same deployment name are
-//!   refused with a message naming both;
 //! - every object carries the label `providers.platform-mesh.io/managed-provider=<name>`; objects of components
-//!   no longer listed are deleted, and `finalize` deletes by that label too (not by the current spec);
+//!   no longer listed are deleted, and `finalize` deletes by that label too (not by the current spec) — only
+//!   objects this operator labelled are ever deleted;
+//! - upstream's names can collide between ManagedProviders of one namespace: an unlabelled object is adopted,
+//!   one labelled for another ManagedProvider is left alone and the step fails naming both; two entries of one
+//!   ManagedProvider with the same name are refused with a message naming both;
 //! - `values` removed from the spec are removed from the HelmRelease;
 //! - create-or-update compares values as JSON values (`1 == 1.0`), so a converged component is never rewritten;
-//! - OCM Resources carry no `artifact`/`repo` keys, so the Resource controller leaves them alone and the
-//!   component's OCIRepository has one writer;
+//! - OCM Resources carry upstream's `artifact: chart`/`repo: oci` labels, but the Resource subroutine leaves
+//!   Resources with the ManagedProvider label alone, so the component's OCIRepository has one writer;
 //! - an entry with both or neither of `flux`/`ocm` fails the subroutine with a message naming it (the CRD's CEL
 //!   rule rejects such objects already; this guards objects stored before the rule).
 

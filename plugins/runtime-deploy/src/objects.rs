@@ -1,8 +1,16 @@
-//! The Flux and OCM objects of one ManagedProvider, written with create-or-update and found again by label.
+//! The Flux and OCM objects of one ManagedProvider, named as upstream names them (spec §4.9.5), written with
+//! create-or-update and found again by label.
+//!
+//! Upstream's names can collide between ManagedProviders of one namespace (spec §11.4 item 44). An object found
+//! under its name is adopted (labelled) when nobody claims it — an installation the Go operator created keeps its
+//! objects — but one labelled for another ManagedProvider is left alone: the component fails with a message naming
+//! both ManagedProviders.
 
-use platform_mesh_plugin_sdk::{
-    ClusterError, Context, Failure, Gvk, Host, ObjectRef, Reconciled,
-    converge::{Written, create_or_update},
+use platform_mesh_plugin_sdk::{ClusterError, Context, Failure, Gvk, Host, ObjectRef, Reconciled};
+use plugin_common::{
+    Write,
+    converge::{Written, skeleton},
+    unchanged,
 };
 use serde_json::{Value, json};
 
@@ -57,12 +65,11 @@ impl Deploy {
         }
     }
 
-    /// `<owner>-<component>`: unique per ManagedProvider and component within the namespace.
+    /// Upstream's name: the last `/` segment of the Flux chart, or the OCM deployment name.
     fn name(&self, component: &Component) -> String {
-        let base = match component {
-            Component::Flux { base, .. } | Component::Ocm { base, .. } => base,
-        };
-        format!("{}-{base}", self.owner)
+        match component {
+            Component::Flux { base, .. } | Component::Ocm { base, .. } => base.clone(),
+        }
     }
 
     /// The object names a component owns (the same name for each of its kinds).
@@ -74,20 +81,60 @@ impl Deploy {
         kind.object(Some(&self.namespace), name)
     }
 
-    /// Writes `kind`/`name` with our label and `spec` fields set by `shape`.
+    /// Writes `kind`/`name` with our label and `spec` fields set by `shape` (create-or-update); an object labelled
+    /// for another ManagedProvider is not touched.
     fn write(
         &self,
         host: &dyn Host,
         kind: Gvk,
         name: &str,
         shape: impl FnOnce(&mut Value),
-    ) -> Result<Written, ClusterError> {
-        let owner = self.owner.clone();
-        let (written, _) = create_or_update(host, &target(), &self.reference(kind, name), |object| {
-            object["metadata"]["labels"][OWNER_LABEL] = json!(owner);
-            shape(object);
-        })?;
-        Ok(written)
+    ) -> Result<Written, Failure> {
+        let reference = self.reference(kind, name);
+        let current = host.get(&target(), &reference)?;
+        let mut desired = match &current {
+            Some(current) => {
+                self.claimable(current, &reference)?;
+                current.clone()
+            }
+            None => skeleton(&reference),
+        };
+        if !desired["metadata"]["labels"].is_object() {
+            desired["metadata"]["labels"] = json!({});
+        }
+        desired["metadata"]["labels"][OWNER_LABEL] = json!(self.owner);
+        if !desired["spec"].is_object() {
+            desired["spec"] = json!({});
+        }
+        shape(&mut desired);
+        match current {
+            None => {
+                host.create(&target(), &desired)?;
+                Ok(Written::Created)
+            }
+            Some(current) if unchanged(&current, &desired, Write::Replace) => Ok(Written::Unchanged),
+            Some(_) => {
+                host.update(&target(), &desired)?;
+                Ok(Written::Updated)
+            }
+        }
+    }
+
+    /// An object is ours to write unless it is labelled for another ManagedProvider.
+    fn claimable(&self, current: &Value, reference: &ObjectRef) -> Result<(), Failure> {
+        let owner = current
+            .pointer("/metadata/labels")
+            .and_then(|l| l.get(OWNER_LABEL))
+            .and_then(Value::as_str);
+        match owner {
+            Some(other) if other != self.owner => Err(Failure::new(format!(
+                "{} {}/{} belongs to ManagedProvider {other}; ManagedProvider {} names a component the same way \
+                 (objects are named after the chart, as the Go operator names them), so it leaves the object to \
+                 {other}: rename the component (flux.chart's last segment, or ocm.name) in one of them",
+                reference.gvk.kind, self.namespace, reference.name, self.owner
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// Deletes our objects whose names are not in `keep`; returns how many still exist (being deleted).
@@ -126,7 +173,7 @@ impl Deploy {
         name: &str,
         source: Value,
         values: &Option<Value>,
-    ) -> Result<Written, ClusterError> {
+    ) -> Result<Written, Failure> {
         let kubeconfig = self.kubeconfig_secret.clone();
         self.write(host, helm_release(), name, |r| {
             let spec = &mut r["spec"];
@@ -134,7 +181,9 @@ impl Deploy {
             for (key, value) in source.as_object().into_iter().flatten() {
                 spec[key.as_str()] = value.clone();
             }
-            let fields = spec.as_object_mut().expect("spec is an object");
+            let Some(fields) = spec.as_object_mut() else {
+                return;
+            };
             match &kubeconfig {
                 Some(secret) => {
                     fields.insert(
@@ -300,8 +349,10 @@ impl Deploy {
             spec["ocmConfig"] = config.clone();
         })?;
         let resource = self.write(host, ocm("Resource"), name, |r| {
-            // No `artifact`/`repo` keys (upstream sets `chart`/`oci`): they would make the Resource controller
-            // write a second OCIRepository for this component (spec §11.4 item 44); this subroutine owns it.
+            // Upstream's `artifact`/`repo` labels; the Resource subroutine skips Resources carrying the
+            // ManagedProvider label, so this subroutine stays the only writer of the component's OCIRepository.
+            r["metadata"]["labels"]["artifact"] = json!("chart");
+            r["metadata"]["labels"]["repo"] = json!("oci");
             let spec = &mut r["spec"];
             spec["componentRef"] = json!({"name": name});
             spec["resource"]["byReference"]["resource"] = json!({"name": resource_name});

@@ -50,17 +50,12 @@ fn oci_component_is_created_then_waits_then_is_ready() {
     let host = FakeHost::new();
     let ctx = mp("cowboys", oci(json!({"replicas": 2})));
     let first = RuntimeDeploy::process(&host, &ctx).unwrap();
-    assert_eq!(
-        stop_message(&first),
-        "waiting for cowboys-portal to be reconciled"
-    );
+    assert_eq!(stop_message(&first), "waiting for portal to be reconciled");
     assert_eq!(first.status_patch, Some(json!({"phase": "Deploying"})));
-    let repo = host.object(&Target::Runtime, &oci_ref("cowboys-portal")).unwrap();
+    let repo = host.object(&Target::Runtime, &oci_ref("portal")).unwrap();
     assert_eq!(repo["spec"]["url"], "oci://ghcr.io/pm/charts/portal");
     assert_eq!(repo["spec"]["ref"]["tag"], "1.0.0");
-    let release = host
-        .object(&Target::Runtime, &release_ref("cowboys-portal"))
-        .unwrap();
+    let release = host.object(&Target::Runtime, &release_ref("portal")).unwrap();
     assert_eq!(release["spec"]["values"], json!({"replicas": 2}));
     assert_eq!(
         release["metadata"]["labels"]["providers.platform-mesh.io/managed-provider"],
@@ -71,8 +66,8 @@ fn oci_component_is_created_then_waits_then_is_ready() {
     repo["metadata"]["generation"] = json!(1);
     host.insert(Target::Runtime, repo);
     let second = RuntimeDeploy::process(&host, &ctx).unwrap();
-    assert!(stop_message(&second).starts_with("waiting for OCIRepository pm/cowboys-portal"));
-    reconcile_flux(&host, "cowboys-portal");
+    assert!(stop_message(&second).starts_with("waiting for OCIRepository pm/portal"));
+    reconcile_flux(&host, "portal");
     let third = RuntimeDeploy::process(&host, &ctx).unwrap();
     assert_eq!(third, Reconciled::ok().with_status(json!({"phase": "Ready"})));
 }
@@ -82,10 +77,8 @@ fn integer_values_read_back_as_floats_converge() {
     let host = FakeHost::new();
     let ctx = mp("cowboys", oci(json!({"replicas": 2})));
     RuntimeDeploy::process(&host, &ctx).unwrap();
-    reconcile_flux(&host, "cowboys-portal");
-    let mut release = host
-        .object(&Target::Runtime, &release_ref("cowboys-portal"))
-        .unwrap();
+    reconcile_flux(&host, "portal");
+    let mut release = host.object(&Target::Runtime, &release_ref("portal")).unwrap();
     release["spec"]["values"]["replicas"] = json!(2.0);
     host.insert(Target::Runtime, release);
     let before = host.calls().len();
@@ -106,34 +99,66 @@ fn removed_values_are_cleared() {
     let deployments =
         json!([{"flux": {"registry": "ghcr.io/pm", "chart": "charts/portal", "version": "1.0.0"}}]);
     RuntimeDeploy::process(&host, &mp("cowboys", deployments)).unwrap();
-    let release = host
-        .object(&Target::Runtime, &release_ref("cowboys-portal"))
-        .unwrap();
+    let release = host.object(&Target::Runtime, &release_ref("portal")).unwrap();
     assert!(release["spec"].get("values").is_none(), "{release}");
 }
 
 #[test]
-fn removed_components_are_deleted_and_names_do_not_collide() {
+fn removed_components_are_deleted_and_only_labelled_objects_are_pruned() {
     let host = FakeHost::new();
+    // An object of the same kind nobody labelled (not ours): pruning never touches it.
+    host.insert(
+        Target::Runtime,
+        json!({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+            "metadata": {"name": "unrelated", "namespace": "pm"}}),
+    );
     RuntimeDeploy::process(&host, &mp("cowboys", oci(json!({})))).unwrap();
-    RuntimeDeploy::process(&host, &mp("indians", oci(json!({})))).unwrap();
-    assert!(
-        host.object(&Target::Runtime, &release_ref("indians-portal"))
-            .is_some()
-    );
     RuntimeDeploy::process(&host, &mp("cowboys", json!([]))).unwrap();
-    assert!(
-        host.object(&Target::Runtime, &release_ref("cowboys-portal"))
-            .is_none()
+    assert!(host.object(&Target::Runtime, &release_ref("portal")).is_none());
+    assert!(host.object(&Target::Runtime, &oci_ref("portal")).is_none());
+    assert!(host.object(&Target::Runtime, &release_ref("unrelated")).is_some());
+}
+
+#[test]
+fn objects_under_upstream_names_are_adopted_in_place() {
+    // What the Go operator left: the same objects under the chart's name, without our label.
+    let host = FakeHost::new();
+    RuntimeDeploy::process(&host, &mp("cowboys", oci(json!({"replicas": 2})))).unwrap();
+    for r in [oci_ref("portal"), release_ref("portal")] {
+        let mut o = host.object(&Target::Runtime, &r).unwrap();
+        o["metadata"]["labels"] = json!({"kept": "yes"});
+        host.insert(Target::Runtime, o);
+    }
+    reconcile_flux(&host, "portal");
+    let creates = || host.calls().iter().filter(|c| c.op == "create").count();
+    let before = creates();
+    let done = RuntimeDeploy::process(&host, &mp("cowboys", oci(json!({"replicas": 2})))).unwrap();
+    assert_eq!(creates(), before, "nothing is created under another name");
+    let release = host.object(&Target::Runtime, &release_ref("portal")).unwrap();
+    assert_eq!(
+        release["metadata"]["labels"],
+        json!({"kept": "yes", "providers.platform-mesh.io/managed-provider": "cowboys"})
     );
+    assert_eq!(stop_message(&done), "waiting for portal to be reconciled");
+}
+
+#[test]
+fn an_object_labelled_for_another_managed_provider_is_not_taken_over() {
+    let host = FakeHost::new();
+    RuntimeDeploy::process(&host, &mp("indians", oci(json!({"a": 1})))).unwrap();
+    let failure = RuntimeDeploy::process(&host, &mp("cowboys", oci(json!({"a": 2})))).unwrap_err();
     assert!(
-        host.object(&Target::Runtime, &oci_ref("cowboys-portal"))
-            .is_none()
+        failure.message.starts_with(
+            "OCIRepository pm/portal belongs to ManagedProvider indians; ManagedProvider cowboys"
+        ),
+        "{}",
+        failure.message
     );
-    assert!(
-        host.object(&Target::Runtime, &release_ref("indians-portal"))
-            .is_some(),
-        "another MP's objects stay"
+    let release = host.object(&Target::Runtime, &release_ref("portal")).unwrap();
+    assert_eq!(release["spec"]["values"], json!({"a": 1}));
+    assert_eq!(
+        release["metadata"]["labels"]["providers.platform-mesh.io/managed-provider"],
+        "indians"
     );
 }
 
@@ -145,14 +170,11 @@ fn helm_repo_creates_helm_repository_and_release() {
     let repo = host
         .object(
             &Target::Runtime,
-            &Gvk::new("source.toolkit.fluxcd.io", "v1", "HelmRepository")
-                .object(Some("pm"), "cowboys-portal"),
+            &Gvk::new("source.toolkit.fluxcd.io", "v1", "HelmRepository").object(Some("pm"), "portal"),
         )
         .unwrap();
     assert_eq!(repo["spec"]["url"], "https://charts.example");
-    let release = host
-        .object(&Target::Runtime, &release_ref("cowboys-portal"))
-        .unwrap();
+    let release = host.object(&Target::Runtime, &release_ref("portal")).unwrap();
     assert_eq!(
         release["spec"]["chart"]["spec"]["sourceRef"]["kind"],
         "HelmRepository"
@@ -165,9 +187,7 @@ fn remote_runtime_cluster_goes_into_the_release_kubeconfig() {
     let mut ctx = mp("cowboys", oci(json!({})));
     ctx.object["spec"]["runtimeKubeconfigSecretName"] = json!("remote");
     RuntimeDeploy::process(&host, &ctx).unwrap();
-    let release = host
-        .object(&Target::Runtime, &release_ref("cowboys-portal"))
-        .unwrap();
+    let release = host.object(&Target::Runtime, &release_ref("portal")).unwrap();
     assert_eq!(
         release["spec"]["kubeConfig"],
         json!({"secretRef": {"name": "remote", "key": "kubeconfig"}})
@@ -195,20 +215,24 @@ fn ocm_component_creates_ocm_objects_then_deploys_the_resolved_chart() {
     let first = RuntimeDeploy::process(&host, &ctx).unwrap();
     assert_eq!(
         stop_message(&first),
-        "waiting for OCM Resource cowboys-portal to be resolved"
+        "waiting for OCM Resource portal to be resolved"
     );
-    let resource_ref =
-        Gvk::new("delivery.ocm.software", "v1alpha1", "Resource").object(Some("pm"), "cowboys-portal");
+    let resource_ref = Gvk::new("delivery.ocm.software", "v1alpha1", "Resource").object(Some("pm"), "portal");
     let second = RuntimeDeploy::process(&host, &ctx).unwrap();
-    assert_eq!(
-        stop_message(&second),
-        "waiting for OCM Resource cowboys-portal status"
-    );
+    assert_eq!(stop_message(&second), "waiting for OCM Resource portal status");
     let mut resource = host.object(&Target::Runtime, &resource_ref).unwrap();
+    assert_eq!(
+        resource["metadata"]["labels"],
+        json!({"artifact": "chart", "repo": "oci", "providers.platform-mesh.io/managed-provider": "cowboys"})
+    );
+    assert!(
+        resource["spec"].get("interval").is_none(),
+        "upstream sets no interval on the Resource"
+    );
     resource["status"] = json!({"resource": {"version": "1.2.3", "access": {"imageReference": "ghcr.io/pm/charts/portal:1.2.3"}}});
     host.insert(Target::Runtime, resource);
     RuntimeDeploy::process(&host, &ctx).unwrap();
-    let repo = host.object(&Target::Runtime, &oci_ref("cowboys-portal")).unwrap();
+    let repo = host.object(&Target::Runtime, &oci_ref("portal")).unwrap();
     assert_eq!(
         (repo["spec"]["url"].clone(), repo["spec"]["ref"]["tag"].clone()),
         (json!("oci://ghcr.io/pm/charts/portal"), json!("1.2.3"))
@@ -275,7 +299,7 @@ fn create_failures_are_errors() {
 fn converged(host: &FakeHost) -> Context {
     let ctx = mp("cowboys", oci(json!({})));
     RuntimeDeploy::process(host, &ctx).unwrap();
-    reconcile_flux(host, "cowboys-portal");
+    reconcile_flux(host, "portal");
     ctx
 }
 
@@ -283,13 +307,11 @@ fn converged(host: &FakeHost) -> Context {
 fn helm_release_not_ready_at_the_ready_check_keeps_deploying() {
     let host = FakeHost::new();
     let ctx = converged(&host);
-    let mut release = host
-        .object(&Target::Runtime, &release_ref("cowboys-portal"))
-        .unwrap();
+    let mut release = host.object(&Target::Runtime, &release_ref("portal")).unwrap();
     release["status"] = json!({"conditions": [{"type": "Ready", "status": "False"}]});
     host.insert(Target::Runtime, release);
     let done = RuntimeDeploy::process(&host, &ctx).unwrap();
-    assert_eq!(stop_message(&done), "HelmRelease cowboys-portal not ready");
+    assert_eq!(stop_message(&done), "HelmRelease portal not ready");
     assert_eq!(done.status_patch, Some(json!({"phase": "Deploying"})));
 }
 
@@ -314,7 +336,7 @@ fn one_component_not_ready_keeps_the_whole_deploying() {
         {"flux": {"registry": "ghcr.io/pm", "chart": "charts/second", "version": "1.0.0"}},
     ]);
     let done = RuntimeDeploy::process(&host, &two).unwrap();
-    assert_eq!(stop_message(&done), "waiting for cowboys-second to be reconciled");
+    assert_eq!(stop_message(&done), "waiting for second to be reconciled");
     assert_eq!(done.status_patch, Some(json!({"phase": "Deploying"})));
 }
 

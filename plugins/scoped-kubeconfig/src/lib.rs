@@ -1,22 +1,24 @@
 //! `ScopedKubeconfigSubroutine` (upstream spec §4.8.2), position 2 of the Provider chain: a ServiceAccount in the
-//! provider workspace, a binding that grants it the Provider's declared rights, and a kubeconfig with its token,
-//! written as a Secret into the workspace that holds the Provider.
+//! provider workspace, a binding that grants it its rights, and a kubeconfig with its token, written as a Secret
+//! into the workspace that holds the Provider.
 //!
-//! Least privilege (spec §11.4 item 42): upstream bound `cluster-admin`. Here the ServiceAccount is bound to
-//! ClusterRole `<name>-provider`, whose rules are `spec.access.rules` or the default provider role
-//! ([`rbac::default_rules`]); `cluster-admin` only when `spec.access.clusterAdmin` is true.
+//! Rights: `cluster-admin` in the provider workspace, as upstream (an existing binding is kept as it is). Least
+//! privilege (spec §11.4 item 42) is opt-in per Provider with the annotation
+//! `providers.platform-mesh.io/access-rules` ([`rbac::ACCESS_RULES_ANNOTATION`]): `default` binds ClusterRole
+//! `<name>-provider` with the default provider role ([`rbac::default_rules`]), a JSON list of rules binds it with
+//! those rules.
 
 use std::time::Duration;
 
 use platform_mesh_plugin_sdk::{
     CallResult, ClusterError, Context, Failure, Gvk, Host, Plugin, PluginInfo, Reconciled, Target,
-    converge::{create_or_update, ensure_exists},
 };
+use plugin_common::converge::{create_or_update, ensure_exists};
 use serde_json::{Value, json};
 
 mod kubeconfig;
 mod names;
-mod rbac;
+pub mod rbac;
 
 pub use names::Names;
 
@@ -78,8 +80,8 @@ impl Plugin for ScopedKubeconfig {
                 &status,
             )
         })?;
-        rbac::grant(host, &target, &names, ctx.field("/spec/access"))
-            .map_err(|e| failed(e.to_string(), &status))?;
+        let access = rbac::access_of(ctx.field("/metadata/annotations")).map_err(|e| failed(e, &status))?;
+        rbac::grant(host, &target, &names, &access).map_err(|e| failed(e.to_string(), &status))?;
         let Some(token) = token(host, &target, &names).map_err(|e| failed(e.to_string(), &status))? else {
             return Ok(
                 Reconciled::stop_after(WAIT, "waiting for SA token to be populated").with_status(status),

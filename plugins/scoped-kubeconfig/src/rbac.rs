@@ -1,7 +1,10 @@
-//! The rights of the provider's ServiceAccount (spec §11.4 item 42): ClusterRole `<p>-provider` with the
-//! declared (or default) rules, or `cluster-admin` when the Provider asks for it.
+//! The rights of the provider's ServiceAccount: `cluster-admin` inside the provider workspace, as upstream binds
+//! it (spec §4.8.2 step 8), unless the Provider opts into least privilege with the annotation
+//! [`ACCESS_RULES_ANNOTATION`] (spec §11.4 item 42): then ClusterRole `<p>-provider` with the annotated (or the
+//! default provider) rules. The Providers schema is upstream's; the opt-in needs no field of its own.
 
-use platform_mesh_plugin_sdk::{ClusterError, Gvk, Host, Target, converge::create_or_update};
+use platform_mesh_plugin_sdk::{ClusterError, Gvk, Host, Target};
+use plugin_common::converge::create_or_update;
 use serde_json::{Value, json};
 
 use crate::Names;
@@ -28,37 +31,71 @@ pub fn default_rules() -> Value {
     ])
 }
 
-/// Makes the binding `<p>-provider` grant what `access` (`spec.access`) declares.
-pub fn grant(
-    host: &dyn Host,
-    target: &Target,
-    names: &Names,
-    access: Option<&Value>,
-) -> Result<(), ClusterError> {
-    let cluster_admin = access
-        .and_then(|a| a.get("clusterAdmin"))
-        .and_then(Value::as_bool)
-        == Some(true);
-    let role = role_kind().object(None, &names.service_account);
-    let role_name = if cluster_admin {
-        // A role left from before the Provider asked for cluster-admin goes; reading first keeps steady state
-        // free of writes.
-        if host.get(target, &role)?.is_some() {
-            host.delete(target, &role)?;
+/// The annotation on a Provider that opts into least privilege: `default` for [`default_rules`], or a JSON list of
+/// RBAC PolicyRules. Without it the ServiceAccount is bound to `cluster-admin`, as upstream binds it.
+pub const ACCESS_RULES_ANNOTATION: &str = "providers.platform-mesh.io/access-rules";
+
+/// What a Provider's ServiceAccount is granted.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Access {
+    /// `cluster-admin` inside the provider workspace (upstream's, the default).
+    ClusterAdmin,
+    /// ClusterRole `<p>-provider` with these rules.
+    Rules(Value),
+}
+
+/// The access the Provider's annotations ask for.
+///
+/// # Errors
+/// A message naming the annotation when its value is neither `default` nor a non-empty JSON list of rule objects.
+pub fn access_of(annotations: Option<&Value>) -> Result<Access, String> {
+    let Some(text) = annotations
+        .and_then(|a| a.get(ACCESS_RULES_ANNOTATION))
+        .and_then(Value::as_str)
+        .map(str::trim)
+    else {
+        return Ok(Access::ClusterAdmin);
+    };
+    if text == "default" {
+        return Ok(Access::Rules(default_rules()));
+    }
+    let invalid = |why: &str| {
+        format!(
+            "annotation {ACCESS_RULES_ANNOTATION}: {why}; expected \"default\" or a JSON list of RBAC rules \
+             ({{\"apiGroups\": [...], \"resources\": [...], \"verbs\": [...]}})"
+        )
+    };
+    let rules: Value = serde_json::from_str(text).map_err(|e| invalid(&format!("not JSON ({e})")))?;
+    match rules.as_array() {
+        Some(items)
+            if !items.is_empty() && items.iter().all(|r| r.get("verbs").is_some_and(Value::is_array)) =>
+        {
+            Ok(Access::Rules(rules))
         }
-        "cluster-admin".to_owned()
-    } else {
-        let rules = access
-            .and_then(|a| a.get("rules"))
-            .filter(|r| r.as_array().is_some_and(|r| !r.is_empty()))
-            .cloned()
-            .unwrap_or_else(default_rules);
-        create_or_update(host, target, &role, |r| r["rules"] = rules)?;
-        names.service_account.clone()
+        Some(items) if items.is_empty() => Err(invalid("the list is empty")),
+        _ => Err(invalid("every rule needs a verbs list")),
+    }
+}
+
+/// Makes the binding `<p>-provider` grant `access`. A binding that already grants it is left as it is; one to
+/// another role is replaced (roleRef is immutable), which happens only when the Provider's annotation changes.
+pub fn grant(host: &dyn Host, target: &Target, names: &Names, access: &Access) -> Result<(), ClusterError> {
+    let role = role_kind().object(None, &names.service_account);
+    let role_name = match access {
+        Access::ClusterAdmin => {
+            // A role left from an earlier opt-in goes; reading first keeps steady state free of writes.
+            if host.get(target, &role)?.is_some() {
+                host.delete(target, &role)?;
+            }
+            "cluster-admin".to_owned()
+        }
+        Access::Rules(rules) => {
+            create_or_update(host, target, &role, |r| r["rules"] = rules.clone())?;
+            names.service_account.clone()
+        }
     };
     let role_ref = json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role_name});
     let binding = binding_kind().object(None, &names.service_account);
-    // roleRef is immutable: a binding to another role is replaced, not updated.
     if let Some(existing) = host.get(target, &binding)?
         && existing.get("roleRef") != Some(&role_ref)
     {
@@ -70,4 +107,40 @@ pub fn grant(
         b["subjects"] = subjects;
     })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn access_follows_the_annotation() {
+        assert_eq!(access_of(None), Ok(Access::ClusterAdmin));
+        assert_eq!(access_of(Some(&json!({"other": "x"}))), Ok(Access::ClusterAdmin));
+        assert_eq!(
+            access_of(Some(&json!({ACCESS_RULES_ANNOTATION: " default "}))),
+            Ok(Access::Rules(default_rules()))
+        );
+        let rules = json!([{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}]);
+        assert_eq!(
+            access_of(Some(&json!({ACCESS_RULES_ANNOTATION: rules.to_string()}))),
+            Ok(Access::Rules(rules))
+        );
+        for bad in [
+            "",
+            "{",
+            "[]",
+            "{\"verbs\": []}",
+            "[{\"resources\": [\"x\"]}]",
+            "[1]",
+        ] {
+            let error = access_of(Some(&json!({ACCESS_RULES_ANNOTATION: bad}))).unwrap_err();
+            assert!(
+                error.starts_with("annotation providers.platform-mesh.io/access-rules: "),
+                "{error}"
+            );
+        }
+    }
 }

@@ -1,4 +1,4 @@
-//! Upstream's `ScopedKubeconfigTestSuite` (spec §10.7) on the FakeHost, plus least privilege (§11.4 item 42).
+//! Upstream's `ScopedKubeconfigTestSuite` (spec §10.7) on the FakeHost, plus the opt-in least privilege (§11.4 item 42).
 
 use std::time::Duration;
 
@@ -212,38 +212,73 @@ fn process_host_override_and_custom_secret() {
     );
 }
 
+fn annotated(rules: &str) -> Context {
+    let mut ctx = provider(json!({}), json!({}));
+    ctx.object["metadata"]["annotations"][rbac::ACCESS_RULES_ANNOTATION] = json!(rules);
+    ctx
+}
+
 #[test]
-fn default_rights_are_the_provider_role_not_cluster_admin() {
+fn default_rights_are_cluster_admin_as_upstream() {
     let host = ready_host();
     ScopedKubeconfig::process(&host, &provider(json!({}), json!({}))).unwrap();
     let ws = Target::kcp(WS_PATH);
     let binding = host
         .object(&ws, &rbac::binding_kind().object(None, "wildwest-provider"))
         .unwrap();
-    assert_eq!(binding["roleRef"]["name"], "wildwest-provider");
+    assert_eq!(binding["roleRef"]["name"], "cluster-admin");
     assert_eq!(binding["subjects"][0]["name"], "wildwest-provider");
+    assert!(
+        host.object(&ws, &rbac::role_kind().object(None, "wildwest-provider"))
+            .is_none()
+    );
+}
+
+#[test]
+fn an_existing_cluster_admin_binding_is_kept() {
+    // What the Go operator left: the binding to cluster-admin. The pass neither deletes nor rewrites it.
+    let host = ready_host();
+    let ws = Target::kcp(WS_PATH);
+    host.insert(
+        ws.clone(),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": "wildwest-provider", "uid": "kept"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"kind": "ServiceAccount", "name": "wildwest-provider", "namespace": "default"}]}),
+    );
+    ScopedKubeconfig::process(&host, &provider(json!({}), json!({}))).unwrap();
+    let touched: Vec<_> = host
+        .calls()
+        .into_iter()
+        .filter(|c| c.kind == "ClusterRoleBinding" && c.op != "get")
+        .collect();
+    assert!(touched.is_empty(), "{touched:?}");
+}
+
+#[test]
+fn least_privilege_is_opt_in_by_annotation() {
+    let host = ready_host();
+    let ws = Target::kcp(WS_PATH);
+    ScopedKubeconfig::process(&host, &provider(json!({}), json!({}))).unwrap();
+    ScopedKubeconfig::process(&host, &annotated("default")).unwrap();
+    let binding = host
+        .object(&ws, &rbac::binding_kind().object(None, "wildwest-provider"))
+        .unwrap();
+    assert_eq!(binding["roleRef"]["name"], "wildwest-provider");
     let role = host
         .object(&ws, &rbac::role_kind().object(None, "wildwest-provider"))
         .unwrap();
     assert_eq!(role["rules"], rbac::default_rules());
-}
 
-#[test]
-fn declared_rules_and_cluster_admin_on_request() {
-    let host = ready_host();
     let rules = json!([{"apiGroups": ["example.io"], "resources": ["widgets"], "verbs": ["get"]}]);
-    ScopedKubeconfig::process(&host, &provider(json!({"access": {"rules": rules}}), json!({}))).unwrap();
-    let ws = Target::kcp(WS_PATH);
+    ScopedKubeconfig::process(&host, &annotated(&rules.to_string())).unwrap();
     let role = host
         .object(&ws, &rbac::role_kind().object(None, "wildwest-provider"))
         .unwrap();
     assert_eq!(role["rules"], rules);
 
-    ScopedKubeconfig::process(
-        &host,
-        &provider(json!({"access": {"clusterAdmin": true}}), json!({})),
-    )
-    .unwrap();
+    // Removing the annotation goes back to cluster-admin and removes the role.
+    ScopedKubeconfig::process(&host, &provider(json!({}), json!({}))).unwrap();
     let binding = host
         .object(&ws, &rbac::binding_kind().object(None, "wildwest-provider"))
         .unwrap();
@@ -252,6 +287,26 @@ fn declared_rules_and_cluster_admin_on_request() {
         host.object(&ws, &rbac::role_kind().object(None, "wildwest-provider"))
             .is_none()
     );
+}
+
+#[test]
+fn a_malformed_rules_annotation_fails_without_touching_the_binding() {
+    let host = ready_host();
+    ScopedKubeconfig::process(&host, &provider(json!({}), json!({}))).unwrap();
+    let failure = ScopedKubeconfig::process(&host, &annotated("[{\"verbs\": \"all\"}]")).unwrap_err();
+    assert!(
+        failure
+            .message
+            .contains("providers.platform-mesh.io/access-rules"),
+        "{failure}"
+    );
+    let binding = host
+        .object(
+            &Target::kcp(WS_PATH),
+            &rbac::binding_kind().object(None, "wildwest-provider"),
+        )
+        .unwrap();
+    assert_eq!(binding["roleRef"]["name"], "cluster-admin");
 }
 
 #[test]

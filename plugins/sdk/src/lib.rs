@@ -49,7 +49,6 @@ extern crate self as platform_mesh_plugin_sdk;
 
 pub mod backoff;
 pub mod bindings;
-pub mod converge;
 pub mod exposure;
 mod guest;
 pub mod helm_values;

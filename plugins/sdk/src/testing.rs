@@ -1,4 +1,5 @@
-//! A native test double for [`Host`]: an in-memory cluster per target, label-selector listing, merge-on-apply,
+//! A native test double for [`Host`]: an in-memory cluster per target, label-selector listing, merge-on-apply
+//! with the applying manager's fields recorded in `managedFields` (lists owned as a whole),
 //! call recording, error injection, canned or closure-based template rendering, image versions and captured logs.
 //!
 //! ```
@@ -25,6 +26,8 @@ use crate::{
     ApplyOptions, ClusterError, Document, Funcs, Gvk, Host, ImageVersion, LogLevel, ObjectRef, PatchKind,
     RenderError, Target, Technology, selector::Selector,
 };
+
+mod fields;
 
 type Key = (Target, Gvk, String, String);
 /// Image versions of one release and its unsuspended flag.
@@ -274,7 +277,7 @@ impl Host for FakeHost {
             .collect())
     }
 
-    fn apply(&self, target: &Target, object: &Value, _options: &ApplyOptions) -> Result<Value, ClusterError> {
+    fn apply(&self, target: &Target, object: &Value, options: &ApplyOptions) -> Result<Value, ClusterError> {
         let key = self.record_object("apply", target, object)?;
         let mut stored = self
             .objects
@@ -287,6 +290,7 @@ impl Host for FakeHost {
             meta.remove("managedFields");
             meta.remove("resourceVersion");
         }
+        fields::apply(&mut stored, &request, &options.field_manager);
         merge(&mut stored, &request);
         Ok(self.store(key, stored))
     }

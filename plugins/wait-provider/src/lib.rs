@@ -15,15 +15,7 @@ const WAIT: Duration = Duration::from_secs(10);
 /// The plugin.
 pub struct WaitProvider;
 
-/// `spec.provider.path` or `root:providers:system`, and `spec.provider.name` or the ManagedProvider's name.
-pub fn provider_location(ctx: &Context) -> (String, String) {
-    let field = |p: &str| ctx.field(p).and_then(Value::as_str).filter(|s| !s.is_empty());
-    let path = field("/spec/provider/path")
-        .unwrap_or("root:providers:system")
-        .to_owned();
-    let name = field("/spec/provider/name").unwrap_or(ctx.name()).to_owned();
-    (path, name)
-}
+pub use plugin_common::managed_provider::provider_location;
 
 impl Plugin for WaitProvider {
     fn info() -> PluginInfo {

@@ -6,6 +6,7 @@ mod authz;
 mod body;
 mod debug;
 mod discovery;
+mod negotiate;
 mod objects;
 mod openapi;
 mod patch;
@@ -157,7 +158,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         Ok(b) => b,
         Err(e) => return error_response(&ApiError::bad_request(format!("reading the body: {e}"))),
     };
-    let req = Req {
+    let mut req = Req {
         method: parts.method,
         path: parts.uri.path().to_string(),
         query: parse_query(parts.uri.query()),
@@ -193,7 +194,19 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         return error_response(&e);
     }
     match route {
-        Route::Resource(rp) => resource_request(&shared, &req, &cref, &rp, export).await,
+        Route::Resource(rp) => {
+            if let Err(e) = negotiate::decode_request(&mut req) {
+                shared.log.record(&RequestRecord {
+                    verb: Verb::Other,
+                    resource: qualified(&rp.group, &rp.plural),
+                    cluster: cluster_label(&cref),
+                    changed: false,
+                    code: e.code,
+                });
+                return negotiate::respond_error(&req, &e);
+            }
+            resource_request(&shared, &req, &cref, &rp, export).await
+        }
         Route::Debug(rest) => debug::handle(&shared, &req, &rest),
         other => {
             let (code, resp) = match non_resource(&shared, &cref, &other) {
@@ -334,7 +347,7 @@ async fn resource_request(
         Err(e) => {
             record.code = e.code;
             shared.log.record(&record);
-            return error_response(&e);
+            return negotiate::respond_error(req, &e);
         }
     };
     record.verb = verb;
@@ -350,7 +363,7 @@ async fn resource_request(
     if let Some(e) = fault.error {
         record.code = e.code;
         shared.log.record(&record);
-        return error_response(&e);
+        return negotiate::respond_error(req, &e);
     }
     let ctx = Ctx {
         cluster,
@@ -362,10 +375,17 @@ async fn resource_request(
     if verb == Verb::Watch && ctx.info.review {
         record.code = 405;
         shared.log.record(&record);
-        return error_response(&ApiError::method_not_allowed("reviews are only created"));
+        return negotiate::respond_error(req, &ApiError::method_not_allowed("reviews are only created"));
     }
     if verb == Verb::Watch {
-        let prepared = watch::prepare(&shared.lock(), &ctx);
+        let proto = negotiate::wants_protobuf(req)
+            && crate::proto::has_protobuf(&ctx.info.api_version(&rp.version), &ctx.info.kind);
+        let content_type = HeaderValue::from_static(if proto {
+            crate::proto::WATCH_MEDIA_TYPE
+        } else {
+            "application/json"
+        });
+        let prepared = watch::prepare(&shared.lock(), &ctx, proto);
         shared.log.record(&RequestRecord {
             code: prepared.as_ref().map(|_| 200).unwrap_or_else(|e| e.code),
             ..record
@@ -382,22 +402,17 @@ async fn resource_request(
                     cancel: shared.cancel.clone(),
                 };
                 let mut resp = Response::new(watch::stream(p, opts));
-                resp.headers_mut()
-                    .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                resp.headers_mut().insert(header::CONTENT_TYPE, content_type);
                 resp
             }
             // Like the real server, an expired version is reported inside a 200 stream as an ERROR event.
             Err(e) if e.code == 410 => {
-                let line = format!(
-                    "{}\n",
-                    serde_json::json!({"type": "ERROR", "object": e.to_status()})
-                );
-                let mut resp = Response::new(Body::from(line));
-                resp.headers_mut()
-                    .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                let event = watch::encode_event(proto, "ERROR", &e.to_status());
+                let mut resp = Response::new(Body::from(event));
+                resp.headers_mut().insert(header::CONTENT_TYPE, content_type);
                 resp
             }
-            Err(e) => error_response(&e),
+            Err(e) => negotiate::respond_error(req, &e),
         };
     }
     let result = execute(&mut shared.lock(), &ctx, verb);
@@ -406,12 +421,12 @@ async fn resource_request(
             record.code = code;
             record.changed = changed;
             shared.log.record(&record);
-            json_response(code, &body)
+            negotiate::respond(req, code, &body)
         }
         Err(e) => {
             record.code = e.code;
             shared.log.record(&record);
-            error_response(&e)
+            negotiate::respond_error(req, &e)
         }
     }
 }
@@ -419,7 +434,7 @@ async fn resource_request(
 fn execute(store: &mut Store, ctx: &Ctx<'_>, verb: Verb) -> Result<Outcome, ApiError> {
     let content_type = ctx.req.header(header::CONTENT_TYPE);
     if content_type.contains("protobuf") || content_type.contains("cbor") {
-        // Only JSON (and YAML for apply) is spoken; clients fall back to JSON on 415.
+        // Protobuf bodies were decoded already ([`negotiate`]); CBOR is not spoken (clients fall back on 415).
         return Err(ApiError::unsupported_media(content_type));
     }
     if ctx.info.review {

@@ -38,6 +38,8 @@ struct Scope {
     /// In an APIExport virtual workspace: only clusters binding the export (checked per event, so clusters bound
     /// after the watch started are included).
     filter: Option<super::ClusterFilter>,
+    /// Protobuf frames instead of JSON lines.
+    proto: bool,
 }
 
 impl Scope {
@@ -91,12 +93,21 @@ impl Scope {
     }
 
     fn line(&self, kind: &str, obj: &Value) -> Bytes {
-        let o = self.info.present(obj, &self.version);
-        let mut s = json!({"type": kind, "object": o}).to_string();
-        s.push('\n');
-        Bytes::from(s)
+        encode_event(self.proto, kind, &self.info.present(obj, &self.version))
     }
 }
+
+/// One watch event on the wire: a JSON line, or a length-prefixed protobuf frame.
+pub fn encode_event(proto: bool, kind: &str, obj: &Value) -> Bytes {
+    if proto && let Some(frame) = crate::proto::watch_frame(kind, obj) {
+        return Bytes::from(frame);
+    }
+    let mut s = json!({"type": kind, "object": obj}).to_string();
+    s.push('\n');
+    Bytes::from(s)
+}
+
+impl Scope {}
 
 /// `(cluster, namespace, name)` of an object.
 type ObjKey = (String, String, String);
@@ -121,7 +132,7 @@ pub struct Prepared {
 }
 
 /// Checks the start version and takes the initial events (with the store locked).
-pub fn prepare(store: &Store, ctx: &Ctx<'_>) -> ApiResult<Prepared> {
+pub fn prepare(store: &Store, ctx: &Ctx<'_>, proto: bool) -> ApiResult<Prepared> {
     let scope = Scope {
         cluster: ctx.cluster.clone(),
         key: ctx.info.key(),
@@ -133,6 +144,7 @@ pub fn prepare(store: &Store, ctx: &Ctx<'_>) -> ApiResult<Prepared> {
         info: ctx.info.clone(),
         version: ctx.rp.version.clone(),
         filter: ctx.filter.clone(),
+        proto,
     };
     let from = match ctx
         .req
@@ -236,8 +248,7 @@ async fn run(mut p: Prepared, opts: StreamOptions, tx: mpsc::Sender<Result<Bytes
                     "apiVersion": p.scope.info.api_version(&p.scope.version),
                     "metadata": {"resourceVersion": last_rv.to_string()},
                 });
-                let line = format!("{}\n", json!({"type": "BOOKMARK", "object": obj}));
-                if tx.send(Ok(Bytes::from(line))).await.is_err() {
+                if tx.send(Ok(encode_event(p.scope.proto, "BOOKMARK", &obj))).await.is_err() {
                     return;
                 }
             }

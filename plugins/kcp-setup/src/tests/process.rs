@@ -7,7 +7,7 @@ use platform_mesh_plugin_sdk::{Outcome, Plugin, Reconciled, Target, testing::Fak
 use serde_json::{Value, json};
 
 use super::fixtures::*;
-use crate::{FINALIZER, KcpSetup, NAME, apply::HASH_ANNOTATION};
+use crate::{FINALIZER, KcpSetup, NAME};
 
 #[test]
 fn info_names_the_subroutine_and_its_own_finalizer() {
@@ -269,7 +269,19 @@ fn drift_and_changed_manifest_data_are_applied_again() {
         repaired["spec"]["jwt"][0]["issuer"]["url"],
         "https://portal.localhost:8443/keycloak/realms/welcome"
     );
-    assert!(repaired["metadata"]["annotations"][HASH_ANNOTATION].is_string());
+    // A field the manifests no longer set is removed by the next apply (the pass sees our ownership of it).
+    let mut extra = repaired;
+    extra["metadata"]["managedFields"][0]["fieldsV1"]["f:metadata"]["f:labels"]["f:gone"] = json!({});
+    extra["metadata"]["labels"]["gone"] = json!("x");
+    host.insert(Target::kcp("root"), extra);
+    let before = host.calls().iter().filter(|c| c.op == "apply").count();
+    pass(&host, &ctx(json!({}))).unwrap();
+    assert_eq!(
+        host.calls().iter().filter(|c| c.op == "apply").count(),
+        before + 1
+    );
+    let cleaned = stored(&host, "root", wac, "orgs-authentication").unwrap();
+    assert!(cleaned["metadata"]["labels"].get("gone").is_none(), "{cleaned}");
 }
 
 #[test]

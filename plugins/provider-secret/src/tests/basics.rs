@@ -234,3 +234,25 @@ fn legacy_shared_finalizer_is_removed_on_upgrade() {
     let stored = host.object(&Target::Runtime, &pm).unwrap();
     assert_eq!(stored["metadata"]["finalizers"], json!([FINALIZER]));
 }
+
+#[test]
+fn an_absent_admin_auth_means_scoped_as_upstreams_code_has_it() {
+    let ctx = only(json!([
+        {"secret": "absent", "path": PMS, "apiExportName": "core.platform-mesh.io"},
+        {"secret": "false", "path": PMS, "apiExportName": "core.platform-mesh.io", "adminAuth": false},
+        {"secret": "true", "path": PMS, "adminAuth": true},
+    ]));
+    let admin: Vec<(String, bool)> = connections::compose(&ctx)
+        .unwrap()
+        .into_iter()
+        .map(|(_, c)| (c.secret, c.admin_auth))
+        .collect();
+    assert_eq!(
+        admin,
+        [
+            ("absent".into(), false),
+            ("false".into(), false),
+            ("true".into(), true)
+        ]
+    );
+}

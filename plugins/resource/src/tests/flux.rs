@@ -102,16 +102,13 @@ fn source_already_applied_by_the_subroutine_is_not_applied_again() {
     let host = host_with_technology("fluxcd");
     let object = oci_chart("ghcr.io/a/b:25.2.3");
     Resource::process(&host, &ctx(object.clone())).unwrap();
-    // The fake does not track field managers; record what the API server would.
-    let r = source_ref("OCIRepository", "keycloak");
-    let mut repo = stored(&host, &r);
-    repo["metadata"]["managedFields"] = json!([{"manager": "platform-mesh-resource", "operation": "Apply"}]);
-    host.insert(Target::Infra, repo.clone());
     let before = writes(&host).len();
     Resource::process(&host, &ctx(object.clone())).unwrap();
     assert_eq!(writes(&host).len(), before, "steady state writes nothing");
     // Owned by someone else with the same values: the subroutine takes it over.
-    repo["metadata"]["managedFields"] = json!([{"manager": "kubectl", "operation": "Apply"}]);
+    let r = source_ref("OCIRepository", "keycloak");
+    let mut repo = stored(&host, &r);
+    repo["metadata"]["managedFields"][0]["manager"] = json!("kubectl");
     host.insert(Target::Infra, repo);
     Resource::process(&host, &ctx(object)).unwrap();
     assert_eq!(writes(&host).len(), before + 1);
@@ -429,4 +426,13 @@ fn release_already_at_the_version_is_not_written_but_still_recorded() {
     assert!(writes(&host).is_empty(), "{:?}", writes(&host));
     assert_eq!(host.image_versions(NS, "kcp").len(), 1);
     assert!(host.is_unsuspended(NS, "kcp"));
+}
+
+#[test]
+fn resources_of_a_managed_provider_are_left_to_its_deploy_step() {
+    let host = host_with_technology("fluxcd");
+    let mut object = oci_chart("ghcr.io/a/b:25.2.3");
+    object["metadata"]["labels"][crate::MANAGED_PROVIDER_LABEL] = json!("cowboys");
+    Resource::process(&host, &ctx(object)).unwrap();
+    assert!(writes(&host).is_empty(), "{:?}", writes(&host));
 }
