@@ -105,15 +105,10 @@ pub fn truth(v: &Value) -> bool {
     }
 }
 
-/// Upstream's `isZeroValue`: nil, empty string/list/map, or `reflect.Value.IsZero` (so `-0.0` is not zero).
+/// Upstream's `isZeroValue`: nil, empty string/list/map, or `reflect.Value.IsZero`. Since Go 1.21 `IsZero`
+/// counts negative zero (`-0.0`, `-0i`) as zero, so this equals Go's template falsiness for every JSON value.
 pub fn is_zero(v: &Value) -> bool {
-    match kind(v) {
-        GoKind::Float => as_f64(v).is_some_and(|f| f.to_bits() == 0),
-        GoKind::Complex => v
-            .downcast_object_ref::<Complex>()
-            .is_some_and(|c| c.re.to_bits() == 0 && c.im.to_bits() == 0),
-        _ => !truth(v),
-    }
+    !truth(v)
 }
 
 /// The entries of a map value in Go's iteration order for templates (keys sorted by bytes).
@@ -232,10 +227,10 @@ mod tests {
     }
 
     #[test]
-    fn truth_and_zero_differ_on_negative_zero() {
+    fn negative_zero_is_false_and_zero() {
         let nz = Value::from(-0.0f64);
         assert!(!truth(&nz));
-        assert!(!is_zero(&nz));
+        assert!(is_zero(&nz));
         assert!(is_zero(&Value::from("")));
         assert!(!truth(&Value::UNDEFINED));
         assert!(truth(&Value::from("false")));

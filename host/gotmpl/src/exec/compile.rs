@@ -60,6 +60,27 @@ pub fn mj_func(map: FuncMap, name: &str) -> String {
     }
 }
 
+/// The node Go's executor evaluates last in a pipeline (its `state.at` position afterwards): the last argument
+/// of the last command's function call, or the function itself without arguments, or the command's operand;
+/// parenthesised pipelines are looked into.
+fn last_evaluated(pipe: &Pipe) -> Option<(usize, String)> {
+    let cmd = pipe.cmds.last()?;
+    let first = cmd.args.first()?;
+    let node = match (&first.term, first.fields.is_empty(), cmd.args.last()) {
+        (Term::Ident(_), true, Some(last)) if cmd.args.len() > 1 => last,
+        _ => first,
+    };
+    match &node.term {
+        Term::Pipe(inner) => last_evaluated(inner),
+        _ => Some((node.pos, node.text())),
+    }
+}
+
+/// Whether explicit argument `index` of function `name` is an `int` parameter (both maps' `indent`/`nindent`).
+fn int_param(name: &str, index: usize) -> bool {
+    index == 0 && matches!(name, "indent" | "nindent")
+}
+
 /// Translates every template of a parsed file.
 pub fn compile(file: &str, parsed: &Parsed, map: FuncMap) -> Program {
     let mut c = Compiler {
@@ -212,10 +233,12 @@ impl Compiler {
             ..b.pipe.clone()
         };
         let expr = self.pipe(&bare, out);
-        let last = &b.pipe.cmds[b.pipe.cmds.len() - 1].args[0];
-        let s = self.site(last.pos, last.text(), false);
+        // Go reports range failures at the node it evaluated last.
+        let (pos, context) = last_evaluated(&bare).unwrap_or_default();
+        let s = self.site(pos, context, false);
         let it = self.fresh("i");
-        let _ = write!(out, "{{% for {it} in g_range({s}, {expr}) %}}");
+        let vars = b.pipe.decl.len();
+        let _ = write!(out, "{{% for {it} in g_range({s}, {vars}, {expr}) %}}");
         let inner = self.fresh("d");
         let outer = std::mem::replace(&mut self.dot, inner);
         let _ = write!(out, "{{% set {} = {it}[1] %}}", self.dot);
@@ -305,7 +328,12 @@ impl Compiler {
         if op.fields.is_empty() {
             return base;
         }
-        let s = self.site(op.pos, op.text(), false);
+        // Go reports a failing field of `(pipeline).f` at the node it evaluated last inside the parentheses.
+        let (pos, context) = match &op.term {
+            Term::Pipe(p) => last_evaluated(p).unwrap_or_else(|| (op.pos, op.text())),
+            _ => (op.pos, op.text()),
+        };
+        let s = self.site(pos, context, false);
         let mode = i32::from(matches!(op.term, Term::Dot)) | if has_args { 2 } else { 0 };
         let names: Vec<String> = op
             .fields
@@ -327,7 +355,15 @@ impl Compiler {
             return self.short_circuit(name == "and", base, cmd, fin, pre);
         }
         let mut args = vec![base.to_string()];
-        for a in &cmd.args[1..] {
+        for (i, a) in cmd.args[1..].iter().enumerate() {
+            // Go passes an integral constant such as `2.0` or `0x1p2` to an `int` parameter as an `int`.
+            if let (Term::Float(f, _), true) = (&a.term, a.fields.is_empty() && int_param(name, i))
+                && f.fract() == 0.0
+                && f.abs() < 9.2e18
+            {
+                args.push(self.constant(Value::from(*f as i64)));
+                continue;
+            }
             args.push(self.operand(a, false, pre));
         }
         args.extend(fin);

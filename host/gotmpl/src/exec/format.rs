@@ -60,21 +60,6 @@ pub fn float_g(f: f64) -> String {
     out
 }
 
-/// `%e` with a precision (`None` = shortest).
-pub fn float_e(f: f64, prec: Option<usize>, upper: bool) -> String {
-    if !f.is_finite() {
-        return float_g(f);
-    }
-    let s = match prec {
-        Some(p) => format!("{:.*e}", p, f),
-        None => format!("{:e}", f),
-    };
-    let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
-    let mut out = mant.to_string();
-    push_exponent(&mut out, if upper { 'E' } else { 'e' }, exp.parse().unwrap_or(0));
-    out
-}
-
 /// Formats a complex number as Go prints `complex128`: `(re+imi)`.
 pub fn complex(c: &Complex) -> String {
     let im = float_g(c.im);
@@ -205,6 +190,5 @@ mod tests {
             "1 2a3"
         );
         assert_eq!(complex(&Complex { re: 0.0, im: 1.0 }), "(0+1i)");
-        assert_eq!(float_e(1234.5, Some(2), false), "1.23e+03");
     }
 }

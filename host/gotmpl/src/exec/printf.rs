@@ -2,8 +2,9 @@
 
 use minijinja::value::Value;
 
-use super::format::{self, float_e, float_g, go_v};
-use crate::value::{self, GoKind};
+use super::float::{FloatFlags, fmt_float};
+use super::format::{self, go_v};
+use crate::value::{self, Complex, GoKind};
 
 /// Parsed flags, width and precision of one verb.
 #[derive(Default, Clone, Copy)]
@@ -117,6 +118,11 @@ fn read_num(
 
 /// Pads a formatted operand to the requested width.
 fn pad(out: &mut String, body: &str, spec: &Spec, verb: char, arg: &Value) {
+    if value::kind(arg) == GoKind::Complex && matches!(verb, 'v' | 'e' | 'E' | 'f' | 'F' | 'g' | 'G') {
+        // Both parts were padded already.
+        out.push_str(body);
+        return;
+    }
     let len = body.chars().count();
     let width = spec.width.unwrap_or(0);
     if len >= width {
@@ -183,7 +189,29 @@ fn format_one(verb: char, spec: &Spec, arg: &Value) -> String {
         _ => {}
     }
     match (verb, k) {
-        ('v', GoKind::Float) => with_sign(float_g(value::as_f64(arg).unwrap_or(0.0)), spec),
+        ('v' | 'e' | 'E' | 'f' | 'F' | 'g' | 'G', GoKind::Float) => fmt_float(
+            value::as_f64(arg).unwrap_or(0.0),
+            verb,
+            spec.prec,
+            float_flags(spec),
+        ),
+        ('v' | 'e' | 'E' | 'f' | 'F' | 'g' | 'G', GoKind::Complex) => {
+            let Some(c) = arg.downcast_object_ref::<Complex>() else {
+                return bad_verb(verb, arg);
+            };
+            // Go formats (and pads) both parts as floats; the imaginary part always has a sign.
+            let mut out = String::from("(");
+            let re = fmt_float(c.re, verb, spec.prec, float_flags(spec));
+            pad(&mut out, &re, spec, verb, &Value::from(c.re));
+            let im_flags = FloatFlags {
+                plus: true,
+                ..float_flags(spec)
+            };
+            let im = fmt_float(c.im, verb, spec.prec, im_flags);
+            pad(&mut out, &im, spec, verb, &Value::from(c.im));
+            out.push_str("i)");
+            out
+        }
         ('v', GoKind::Int) => with_sign(format::to_v(arg), spec),
         ('v', _) => format::to_v(arg),
         ('s', GoKind::String) => truncate(arg.as_str().unwrap_or_default(), spec.prec),
@@ -200,9 +228,6 @@ fn format_one(verb: char, spec: &Spec, arg: &Value) -> String {
         ('t', GoKind::Bool) => format::to_v(arg),
         ('d' | 'b' | 'o' | 'O' | 'x' | 'X' | 'c' | 'q' | 'U', GoKind::Int) => {
             int_verb(verb, spec, arg.as_i64().unwrap_or(0))
-        }
-        ('e' | 'E' | 'f' | 'F' | 'g' | 'G', GoKind::Float | GoKind::Int) if k == GoKind::Float => {
-            float_verb(verb, spec, value::as_f64(arg).unwrap_or(0.0))
         }
         _ => bad_verb(verb, arg),
     }
@@ -239,30 +264,13 @@ fn int_verb(verb: char, spec: &Spec, i: i64) -> String {
     with_sign(if neg { format!("-{digits}") } else { digits }, spec)
 }
 
-/// Floating-point verbs.
-fn float_verb(verb: char, spec: &Spec, f: f64) -> String {
-    let s = match verb {
-        'e' | 'E' => float_e(f, Some(spec.prec.unwrap_or(6)), verb == 'E'),
-        'f' | 'F' => format!("{:.*}", spec.prec.unwrap_or(6), f),
-        _ => match spec.prec {
-            None => float_g(f),
-            Some(p) => {
-                let e = format!("{:.*e}", p.max(1) - 1, f);
-                let exp: i32 = e.split_once('e').and_then(|x| x.1.parse().ok()).unwrap_or(0);
-                if exp < -4 || exp >= p.max(1) as i32 {
-                    float_e(f, Some(p.max(1) - 1), verb == 'G')
-                } else {
-                    let s = format!("{:.*}", (p.max(1) as i32 - 1 - exp).max(0) as usize, f);
-                    if s.contains('.') {
-                        s.trim_end_matches('0').trim_end_matches('.').to_string()
-                    } else {
-                        s
-                    }
-                }
-            }
-        },
-    };
-    with_sign(s, spec)
+/// The flags of a verb that shape a float.
+fn float_flags(spec: &Spec) -> FloatFlags {
+    FloatFlags {
+        plus: spec.plus,
+        space: spec.space,
+        sharp: spec.sharp,
+    }
 }
 
 /// Truncates a string to a precision in characters.

@@ -98,8 +98,9 @@ fn field(site: usize, mode: i64, base: Value, names: Rest<Value>) -> Result<Valu
     Ok(cur)
 }
 
-/// `g_range(site, v)`: the `[key, value]` pairs Go's `range` visits.
-fn range(site: usize, v: Value) -> Result<Value, MjError> {
+/// `g_range(site, vars, v)`: the `[key, value]` pairs Go's `range` visits; `vars` is the number of declared
+/// variables (an integer can only feed one).
+fn range(site: usize, vars: usize, v: Value) -> Result<Value, MjError> {
     match value::kind(&v) {
         GoKind::Missing | GoKind::Nil => Ok(Value::from(Vec::<Value>::new())),
         GoKind::List => {
@@ -116,6 +117,13 @@ fn range(site: usize, v: Value) -> Result<Value, MjError> {
                 .into_iter()
                 .map(|(k, x)| Value::from(vec![Value::from(k), x])),
         )),
+        GoKind::Int if vars > 1 => Err(raise(Fault::At(
+            site,
+            format!(
+                "can't use {} to iterate over more than one variable",
+                format::to_v(&v)
+            ),
+        ))),
         GoKind::Int => {
             let n = v.as_i64().unwrap_or(0).max(0);
             // Lazy, so that `range 1000000000` costs fuel per iteration instead of memory up front.

@@ -22,13 +22,16 @@ pub fn len(args: &[Value]) -> Result<Value, FnErr> {
     }
 }
 
-/// An index argument for lists and strings: Go accepts only integer kinds.
-fn index_of(key: &Value, cap: usize) -> Result<usize, FnErr> {
+/// An index argument for lists and strings: Go accepts only integer kinds. Like Go's `indexArg`, an index
+/// equal to the length passes the range check and then fails in `reflect` (`what` names the container).
+fn index_of(key: &Value, len: usize, what: &str) -> Result<usize, FnErr> {
     match value::kind(key) {
         GoKind::Int => {
             let i = key.as_i64().unwrap_or(-1);
-            if i < 0 || i as u64 >= cap as u64 {
+            if i < 0 || i as u64 > len as u64 {
                 Err(FnErr::Call(format!("index out of range: {i}")))
+            } else if i as u64 == len as u64 {
+                Err(FnErr::Call(format!("reflect: {what} index out of range")))
             } else {
                 Ok(i as usize)
             }
@@ -49,11 +52,11 @@ pub fn index(args: &[Value]) -> Result<Value, FnErr> {
         cur = match value::kind(&cur) {
             GoKind::List => {
                 let items = value::list_items(&cur);
-                items[index_of(key, items.len())?].clone()
+                items[index_of(key, items.len(), "slice")?].clone()
             }
             GoKind::String => {
                 let s = cur.as_str().unwrap_or_default().as_bytes().to_vec();
-                Value::from(s[index_of(key, s.len())?] as i64)
+                Value::from(s[index_of(key, s.len(), "string")?] as i64)
             }
             GoKind::Map => match value::kind(key) {
                 GoKind::String => {
@@ -90,6 +93,7 @@ fn slice_bound(v: &Value, cap: usize) -> Result<usize, FnErr> {
                 Ok(i as usize)
             }
         }
+        GoKind::Missing | GoKind::Nil => Err(FnErr::Call("cannot index slice/array with nil".into())),
         _ => Err(FnErr::Call(format!(
             "cannot index slice/array with type {}",
             value::type_name(v)

@@ -60,7 +60,7 @@ fn json_float(f: f64) -> String {
     }
     let abs = f.abs();
     if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
-        let s = format::float_e(f, None, false);
+        let s = crate::exec::float::format_float(f, 'e', None);
         // encoding/json writes e-07 as e-7.
         match s.split_once("e-0") {
             Some((m, e)) => format!("{m}e-{e}"),

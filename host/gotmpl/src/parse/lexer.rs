@@ -506,21 +506,62 @@ pub fn unquote(text: &str) -> Option<String> {
     Some(out)
 }
 
-/// Interprets a Go character constant (with its quotes) as a code point.
-pub fn unquote_char(text: &str) -> Option<u32> {
-    let inner = text.strip_prefix('\'')?.strip_suffix('\'')?;
-    if inner == "\"" {
-        return Some('"' as u32);
-    }
-    if inner.starts_with('\\') {
-        let s = unquote(&format!("\"{}\"", if inner == "\\'" { "'" } else { inner }))?;
-        let mut cs = s.chars();
-        let c = cs.next()?;
-        return if cs.next().is_none() { Some(c as u32) } else { None };
-    }
+/// Why a character constant is not one code point (Go's two messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CharError {
+    /// `strconv.UnquoteChar` failed: empty, or a bad escape (`invalid syntax`).
+    Syntax,
+    /// Something follows the first character (`malformed character constant`).
+    Malformed,
+}
+
+/// Interprets a Go character constant (with its quotes) as a code point, as `strconv.UnquoteChar` reads it.
+pub fn unquote_char(text: &str) -> Result<u32, CharError> {
+    let inner = text
+        .strip_prefix('\'')
+        .and_then(|t| t.strip_suffix('\''))
+        .ok_or(CharError::Syntax)?;
     let mut cs = inner.chars();
-    let c = cs.next()?;
-    if cs.next().is_none() { Some(c as u32) } else { None }
+    let c = cs.next().ok_or(CharError::Syntax)?;
+    let code = if c != '\\' {
+        c as u32
+    } else {
+        let e = cs.next().ok_or(CharError::Syntax)?;
+        let mut digits = |n: usize, radix: u32| -> Result<u32, CharError> {
+            let s: String = (0..n)
+                .map(|_| cs.next())
+                .collect::<Option<String>>()
+                .ok_or(CharError::Syntax)?;
+            u32::from_str_radix(&s, radix).map_err(|_| CharError::Syntax)
+        };
+        match e {
+            'a' => 7,
+            'b' => 8,
+            'f' => 0xc,
+            'n' => 0xa,
+            'r' => 0xd,
+            't' => 9,
+            'v' => 0xb,
+            '\\' => '\\' as u32,
+            '\'' => '\'' as u32,
+            'x' => digits(2, 16)?,
+            'u' => char::from_u32(digits(4, 16)?).ok_or(CharError::Syntax)? as u32,
+            'U' => char::from_u32(digits(8, 16)?).ok_or(CharError::Syntax)? as u32,
+            '0'..='7' => {
+                let rest = digits(2, 8)?;
+                let v = (e as u32 - '0' as u32) * 64 + rest;
+                if v > 255 {
+                    return Err(CharError::Syntax);
+                }
+                v
+            }
+            _ => return Err(CharError::Syntax),
+        }
+    };
+    if cs.next().is_some() {
+        return Err(CharError::Malformed);
+    }
+    Ok(code)
 }
 
 #[cfg(test)]
@@ -565,7 +606,9 @@ mod tests {
     #[test]
     fn string_escapes() {
         assert_eq!(unquote(r#""a\tb\n\u00e9\x41\\""#).unwrap(), "a\tb\néA\\");
-        assert_eq!(unquote_char("'a'"), Some(97));
-        assert_eq!(unquote_char(r"'\n'"), Some(10));
+        assert_eq!(unquote_char("'a'"), Ok(97));
+        assert_eq!(unquote_char("''"), Err(CharError::Syntax));
+        assert_eq!(unquote_char("'ab'"), Err(CharError::Malformed));
+        assert_eq!(unquote_char(r"'\n'"), Ok(10));
     }
 }

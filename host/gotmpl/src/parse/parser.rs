@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::ast::{Branch, Cmd, List, Node, Operand, Pipe, Term, Var, is_empty_list};
-use super::lexer::{Tok, Token, lex, unquote_char};
+use super::lexer::{CharError, Tok, Token, lex, unquote_char};
 use super::number::{Number, parse_number};
 
 /// The deepest nesting a template may have, in levels of the minijinja translation: every `if`, `with`,
@@ -411,7 +411,7 @@ impl Parser<'_> {
             self.next();
             None
         } else {
-            Some(self.pipeline("template", false)?)
+            Some(self.pipeline("template clause", false)?)
         };
         let text = match &pipe {
             Some(p) => format!("{{{{template {} {}}}}}", go_quote(&name, &quoted), p.text()),
@@ -477,8 +477,9 @@ impl Parser<'_> {
         Ok(pipe)
     }
 
-    /// `$x :=`, `$x =`, `$i, $v :=` at the start of a pipeline.
+    /// `$x :=`, `$x =`, `$i, $v :=`, `$i, $v =` at the start of a pipeline.
     fn declarations(&mut self, pipe: &mut Pipe, context: &str) -> Result<(), ParseError> {
+        let mut names: Vec<String> = Vec::new();
         loop {
             let save = self.i;
             let v = self.peek_non_space();
@@ -489,22 +490,23 @@ impl Parser<'_> {
                 Tok::Declare | Tok::Assign => {
                     self.next();
                     pipe.assign = n.tok == Tok::Assign;
-                    let var = if pipe.assign {
-                        match self.lookup(&name) {
-                            Some(existing) => existing,
-                            None => self.new_var(&name, true),
-                        }
-                    } else {
-                        self.new_var(&name, false)
-                    };
-                    pipe.decl.push(var);
+                    names.push(name);
+                    for name in names {
+                        // An assignment targets the variable already in scope (Go fails at execution when
+                        // there is none).
+                        let var = match (pipe.assign, self.lookup(&name)) {
+                            (true, Some(existing)) => existing,
+                            (true, None) => self.new_var(&name, true),
+                            (false, _) => self.new_var(&name, false),
+                        };
+                        pipe.decl.push(var);
+                    }
                     return Ok(());
                 }
                 Tok::Char(',') => {
                     self.next();
-                    let var = self.new_var(&name, false);
-                    pipe.decl.push(var);
-                    if context == "range" && pipe.decl.len() < 2 {
+                    names.push(name);
+                    if context == "range" && names.len() < 2 {
                         if matches!(self.peek_non_space().tok, Tok::Variable(_)) {
                             continue;
                         }
@@ -513,7 +515,12 @@ impl Parser<'_> {
                     return self.err(format!("too many declarations in {context}"));
                 }
                 _ => {
+                    // Not a declaration after all (`range $i, $v }}`): the names before the comma stay declared.
                     self.i = save;
+                    for name in names {
+                        let var = self.new_var(&name, false);
+                        pipe.decl.push(var);
+                    }
                     return Ok(());
                 }
             }
@@ -617,8 +624,9 @@ impl Parser<'_> {
             }
             Tok::Bool(b) => mk(Term::Bool(b)),
             Tok::CharConst(text) => match unquote_char(&text) {
-                Some(c) => mk(Term::Int(c as i64, text)),
-                None => self.err(format!("malformed character constant: {text}")),
+                Ok(c) => mk(Term::Int(c as i64, text)),
+                Err(CharError::Syntax) => self.err("invalid syntax"),
+                Err(CharError::Malformed) => self.err(format!("malformed character constant: {text}")),
             },
             Tok::Number(text) => match parse_number(&text) {
                 Ok(Number::Int(i)) => mk(Term::Int(i, text)),
@@ -669,26 +677,36 @@ fn go_quote(name: &str, original: &str) -> String {
     }
 }
 
-/// How Go's parser names a token in "unexpected X" messages.
+/// How Go's parser names a token in "unexpected X" messages (`item.String()`): keywords, `.` and `nil` in angle
+/// brackets, other items quoted, cut after ten characters.
 fn describe(t: &Tok) -> String {
-    match t {
-        Tok::Eof => "EOF".into(),
-        Tok::Right => "\"}}\"".into(),
-        Tok::Left => "\"{{\"".into(),
-        Tok::Keyword(k) => format!("<{k}>"),
-        Tok::Text(s) => format!("{s:?}"),
-        Tok::Space => "space".into(),
-        Tok::Pipe => "\"|\"".into(),
-        Tok::LParen => "\"(\"".into(),
-        Tok::RParen => "\")\"".into(),
-        Tok::Declare => "\":=\"".into(),
-        Tok::Assign => "\"=\"".into(),
-        Tok::Char(c) => format!("\"{c}\""),
-        Tok::Bool(b) => format!("\"{b}\""),
-        Tok::Number(s) | Tok::CharConst(s) | Tok::Ident(s) | Tok::Variable(s) => format!("{s:?}"),
-        Tok::Str(_, text) => format!("{text:?}"),
-        Tok::Field(f) => format!("\".{f}\""),
-        Tok::Dot => "\".\"".into(),
-        Tok::Nil => "<nil>".into(),
+    let val: String = match t {
+        Tok::Eof => return "EOF".into(),
+        Tok::Keyword(k) => return format!("<{k}>"),
+        Tok::Dot => return "<.>".into(),
+        Tok::Nil => return "<nil>".into(),
+        Tok::Space => return "space".into(),
+        Tok::Right => "}}".into(),
+        Tok::Left => "{{".into(),
+        Tok::Pipe => "|".into(),
+        Tok::LParen => "(".into(),
+        Tok::RParen => ")".into(),
+        Tok::Declare => ":=".into(),
+        Tok::Assign => "=".into(),
+        Tok::Char(c) => c.to_string(),
+        Tok::Bool(b) => b.to_string(),
+        Tok::Text(s)
+        | Tok::Number(s)
+        | Tok::CharConst(s)
+        | Tok::Ident(s)
+        | Tok::Variable(s)
+        | Tok::Str(_, s) => s.clone(),
+        Tok::Field(f) => format!(".{f}"),
+    };
+    if val.len() > 10 {
+        let head: String = val.chars().take(10).collect();
+        format!("{}...", crate::exec::printf::quote(&head))
+    } else {
+        crate::exec::printf::quote(&val)
     }
 }
