@@ -26,6 +26,9 @@ use crate::time::now_secs;
 pub enum Identity {
     /// No bearer token: everything is allowed.
     Admin,
+    /// The admin acting as another user (`kubectl --as`, `--as-group`): authorized by the RBAC objects of the
+    /// cluster the request goes to.
+    Impersonated(rbac::UserInfo),
     /// A ServiceAccount of a logical cluster (`""` for the plain cluster).
     ServiceAccount {
         /// Logical cluster name the ServiceAccount lives in.
@@ -45,6 +48,7 @@ impl Identity {
                 user: self.user(),
                 groups: vec![rbac::MASTERS.into(), "system:authenticated".into()],
             },
+            Identity::Impersonated(who) => who.clone(),
             Identity::ServiceAccount { namespace, name, .. } => {
                 rbac::UserInfo::service_account(namespace, name)
             }
@@ -55,6 +59,7 @@ impl Identity {
     pub fn user(&self) -> String {
         match self {
             Identity::Admin => "system:admin".into(),
+            Identity::Impersonated(who) => who.user.clone(),
             Identity::ServiceAccount { namespace, name, .. } => {
                 format!("system:serviceaccount:{namespace}:{name}")
             }
@@ -72,9 +77,18 @@ fn unauthorized() -> ApiError {
 ///
 /// 401 Unauthorized for a bearer token the server did not issue, an expired one, or a malformed header.
 pub fn authenticate(store: &Store, headers: &HeaderMap) -> Result<Identity, ApiError> {
+    let impersonated = impersonation(headers);
     let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Ok(Identity::Admin);
+        return Ok(impersonated.map_or(Identity::Admin, Identity::Impersonated));
     };
+    if impersonated.is_some() {
+        // Only the admin may impersonate; a ServiceAccount would need the `impersonate` verb, which is not modelled.
+        return Err(ApiError::new(
+            403,
+            "Forbidden",
+            "only the admin (no bearer token) may impersonate users",
+        ));
+    }
     let value = value.to_str().map_err(|_| unauthorized())?;
     let Some(token) = value.strip_prefix("Bearer ").map(str::trim) else {
         // Basic and other schemes are not supported; treat them like an anonymous admin request would be
@@ -82,6 +96,31 @@ pub fn authenticate(store: &Store, headers: &HeaderMap) -> Result<Identity, ApiE
         return Err(unauthorized());
     };
     authenticate_token(store, token)
+}
+
+/// The user and groups of `Impersonate-User` / `Impersonate-Group` headers; a ServiceAccount user
+/// (`system:serviceaccount:<ns>:<name>`) gets its ServiceAccount groups too.
+fn impersonation(headers: &HeaderMap) -> Option<rbac::UserInfo> {
+    let user = headers.get("impersonate-user")?.to_str().ok()?.trim().to_string();
+    if user.is_empty() {
+        return None;
+    }
+    let mut who = match user
+        .strip_prefix("system:serviceaccount:")
+        .and_then(|r| r.split_once(':'))
+    {
+        Some((ns, name)) => rbac::UserInfo::service_account(ns, name),
+        None => rbac::UserInfo {
+            user,
+            groups: vec!["system:authenticated".into()],
+        },
+    };
+    for g in headers.get_all("impersonate-group") {
+        if let Ok(g) = g.to_str() {
+            who.groups.push(g.trim().to_string());
+        }
+    }
+    Some(who)
 }
 
 /// The ServiceAccount a bearer token stands for (the check behind requests and TokenReviews).

@@ -49,13 +49,10 @@ pub(crate) fn check(
 ) -> Result<(), ApiError> {
     let mut store = shared.lock();
     let identity = authenticate(&store, &req.headers)?;
-    let Identity::ServiceAccount {
-        cluster: home,
-        namespace,
-        name,
-    } = &identity
-    else {
-        return Ok(());
+    let home = match &identity {
+        Identity::Admin => return Ok(()),
+        Identity::Impersonated(_) => None,
+        Identity::ServiceAccount { cluster, .. } => Some(cluster.as_str()),
     };
     let request = match route {
         Route::Resource(rp) => {
@@ -95,7 +92,9 @@ pub(crate) fn check(
         (None, ClusterRef::Named(t)) => store.resolve(t),
         (None, ClusterRef::Wildcard) => return Err(rbac::forbidden(&identity, &request)),
     };
-    if target != *home {
+    if let Some(home) = home
+        && target != home
+    {
         return Err(ApiError::new(
             403,
             "Forbidden",
@@ -107,7 +106,7 @@ pub(crate) fn check(
     }
     let allowed = store
         .cluster(&target)
-        .is_some_and(|c| rbac::allows(c, namespace, name, &request));
+        .is_some_and(|c| rbac::allows_user(c, &identity.user_info(), &request));
     if allowed {
         Ok(())
     } else {

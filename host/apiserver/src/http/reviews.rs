@@ -75,18 +75,18 @@ fn token_review(store: &Store, spec: &Value) -> Value {
     let token = spec.get("token").and_then(Value::as_str).unwrap_or_default();
     let audiences = spec.get("audiences").cloned().unwrap_or_else(|| json!([]));
     match authenticate_token(store, token) {
-        Ok(id @ Identity::ServiceAccount { .. }) => {
-            let cluster = match &id {
-                Identity::ServiceAccount { cluster, .. } => cluster.as_str(),
-                Identity::Admin => "",
-            };
-            json!({
-                "authenticated": true,
-                "user": user_json(&id.user_info(), Some(cluster)),
-                "audiences": audiences,
-            })
+        Ok(Identity::ServiceAccount {
+            cluster,
+            namespace,
+            name,
+        }) => json!({
+            "authenticated": true,
+            "user": user_json(&rbac::UserInfo::service_account(&namespace, &name), Some(&cluster)),
+            "audiences": audiences,
+        }),
+        Ok(Identity::Admin | Identity::Impersonated(_)) | Err(_) => {
+            json!({"authenticated": false, "error": "invalid bearer token"})
         }
-        Ok(Identity::Admin) | Err(_) => json!({"authenticated": false, "error": "invalid bearer token"}),
     }
 }
 

@@ -94,6 +94,9 @@ pub fn table(
     continue_: Option<&str>,
 ) -> Value {
     let now = now_secs();
+    if info.kind == "Event" && info.columns.is_empty() {
+        return event_table(objects, resource_version, continue_, now);
+    }
     let mut defs = vec![
         json!({"name": "Name", "type": "string", "format": "name", "description": "Name", "priority": 0}),
     ];
@@ -127,11 +130,65 @@ pub fn table(
             json!({"cells": cells, "object": o})
         })
         .collect();
+    json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": list_meta(resource_version, continue_),
+           "columnDefinitions": defs, "rows": rows})
+}
+
+fn list_meta(resource_version: &str, continue_: Option<&str>) -> Value {
     let mut meta = json!({"resourceVersion": resource_version});
     if let Some(c) = continue_ {
         meta["continue"] = json!(c);
     }
-    json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta, "columnDefinitions": defs, "rows": rows})
+    meta
+}
+
+/// Events as `kubectl get events` shows them (last seen, type, reason, object, message), for both Event views.
+fn event_table(objects: &[Value], resource_version: &str, continue_: Option<&str>, now: i64) -> Value {
+    let column = |name: &str, format: &str| json!({"name": name, "type": "string", "format": format, "description": "", "priority": 0});
+    let defs = vec![
+        column("Last Seen", ""),
+        column("Type", ""),
+        column("Reason", ""),
+        column("Object", ""),
+        column("Message", ""),
+        json!({"name": "Name", "type": "string", "format": "name", "description": "", "priority": 1}),
+    ];
+    let text = |o: &Value, keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| o.get(*k).and_then(Value::as_str).filter(|s| !s.is_empty()))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let rows: Vec<Value> = objects
+        .iter()
+        .map(|o| {
+            let seen = ["lastTimestamp", "deprecatedLastTimestamp", "eventTime"]
+                .iter()
+                .find_map(|k| o.get(*k).and_then(Value::as_str).and_then(parse_rfc3339))
+                .map(|t| age(t, now))
+                .unwrap_or_else(|| "<unknown>".into());
+            let about = o
+                .get("involvedObject")
+                .or_else(|| o.get("regarding"))
+                .unwrap_or(&Value::Null);
+            let object = format!(
+                "{}/{}",
+                text(about, &["kind"]).to_lowercase(),
+                text(about, &["name"])
+            );
+            let cells = json!([
+                seen,
+                text(o, &["type"]),
+                text(o, &["reason"]),
+                object,
+                text(o, &["message", "note"]),
+                o.pointer("/metadata/name").cloned().unwrap_or(Value::Null)
+            ]);
+            json!({"cells": cells, "object": o})
+        })
+        .collect();
+    json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": list_meta(resource_version, continue_),
+           "columnDefinitions": defs, "rows": rows})
 }
 
 #[cfg(test)]

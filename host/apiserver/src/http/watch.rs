@@ -159,7 +159,21 @@ pub fn prepare(store: &Store, ctx: &Ctx<'_>, proto: bool) -> ApiResult<Prepared>
     };
     let current = matching(store, ctx)?;
     let mut inside: HashSet<ObjKey> = current.iter().map(|(c, o)| obj_key(c, o)).collect();
+    // A streaming list (`sendInitialEvents=true`, client-go's WatchList): the current objects, then a bookmark
+    // marking the end of the initial events.
+    let streaming_list = ctx.req.q("sendInitialEvents") == Some("true");
     let initial: Vec<Bytes> = match from {
+        _ if streaming_list => {
+            let mut events: Vec<Bytes> = current.iter().map(|(_, o)| scope.line("ADDED", o)).collect();
+            let end = json!({
+                "kind": scope.info.kind,
+                "apiVersion": scope.info.api_version(&scope.version),
+                "metadata": {"resourceVersion": store.rv().to_string(),
+                             "annotations": {"k8s.io/initial-events-end": "true"}},
+            });
+            events.push(encode_event(scope.proto, "BOOKMARK", &end));
+            events
+        }
         None => current.iter().map(|(_, o)| scope.line("ADDED", o)).collect(),
         Some(rv) if rv < store.floor() => {
             return Err(ApiError::gone(format!(

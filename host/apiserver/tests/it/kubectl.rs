@@ -1,13 +1,12 @@
 //! Drives the standalone binary with the real kubectl: namespace, server-side apply of a CRD and an object,
-//! `get -o yaml`, `wait --for=condition=Ready`, finalizer-held deletion, and a clean exit on SIGTERM.
+//! `get -o yaml`, `wait --for=condition=Ready`, finalizer-held deletion, and a clean exit on SIGTERM. The kubectl
+//! command matrix is in [`crate::kubectl_matrix`].
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail, ensure};
-
-const KUBECTL: &str = "/usr/bin/kubectl";
 
 const CRD: &str = r#"
 apiVersion: apiextensions.k8s.io/v1
@@ -41,13 +40,14 @@ const WIDGET: &str =
 const NAMESPACE: &str = "apiVersion: v1\nkind: Namespace\nmetadata: {name: demo}\n";
 
 struct Kubectl<'a> {
+    bin: &'a Path,
     kubeconfig: &'a Path,
     home: &'a Path,
 }
 
 impl Kubectl<'_> {
     fn run(&self, args: &[&str], stdin: Option<&str>) -> Result<String> {
-        let mut cmd = Command::new(KUBECTL);
+        let mut cmd = Command::new(self.bin);
         cmd.args(args)
             .env("KUBECONFIG", self.kubeconfig)
             .env("HOME", self.home)
@@ -82,10 +82,9 @@ impl Kubectl<'_> {
 
 #[test]
 fn kubectl_against_the_standalone_binary() -> Result<()> {
-    if !Path::new(KUBECTL).exists() {
-        println!("SKIPPED: {KUBECTL} is not installed");
+    let Some(bin) = crate::clients::find("kubectl", "kubectl_against_the_standalone_binary") else {
         return Ok(());
-    }
+    };
     let dir = tempfile::tempdir()?;
     let kubeconfig = dir.path().join("kubeconfig");
     let mut server = Command::new(env!("CARGO_BIN_EXE_embedded-apiserver"))
@@ -98,6 +97,7 @@ fn kubectl_against_the_standalone_binary() -> Result<()> {
     BufReader::new(server.stdout.take().context("server stdout")?).read_line(&mut line)?;
     let result = scenario(
         &Kubectl {
+            bin: &bin,
             kubeconfig: &kubeconfig,
             home: dir.path(),
         },

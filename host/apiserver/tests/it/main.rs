@@ -3,6 +3,7 @@
 mod apiexport;
 mod apply;
 mod auth;
+mod clients;
 mod common;
 mod crd;
 mod crud;
@@ -11,6 +12,7 @@ mod events;
 mod invariants;
 mod kcp;
 mod kubectl;
+mod kubectl_matrix;
 mod openapi;
 mod reviews;
 mod snapshot;
