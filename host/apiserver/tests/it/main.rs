@@ -9,6 +9,7 @@ mod crd;
 mod crud;
 mod debug;
 mod events;
+mod helm;
 mod invariants;
 mod kcp;
 mod kubectl;
