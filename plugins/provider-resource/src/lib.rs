@@ -4,6 +4,12 @@
 //! Fix of spec §11.1 item 7: the finalizer `providers.platform-mesh.io/provider-resource` is always declared and
 //! `spec.cleanupOnDelete` is read in `finalize`, so turning the flag off after creation can no longer leave a
 //! finalizer nobody removes. Deletion waits back off per object (§11.1 item 6, `sdk::backoff`).
+//!
+//! `spec.provider.path` names any kcp workspace, and the operator writes there as kcp admin: creating a
+//! ManagedProvider is a platform-admin right. The operator flag `--managed-provider-path-prefixes` narrows the
+//! workspaces (unset: any, as upstream); a path outside it stops the chain before anything is read or written, and
+//! `finalize` then deletes nothing there. An existing Provider at the path is adopted (its spec updated) and is
+//! deleted only when `spec.cleanupOnDelete` is true.
 
 use platform_mesh_plugin_sdk::{
     CallResult, ClusterError, Context, Failure, Gvk, Host, ObjectRef, Plugin, PluginInfo, Reconciled, Target,
@@ -41,6 +47,44 @@ pub fn expected_secret(ctx: &Context) -> Value {
     json!({"name": name, "namespace": ctx.namespace(), "key": key})
 }
 
+/// The operator flag listing the allowed path prefixes (`--managed-provider-path-prefixes`).
+pub const PATH_PREFIXES_FLAG: &str = "managedProviderPathPrefixes";
+
+/// The allowed path prefixes from the operator configuration; empty: every path is allowed.
+pub fn path_prefixes(ctx: &Context) -> Vec<&str> {
+    ctx.operator_config
+        .get(PATH_PREFIXES_FLAG)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// Whether `path` lies under one of `prefixes`, compared by whole `:`-separated segments (`root:orgs` admits
+/// `root:orgs` and `root:orgs:a`, not `root:orgsx`). No prefixes: every path.
+pub fn path_allowed(prefixes: &[&str], path: &str) -> bool {
+    prefixes.is_empty()
+        || prefixes.iter().any(|prefix| {
+            path.strip_prefix(prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(':'))
+        })
+}
+
+/// The Stop message for a path outside the allowed prefixes, or `None` if it is allowed.
+fn refused_path(ctx: &Context, path: &str) -> Option<String> {
+    let prefixes = path_prefixes(ctx);
+    (!path_allowed(&prefixes, path)).then(|| {
+        format!(
+            "spec.provider.path {path} is outside the workspaces this operator may write Providers to \
+             (--managed-provider-path-prefixes {})",
+            prefixes.join(",")
+        )
+    })
+}
+
 fn provider_ref(name: &str) -> ObjectRef {
     Gvk::new("providers.platform-mesh.io", "v1alpha1", "Provider").object(None, name)
 }
@@ -52,6 +96,9 @@ impl Plugin for ProviderResource {
 
     fn process(host: &dyn Host, ctx: &Context) -> CallResult {
         let (path, name) = provider_location(ctx);
+        if let Some(message) = refused_path(ctx, &path) {
+            return Ok(Reconciled::stop(message));
+        }
         let secret = expected_secret(ctx);
         let host_override = ctx
             .field("/spec/providerHostOverride")
@@ -85,6 +132,10 @@ pub fn finalize_at(host: &dyn Host, ctx: &Context, now: i64) -> CallResult {
     }
     let deleting = json!({"phase": "Deleting"});
     let (path, name) = provider_location(ctx);
+    if refused_path(ctx, &path).is_some() {
+        // Never written there by this operator, so nothing of ours to delete.
+        return Ok(Reconciled::ok().with_status(deleting));
+    }
     let target = Target::kcp(&path);
     let failed = |e: ClusterError| {
         Failure::new(format!("failed to delete provider {name}: {e}")).with_status(deleting.clone())
@@ -196,6 +247,95 @@ mod tests {
         );
         let done = finalize_at(&host, &ctx, 0).unwrap();
         assert_eq!(done, Reconciled::ok().with_status(json!({"phase": "Deleting"})));
+    }
+
+    fn with_prefixes(mut ctx: Context, prefixes: &[&str]) -> Context {
+        ctx.operator_config = json!({PATH_PREFIXES_FLAG: prefixes});
+        ctx
+    }
+
+    #[test]
+    fn path_prefixes_match_whole_segments() {
+        assert!(path_allowed(&[], "root:anything"));
+        let prefixes = ["root:providers", "root:orgs:org-a"];
+        for allowed in [
+            "root:providers",
+            "root:providers:system",
+            "root:orgs:org-a:demo-acc",
+        ] {
+            assert!(path_allowed(&prefixes, allowed), "{allowed}");
+        }
+        for refused in [
+            "root",
+            "root:providersx",
+            "root:orgs",
+            "root:orgs:org-ab",
+            "root:platform-mesh-system",
+        ] {
+            assert!(!path_allowed(&prefixes, refused), "{refused}");
+        }
+    }
+
+    #[test]
+    fn empty_prefix_entries_mean_no_allow_list() {
+        let ctx = with_prefixes(mp(json!({})), &["", " "]);
+        assert!(path_prefixes(&ctx).is_empty());
+        let host = FakeHost::new();
+        assert_eq!(ProviderResource::process(&host, &ctx).unwrap(), Reconciled::ok());
+    }
+
+    #[test]
+    fn path_outside_the_allow_list_stops_without_touching_kcp() {
+        let host = FakeHost::new();
+        let spec =
+            json!({"provider": {"path": "root:platform-mesh-system", "name": "p"}, "cleanupOnDelete": true});
+        let ctx = with_prefixes(mp(spec), &["root:providers", "root:orgs"]);
+        let done = ProviderResource::process(&host, &ctx).unwrap();
+        assert!(
+            matches!(&done.outcome, Outcome::Stop { message, .. }
+                if message.contains("root:platform-mesh-system") && message.contains("root:providers,root:orgs")),
+            "{done:?}"
+        );
+        assert_eq!(
+            finalize_at(&host, &ctx, 0).unwrap(),
+            Reconciled::ok().with_status(json!({"phase": "Deleting"}))
+        );
+        assert!(host.calls().is_empty(), "no call reached kcp: {:?}", host.calls());
+    }
+
+    #[test]
+    fn path_inside_the_allow_list_is_written() {
+        let host = FakeHost::new();
+        let spec = json!({"provider": {"path": "root:orgs:org-a:demo-acc"}});
+        let ctx = with_prefixes(mp(spec), &["root:orgs"]);
+        assert_eq!(ProviderResource::process(&host, &ctx).unwrap(), Reconciled::ok());
+        assert!(
+            host.object(&Target::kcp("root:orgs:org-a:demo-acc"), &provider_ref("cowboys"))
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn adopted_provider_survives_deletion_without_cleanup_on_delete() {
+        let host = FakeHost::new();
+        let existing = json!({"apiVersion": "providers.platform-mesh.io/v1alpha1", "kind": "Provider",
+                              "metadata": {"name": "cowboys", "labels": {"owner": "someone-else"}},
+                              "spec": {"providerKubeconfigSecret": {"name": "old", "namespace": "x", "key": "k"}}});
+        host.insert(system(), existing);
+        let ctx = mp(json!({}));
+        ProviderResource::process(&host, &ctx).unwrap();
+        let adopted = host.object(&system(), &provider_ref("cowboys")).unwrap();
+        assert_eq!(
+            adopted["spec"]["providerKubeconfigSecret"]["name"],
+            "cowboys-provider-kubeconfig"
+        );
+        assert_eq!(adopted["metadata"]["labels"]["owner"], "someone-else");
+        assert_eq!(finalize_at(&host, &ctx, 0).unwrap(), Reconciled::ok());
+        assert!(
+            host.object(&system(), &provider_ref("cowboys")).is_some(),
+            "the adopted Provider stays"
+        );
+        assert!(host.calls().iter().all(|c| c.op != "delete"));
     }
 
     #[test]
