@@ -25,6 +25,19 @@ pub struct Document {
     pub object: Value,
 }
 
+/// Template data converted once for any number of renders: what Go's `encoding/json` decodes into
+/// `map[string]interface{}` (every number a `float64`). Rendering several templates with the same variables
+/// through one `Data` saves converting them for each template.
+#[derive(Debug, Clone)]
+pub struct Data(minijinja::Value);
+
+impl Data {
+    /// Converts JSON data.
+    pub fn from_json(data: &Value) -> Self {
+        Data(crate::value::from_json(data))
+    }
+}
+
 /// Renders Go templates. Cheap to share (`Send + Sync`); compiled templates are cached per path and function
 /// map, and recompiled when the file content changes.
 pub struct Renderer {
@@ -70,8 +83,13 @@ impl Renderer {
 
     /// Renders `text` as the template `name` with `data` as `.`.
     pub fn render_str(&self, name: &str, text: &str, data: &Value, funcs: FuncMap) -> Result<String, Error> {
+        self.render_data(name, text, &Data::from_json(data), funcs)
+    }
+
+    /// Like [`Renderer::render_str`], with data converted beforehand.
+    pub fn render_data(&self, name: &str, text: &str, data: &Data, funcs: FuncMap) -> Result<String, Error> {
         self.compiled(name, name, text, funcs)?
-            .execute(data, &self.limits)
+            .execute(&data.0, &self.limits)
     }
 
     /// Renders one file (template name = its base name) and returns its YAML documents: split at document
@@ -85,6 +103,17 @@ impl Renderer {
         data: &Value,
         funcs: FuncMap,
     ) -> Result<Vec<Document>, Error> {
+        self.render_file_data(path, source, &Data::from_json(data), funcs)
+    }
+
+    /// Like [`Renderer::render_file`], with data converted beforehand.
+    pub fn render_file_data(
+        &self,
+        path: &Path,
+        source: &str,
+        data: &Data,
+        funcs: FuncMap,
+    ) -> Result<Vec<Document>, Error> {
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -92,7 +121,7 @@ impl Renderer {
         let key = path.display().to_string();
         let text = self
             .compiled(&key, &name, source, funcs)?
-            .execute(data, &self.limits)?;
+            .execute(&data.0, &self.limits)?;
         let mut out = Vec::new();
         let docs = crate::yaml::split_documents(&text)
             .into_iter()
@@ -125,6 +154,7 @@ impl Renderer {
         funcs: FuncMap,
         technology: Option<Technology>,
     ) -> Result<Vec<Document>, Error> {
+        let data = Data::from_json(data);
         let mut out = Vec::new();
         for path in dir::yaml_files(dir)? {
             let base_name = path
@@ -139,7 +169,7 @@ impl Renderer {
                 Error::new(ErrorKind::Io, &p, format!("reading {p}: {e}")).with_source(e)
             })?;
             let rel = path.strip_prefix(base).unwrap_or(&path).display().to_string();
-            for mut doc in self.render_file(&path, &source, data, funcs)? {
+            for mut doc in self.render_file_data(&path, &source, &data, funcs)? {
                 doc.source = rel.clone();
                 out.push(doc);
             }

@@ -10,7 +10,7 @@ use crate::exec::compile::{Program, Site, compile};
 use crate::exec::runtime::{self, Fault};
 use crate::funcs::{self, FnErr};
 use crate::parse::parse;
-use crate::value::{self, GoKind};
+use crate::value::GoKind;
 use crate::{FuncMap, Limits};
 
 /// A compiled template file, ready to execute any number of times.
@@ -112,9 +112,9 @@ impl io::Write for Capped {
 
 impl Compiled {
     /// Executes the main template with `data` as `.`.
-    pub fn execute(&self, data: &serde_json::Value, limits: &Limits) -> Result<String, Error> {
+    pub fn execute(&self, data: &minijinja::Value, limits: &Limits) -> Result<String, Error> {
         runtime::begin(limits.max_output_bytes);
-        let ctx = minijinja::context! { __arg => value::from_json(data), __k => self.program.consts.clone() };
+        let ctx = minijinja::context! { __arg => data.clone(), __k => self.program.consts.clone() };
         let mut out = Capped {
             buf: Vec::new(),
             cap: limits.max_output_bytes,
