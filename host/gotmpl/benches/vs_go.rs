@@ -123,13 +123,16 @@ fn go_duration(s: &str) -> Option<Duration> {
     Some(Duration::from_secs_f64(secs))
 }
 
-/// Runs the reference renderer's benchmark; returns (bytes, [(median, min) with parsing, without]).
-fn run_go(
-    goref: &str,
-    root: &Path,
-    data_dir: &Path,
-    iters: usize,
-) -> Option<(String, usize, Vec<(Duration, Duration)>)> {
+/// What the reference renderer reported: its version, the bytes produced, and (median, minimum) with parsing
+/// and with compiled templates.
+struct GoFigures {
+    version: String,
+    bytes: usize,
+    times: Vec<(Duration, Duration)>,
+}
+
+/// Runs the reference renderer's benchmark.
+fn run_go(goref: &str, root: &Path, data_dir: &Path, iters: usize) -> Option<GoFigures> {
     let out = Command::new(goref)
         .args(["bench", "-templates"])
         .arg(root)
@@ -154,7 +157,11 @@ fn run_go(
         let min = field("min ").and_then(go_duration)?;
         times.push((median, min));
     }
-    (times.len() == 2).then_some((version, bytes, times))
+    (times.len() == 2).then_some(GoFigures {
+        version,
+        bytes,
+        times,
+    })
 }
 
 fn main() {
@@ -185,7 +192,12 @@ fn main() {
         println!("(set GOREF to a built reference renderer to compare with Go)");
         return;
     };
-    let Some((version, go_bytes, go)) = run_go(&goref, &root, &data_dir, iters) else {
+    let Some(GoFigures {
+        version,
+        bytes: go_bytes,
+        times: go,
+    }) = run_go(&goref, &root, &data_dir, iters)
+    else {
         println!("{goref} did not produce benchmark figures");
         return;
     };
