@@ -6,8 +6,9 @@ Reads the prost-generated sources of the `k8s-pb` crate (field numbers, wire typ
 message and field:
 
     M <proto package>.<Message>
-    F <tag> <json name> <label: o|r|m> <type>          type: string bytes bool int32 int64 double or a message
-                                                         name; maps: m with "<key>,<value>"
+    F <tag> <json name> <label: o|r|m> <type> [<keys>]  type: string bytes bool int32 int64 double or a message
+                                                         name; maps: m with "<key>,<value>"; keys: the JSON
+                                                         names a list's items merge by (strategic merge)
 
 Only messages reachable from the roots below are written. Run after bumping k8s-pb:
     python3 host/apiserver/tools/gen-proto-schema.py > host/apiserver/src/proto/k8s.schema
@@ -70,12 +71,20 @@ def snake(name):
 def norm(s):
     return re.sub(r"[^a-z0-9]", "", s.lower())
 
-def json_names(rel_dir, message):
-    path = os.path.join(OA, rel_dir.replace("apiextensions_apiserver", "apiextensions_apiserver"), snake(message) + ".rs")
-    if not os.path.exists(path):
-        return {}
-    text = open(path).read()
+def openapi_source(rel_dir, message):
+    path = os.path.join(OA, rel_dir, snake(message) + ".rs")
+    return open(path).read() if os.path.exists(path) else ""
+
+def json_names(text):
     return {norm(k): k for k in re.findall(r'"([^"]+)" => Field::Key_', text)}
+
+def merge_keys(text):
+    """List fields merged by key (k8s-openapi's DeepMerge list::map): normalized rust field -> key JSON names."""
+    out = {}
+    for m in re.finditer(r"list::map\(\s*&mut self\.(\w+),\s*other\.\w+,\s*&\[(.*?)\],", text, re.S):
+        keys = [camel(k.rstrip("_")) for k in re.findall(r"lhs\.(\w+) ==", m.group(2))]
+        out[norm(m.group(1))] = ",".join(keys)
+    return out
 
 def camel(rust):
     head, *rest = rust.split("_")
@@ -90,7 +99,9 @@ for file in glob.glob(f"{PB}/**/mod.rs", recursive=True):
     text = "\n".join(l for l in open(file).read().split("\n") if not l.strip().startswith("///"))
     for m in re.finditer(r"pub struct (\w+) \{(.*?)\n\}", text, re.S):
         name, body = m.group(1), m.group(2)
-        names = json_names(rel_dir, name)
+        source = openapi_source(rel_dir, name)
+        names = json_names(source)
+        keyed = merge_keys(source)
         fields = []
         for f in re.finditer(r"#\[prost\(([^\]]*?)\)\]\s*pub (?:r#)?(\w+):\s*(.*?),\s*(?=#\[prost|$)", body, re.S):
             spec, rust, ty = f.group(1), f.group(2), f.group(3)
@@ -106,13 +117,14 @@ for file in glob.glob(f"{PB}/**/mod.rs", recursive=True):
                 fields.append((tag, json, "m", f"{k},{v}"))
                 continue
             label = "r" if "repeated" in spec else "o"
+            keys = keyed.get(norm(rust)) if label == "r" else None
             if kind == "message":
                 inner = re.sub(r"\s+", "", ty)
                 inner = re.sub(r"^(::core::option::Option|::prost::alloc::vec::Vec|::prost::alloc::boxed::Box)<", "", inner)
                 inner = re.sub(r"^(::prost::alloc::boxed::Box)<", "", inner)
                 inner = inner.rstrip(">")
                 kind = resolve(rel_dir, inner)
-            fields.append((tag, json, label, kind))
+            fields.append((tag, json, label, kind + (f" {keys}" if keys else "")))
         if len(fields) != body.count("#[prost("):
             sys.exit(f"{pkg}.{name}: parsed {len(fields)} of {body.count('#[prost(')} fields")
         messages[f"{pkg}.{name}"] = fields
@@ -129,7 +141,7 @@ while todo:
         sys.exit(f"unknown message {m}")
     wanted.add(m)
     for _, _, label, kind in messages[m]:
-        for t in kind.split(","):
+        for t in kind.split(" ")[0].split(","):
             if t.startswith("k8s.io."):
                 todo.append(t)
 

@@ -12,6 +12,7 @@ mod openapi;
 mod patch;
 mod reviews;
 mod route;
+mod strategic;
 mod table;
 mod watch;
 

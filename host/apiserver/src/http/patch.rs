@@ -65,7 +65,18 @@ pub fn patch(store: &mut Store, ctx: &Ctx<'_>, kind: PatchType) -> ApiResult<Out
             if !p.is_object() {
                 return Err(ApiError::bad_request("a merge patch must be a JSON object"));
             }
-            json_patch::merge(&mut patched, &p);
+            if kind == PatchType::Strategic {
+                let av = info.api_version(&ctx.rp.version);
+                super::strategic::apply(&mut patched, &p, &av, &info.kind).map_err(|e| {
+                    ApiError::new(
+                        422,
+                        "Invalid",
+                        format!("the strategic merge patch could not be applied: {e}"),
+                    )
+                })?;
+            } else {
+                json_patch::merge(&mut patched, &p);
+            }
         }
     }
     check_type(&patched, info, &ctx.rp.version)?;

@@ -265,6 +265,7 @@ fn encode_at(schema: &Schema, name: &str, value: &Value, depth: usize) -> Result
                         json: String::new(),
                         label: Label::Optional,
                         ty: value_ty.clone(),
+                        keys: Vec::new(),
                     };
                     encode_scalar(schema, &mut entry, &value_def, value_ty, item, depth)?;
                     wire::put_bytes(&mut out, def.tag, &entry);

@@ -14,7 +14,7 @@ mod schema;
 mod wire;
 
 pub use codec::{decode, encode};
-pub use schema::{Schema, schema};
+pub use schema::{FieldDef, Label, Schema, Ty, schema};
 
 use serde_json::{Value, json};
 

@@ -59,6 +59,8 @@ pub struct FieldDef {
     pub label: Label,
     /// Type (the key type for maps: always string).
     pub ty: Ty,
+    /// For lists of objects merged by key (strategic merge patches): the key fields.
+    pub keys: Vec<String>,
 }
 
 /// Every message of the schema file, by full name.
@@ -84,7 +86,11 @@ impl Schema {
                     messages.insert(name.to_string(), Vec::new());
                     current = Some(name.to_string());
                 }
-                ["F", tag, json, label, ty] => {
+                ["F", tag, json, label, ty, rest @ ..] => {
+                    let keys: Vec<String> = rest
+                        .first()
+                        .map(|k| k.split(',').map(str::to_string).collect())
+                        .unwrap_or_default();
                     let (Some(m), Ok(tag)) = (current.as_ref(), tag.parse()) else {
                         continue;
                     };
@@ -102,6 +108,7 @@ impl Schema {
                             json: json.to_string(),
                             label,
                             ty,
+                            keys,
                         });
                     }
                 }

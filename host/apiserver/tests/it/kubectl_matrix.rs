@@ -201,6 +201,28 @@ fn matrix(k: &Cli, kcp: bool) {
         );
     }
 
+    if !kcp {
+        // client-side apply of a built-in kind sends a strategic merge patch: one container changes, the other stays.
+        let api = |image: &str| {
+            format!(
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: api, namespace: demo}}\nspec:\n  \
+                 selector: {{matchLabels: {{app: api}}}}\n  template:\n    metadata: {{labels: {{app: api}}}}\n    \
+                 spec:\n      containers:\n      - {{name: app, image: \"{image}\", ports: [{{containerPort: 80}}]}}\n      \
+                 - {{name: sidecar, image: \"side:1\"}}\n"
+            )
+        };
+        k.ok_in(&["apply", "-f", "-"], Some(&api("app:1")));
+        k.ok_in(&["apply", "-f", "-"], Some(&api("app:2")));
+        let images = jsonpath(k, &["deploy", "api"], "{.spec.template.spec.containers[*].image}");
+        assert_eq!(images, "app:2 side:1");
+        let port = jsonpath(
+            k,
+            &["deploy", "api"],
+            "{.spec.template.spec.containers[0].ports[0].containerPort}",
+        );
+        assert_eq!(port, "80");
+    }
+
     // label and annotate.
     k.ok(&["label", "cm", "c", "-n", "demo", "tier=web"]);
     k.ok(&["annotate", "cm", "c", "-n", "demo", "note=hi"]);
