@@ -6,12 +6,18 @@
 //!
 //! The chain has one host-side subroutine that routes each object to a real wasm plugin by the annotation
 //! `test.platform-mesh.io/fault`, so one controller serves the whole matrix at once.
-
-mod reliability_support;
+//!
+//! A test binary of its own: it checks the trap series of the process-wide metrics registry, which the sandbox
+//! tests of the other scenarios would fill in the same process.
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use anyhow::{Context as _, ensure};
+use e2e::{
+    api::condition,
+    platform::platform_meshes,
+    reliability::{Platform, namespace},
+};
 use k8s_openapi::api::events::v1::Event;
 use kube::{
     Api,
@@ -25,7 +31,6 @@ use platform_mesh_operator::{
     metrics,
     plugin::{PluginRuntime, RuntimeConfig},
 };
-use reliability_support::{Platform, namespace, platform_meshes};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -161,7 +166,7 @@ async fn faulty_plugins_hurt_only_their_own_instances() -> anyhow::Result<()> {
             let failed = list
                 .items
                 .iter()
-                .filter(|pm| reliability_support::condition(pm, "FaultSubroutine") == Some("False"))
+                .filter(|pm| condition(pm, "FaultSubroutine") == Some("False"))
                 .count();
             if failed == MATRIX.len() {
                 return anyhow::Ok(list);
@@ -175,7 +180,7 @@ async fn faulty_plugins_hurt_only_their_own_instances() -> anyhow::Result<()> {
     for pm in &list.items {
         let ns = pm.metadata.namespace.clone().unwrap_or_default();
         let index: usize = ns.trim_start_matches("pm-").parse()?;
-        let ready = reliability_support::condition(pm, "Ready");
+        let ready = condition(pm, "Ready");
         let conditions = pm.data["status"]["conditions"]
             .as_array()
             .cloned()

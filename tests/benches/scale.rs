@@ -12,13 +12,10 @@
 //!    operator was down).
 //! 4. Idle RSS after the steady-state window.
 
-#[path = "../reliability_support/mod.rs"]
-mod reliability_support;
-
 use std::time::{Duration, Instant};
 
+use e2e::reliability::{Platform, print_requests};
 use platform_mesh_operator::controller::ProgressSink;
-use reliability_support::{Platform, print_requests};
 use tokio_util::sync::CancellationToken;
 
 fn env_usize(name: &str, default: usize) -> usize {

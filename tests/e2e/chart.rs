@@ -1,42 +1,15 @@
 //! The Helm chart (`deploy/chart/`), rendered with the project's Go-template engine in place of `helm template`:
 //! the objects are well-formed, the RBAC is least-privilege, every flag has a value, the CRDs and the plugin
-//! configuration are the generated ones; then the rendered objects are installed into the embedded API server and
-//! the operator runs from the Deployment's arguments — leader election on, plugins from the chart's ConfigMap —
-//! as the chart's ServiceAccount (a TokenRequest token; the embedded server enforces the installed RBAC) until
-//! the sample PlatformMesh is Ready. Every denied request names a rule the chart lacks.
+//! configuration are the generated ones. (`tests/alone/chart_install.rs` installs the rendered chart and runs the
+//! operator from it.)
 
-mod chart_support;
-
-use std::{
-    collections::{BTreeMap, BTreeSet},
-    path::PathBuf,
-    time::Duration,
-};
+use std::collections::BTreeSet;
 
 use anyhow::{Context as _, bail, ensure};
-use apiserver::{ServerConfig, sim::SimConfig};
 use clap::{CommandFactory, Parser};
-use kube::{
-    Api,
-    api::{DynamicObject, ListParams},
-    core::ApiResource,
-};
-use platform_mesh_operator::{
-    cli::{Cli, Command},
-    clusters::KcpAdmin,
-    config::default_plugins_dir,
-    controller::{
-        ProgressSink,
-        leader::{LeaderElector, LeaseSettings},
-        operator::{self, OperatorClients},
-    },
-    embedded, metrics,
-};
+use e2e::chart::{self as chart_support, NAMESPACE, RELEASE, deployment_args, str_at};
+use platform_mesh_operator::cli::{Cli, Command};
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
-
-const RELEASE: &str = "pmo";
-const NAMESPACE: &str = "platform-mesh-system";
 
 /// Kinds the chart may render, with their API versions and whether they are namespaced.
 const KINDS: [(&str, &str, bool); 8] = [
@@ -60,13 +33,6 @@ const VERBS: [&str; 8] = [
     "delete",
     "deletecollection",
 ];
-
-fn str_at<'a>(object: &'a Value, pointer: &str) -> &'a str {
-    object
-        .pointer(pointer)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-}
 
 /// Schema checks of one rendered object: what the API server would reject, plus the chart's own promises.
 fn validate(file: &str, object: &Value) -> anyhow::Result<()> {
@@ -184,20 +150,6 @@ fn validate_deployment(file: &str, deployment: &Value) -> anyhow::Result<()> {
         "{file}: PMO_POD_NAME for the istio sidecar check of the operator's own pod"
     );
     Ok(())
-}
-
-fn deployment_args(objects: &[(String, Value)]) -> anyhow::Result<Vec<String>> {
-    let (_, deployment) = objects
-        .iter()
-        .find(|(_, o)| o["kind"] == "Deployment")
-        .context("the chart renders a Deployment")?;
-    let args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
-        .as_array()
-        .context("container args")?;
-    Ok(args
-        .iter()
-        .map(|a| a.as_str().unwrap_or_default().to_owned())
-        .collect())
 }
 
 #[test]
@@ -324,7 +276,7 @@ fn every_flag_has_a_value_and_the_data_is_the_generated_one() -> anyhow::Result<
     assert!(
         values["pluginConfig"]["config"] == builtin,
         "values.yaml pluginConfig.config differs from deploy/plugin-config/plugins.yaml; refresh it with \
-         `PMO_UPDATE_CHART=1 cargo test -p e2e --test chart`"
+         `PMO_UPDATE_CHART=1 cargo test -p e2e --test e2e -- chart`"
     );
 
     // The chart's CRDs are the generated ones (deploy/crds/, checked against the Rust types by crds.rs).
@@ -334,324 +286,8 @@ fn every_flag_has_a_value_and_the_data_is_the_generated_one() -> anyhow::Result<
         assert!(
             generated == vec![crd],
             "deploy/chart/crds/{file} differs from deploy/crds/{file}; refresh it with \
-             `PMO_UPDATE_CHART=1 cargo test -p e2e --test chart`"
+             `PMO_UPDATE_CHART=1 cargo test -p e2e --test e2e -- chart`"
         );
-    }
-    Ok(())
-}
-
-/// `GET /metrics` from a metrics server on a free loopback port.
-async fn scrape_metrics() -> anyhow::Result<String> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let token = CancellationToken::new();
-    let bound = metrics::server::serve("127.0.0.1:0".parse()?, token.clone()).await?;
-    let mut stream = tokio::net::TcpStream::connect(bound).await?;
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: operator\r\nConnection: close\r\n\r\n")
-        .await?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await?;
-    token.cancel();
-    ensure!(response.starts_with("HTTP/1.1 200"), "{response}");
-    Ok(response)
-}
-
-#[tokio::test]
-async fn the_operator_runs_from_the_installed_chart() -> anyhow::Result<()> {
-    let server = apiserver::start(ServerConfig {
-        simulators: SimConfig::all(),
-        ..ServerConfig::default()
-    })
-    .await?;
-    let client = server.client();
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .canonicalize()?;
-    let (namespace_sample, other_samples) = embedded::SAMPLES.split_first().context("samples")?;
-    for object in embedded::read_documents(&repo.join(namespace_sample))? {
-        embedded::apply(&client, &object).await?;
-    }
-    // `helm install`: the CRDs first, then the templates.
-    for (file, crd) in chart_support::crds()? {
-        embedded::apply(&client, &crd)
-            .await
-            .with_context(|| file.clone())?;
-    }
-    let objects = chart_support::render(&chart_support::default_values()?, RELEASE, NAMESPACE)?;
-    for (file, object) in &objects {
-        embedded::apply(&client, object)
-            .await
-            .with_context(|| file.clone())?;
-    }
-    println!("installed {} chart objects", objects.len());
-    for sample in other_samples {
-        for object in embedded::read_documents(&repo.join(sample))? {
-            embedded::apply(&client, &object).await?;
-        }
-    }
-
-    // The operator's identity: the chart's ServiceAccount, authorized by the chart's RBAC only.
-    let (_, service_account) = objects
-        .iter()
-        .find(|(_, o)| o["kind"] == "ServiceAccount")
-        .context("the chart renders a ServiceAccount")?;
-    let (operator_client, access) = chart_support::identity::service_account_client(
-        &client,
-        server.url(),
-        NAMESPACE,
-        str_at(service_account, "/metadata/name"),
-    )
-    .await?;
-
-    // The operator as the Deployment starts it, with the paths of this machine instead of the image's.
-    let argv = std::iter::once("platform-mesh-operator".to_owned()).chain(deployment_args(&objects)?);
-    let Command::Run(run) = Cli::try_parse_from(argv)?.command else {
-        bail!("not run")
-    };
-    let mut config = run.config;
-    let cache = tempfile::tempdir()?;
-    config.workspace_dir = repo.clone();
-    config.plugins.plugins_dir = default_plugins_dir().into();
-    config.plugins.plugin_cache_dir = Some(cache.path().to_owned());
-    config.kcp.kcp_url = server.url().to_owned();
-    // The embedded platform runs no istio, and the operator runs in no pod (as in `run --embedded`).
-    config.subroutines.subroutines_deployment_enable_istio = false;
-    // As in a pod: the runtime and infra clusters with the ServiceAccount; kcp with the admin kubeconfig Secret
-    // the kcp-operator writes (read with the ServiceAccount), separate credentials outside this RBAC.
-    let clients = OperatorClients {
-        runtime: operator_client.clone(),
-        infra: operator_client.clone(),
-        kcp_admin: KcpAdmin::Secret {
-            namespace: config.kcp.kcp_namespace.clone(),
-            name: config.kcp.kcp_cluster_admin_secret_name.clone(),
-            url: config.kcp.base_url(),
-        },
-    };
-    let (progress, mut events) = ProgressSink::channel();
-    let shutdown = CancellationToken::new();
-    let elector = LeaderElector::new(operator_client.clone(), LeaseSettings::new(NAMESPACE));
-    let stop = shutdown.clone();
-    let operator = tokio::spawn(async move {
-        elector
-            .run(stop, |leading| {
-                operator::run(&config, clients, progress, leading.cancelled_owned())
-            })
-            .await
-    });
-    let ready = async {
-        while let Some(event) = events.recv().await {
-            println!(
-                "{} {} {} {}",
-                event.change.type_, event.change.status, event.change.reason, event.change.message
-            );
-            if event.change.type_ == "Ready" && event.change.status == "True" {
-                return Ok(());
-            }
-        }
-        bail!("the operator stopped")
-    };
-    let reached = tokio::time::timeout(Duration::from_secs(120), ready).await;
-    report_denials(&access)?;
-    reached.context("PlatformMesh Ready")??;
-
-    // The plugins came from the chart's ConfigMap: the operator reports the swap on it.
-    let config_maps = Api::<DynamicObject>::namespaced_with(
-        client.clone(),
-        NAMESPACE,
-        &ApiResource::erase::<k8s_openapi::api::core::v1::ConfigMap>(&()),
-    );
-    let plugins = config_maps.get(&format!("{RELEASE}-plugins")).await?;
-    let status = plugins
-        .metadata
-        .annotations
-        .unwrap_or_default()
-        .remove("plugins.platform-mesh.io/status")
-        .context("the plugin ConfigMap carries the operator's status annotation")?;
-    println!("plugin ConfigMap status: {status}");
-    let status: Value = serde_json::from_str(&status)?;
-    ensure!(
-        status["result"] == "Swapped",
-        "the ConfigMap's plugin set is in service: {status}"
-    );
-    ensure!(
-        status["serving"]
-            .as_str()
-            .is_some_and(|s| s.contains("deployment=")),
-        "{status}"
-    );
-
-    // What Prometheus would scrape from the Deployment's metrics port.
-    let scrape = scrape_metrics().await?;
-    for series in [
-        "platform_mesh_operator_reconcile_total{controller=\"platformmesh\",result=\"success\"}",
-        "platform_mesh_operator_subroutine_total{subroutine=\"DeploymentSubroutine\",result=\"success\"}",
-        "lifecycle_subroutine_duration_seconds_count{controller=\"platformmesh\",subroutine=\"WaitSubroutine\"",
-        "platform_mesh_operator_plugin_call_duration_seconds_count{plugin=\"deployment\"",
-        "platform_mesh_operator_api_requests_total{verb=\"apply\",code=\"200\"}",
-        "platform_mesh_operator_api_requests_total{verb=\"watch\"",
-        "platform_mesh_operator_leader 1",
-        // The OCM Resource controller turned the deployed Resources into Flux sources as the ServiceAccount.
-        "platform_mesh_operator_reconcile_total{controller=\"resource\",result=\"success\"}",
-    ] {
-        let line = scrape.lines().find(|l| l.starts_with(series));
-        println!("{}", line.with_context(|| format!("/metrics lacks {series}"))?);
-    }
-
-    // The Ready Event on the PlatformMesh, published as the ServiceAccount.
-    let events_api = Api::<DynamicObject>::all_with(
-        client.clone(),
-        &ApiResource::erase::<k8s_openapi::api::events::v1::Event>(&()),
-    );
-    let mut ready_event = None;
-    for _ in 0..50 {
-        let listed = events_api.list(&ListParams::default()).await?;
-        ready_event = listed
-            .items
-            .into_iter()
-            .find(|e| e.data["reason"] == "Ready" && e.data["regarding"]["kind"] == "PlatformMesh");
-        if ready_event.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let ready_event = ready_event.context("a Ready Event on the PlatformMesh")?;
-    println!(
-        "event: {} {}",
-        ready_event.data["reason"], ready_event.data["note"]
-    );
-
-    // A ManagedProvider from creation to deletion: the verbs only its chain uses.
-    let managed = chart_support::managed_provider::round_trip(&client, NAMESPACE, &mut events).await;
-    report_denials(&access)?;
-    managed?;
-
-    // The server really enforces the chart's RBAC on this identity, and it stays least-privilege.
-    let (probe, _) = chart_support::identity::service_account_client(
-        &client,
-        server.url(),
-        NAMESPACE,
-        str_at(service_account, "/metadata/name"),
-    )
-    .await?;
-    expect_forbidden(&probe).await?;
-
-    shutdown.cancel();
-    let led = tokio::time::timeout(Duration::from_secs(30), operator).await???;
-    led.context("the operator led")?.context("operator run")?;
-    report_denials(&access)?;
-    report_unused_rules(&objects, &access)?;
-    server.shutdown().await;
-    Ok(())
-}
-
-/// What the chart's ServiceAccount must not do: read Secrets in bulk or watch them (spec 11.1 item 11), grant
-/// itself RBAC, or write ConfigMaps other than the plugin ConfigMap.
-async fn expect_forbidden(probe: &kube::Client) -> anyhow::Result<()> {
-    use k8s_openapi::api::{
-        core::v1::{ConfigMap, Secret},
-        rbac::v1::ClusterRoleBinding,
-    };
-    use kube::api::{Patch, PatchParams, PostParams, WatchParams};
-    let forbidden = |what: &str, result: Result<(), kube::Error>| match result {
-        Err(kube::Error::Api(status)) if status.code == 403 => {
-            println!("forbidden as expected: {what}");
-            Ok(())
-        }
-        other => Err(anyhow::anyhow!(
-            "the chart's ServiceAccount may {what}: {other:?}"
-        )),
-    };
-    let secrets = Api::<Secret>::all(probe.clone());
-    forbidden(
-        "list Secrets",
-        secrets.list(&ListParams::default()).await.map(drop),
-    )?;
-    forbidden(
-        "watch Secrets",
-        secrets.watch(&WatchParams::default(), "0").await.map(drop),
-    )?;
-    let binding: ClusterRoleBinding = serde_json::from_value(json!({
-        "metadata": {"name": "escalate"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-        "subjects": [{"kind": "ServiceAccount", "name": RELEASE, "namespace": NAMESPACE}],
-    }))?;
-    forbidden(
-        "create ClusterRoleBindings",
-        Api::<ClusterRoleBinding>::all(probe.clone())
-            .create(&PostParams::default(), &binding)
-            .await
-            .map(drop),
-    )?;
-    let annotate = Patch::Merge(json!({"metadata": {"annotations": {"probe": "x"}}}));
-    forbidden(
-        "patch ConfigMaps other than the plugin ConfigMap",
-        Api::<ConfigMap>::namespaced(probe.clone(), NAMESPACE)
-            .patch("another-configmap", &PatchParams::default(), &annotate)
-            .await
-            .map(drop),
-    )?;
-    Ok(())
-}
-
-/// Fails naming every request the chart's RBAC denied the operator: each is a missing rule.
-fn report_denials(access: &chart_support::identity::AccessLog) -> anyhow::Result<()> {
-    let denied = access.denied();
-    for (request, code) in &denied {
-        println!("DENIED {code}: {request}");
-    }
-    ensure!(
-        denied.is_empty(),
-        "the chart's RBAC denied {} distinct requests of the operator (listed above)",
-        denied.len()
-    );
-    Ok(())
-}
-
-/// Prints the (group, resource, verb) grants of the chart's roles that no request of this run used — candidates
-/// for removal only where no other scenario (deletion, Argo CD, providers, istio) needs them.
-fn report_unused_rules(
-    objects: &[(String, Value)],
-    access: &chart_support::identity::AccessLog,
-) -> anyhow::Result<()> {
-    let used = access.used();
-    let mut unused: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut granted = 0;
-    for (file, role) in objects
-        .iter()
-        .filter(|(_, o)| o["kind"] == "ClusterRole" || o["kind"] == "Role")
-    {
-        for rule in role["rules"].as_array().context("rules")? {
-            let strings = |field: &str| -> Vec<String> {
-                rule[field]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            };
-            for group in strings("apiGroups") {
-                for resource in strings("resources") {
-                    for verb in strings("verbs") {
-                        granted += 1;
-                        if !used.contains(&(group.clone(), resource.clone(), verb.clone())) {
-                            let group = if group.is_empty() { "core" } else { &group };
-                            unused
-                                .entry(format!("{file}: {resource} ({group})"))
-                                .or_default()
-                                .push(verb);
-                        }
-                    }
-                }
-            }
-        }
-    }
-    println!(
-        "{} requests as the ServiceAccount; {} distinct (group, resource, verb) used of {granted} granted",
-        access.len(),
-        used.len()
-    );
-    for (what, verbs) in unused {
-        println!("unused in this run: {what} {verbs:?}");
     }
     Ok(())
 }

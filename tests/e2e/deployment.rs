@@ -4,15 +4,16 @@
 //! a second reconcile of the unchanged PlatformMesh writes nothing; a changed profile ConfigMap is picked up
 //! without a restart.
 
-#[path = "deployment_support/mod.rs"]
-mod support;
-
 use std::time::Duration;
 
+use anyhow::Context as _;
+use e2e::{
+    deployment::{Platform, start},
+    platform::{NS, repo_root, samples},
+    wait,
+};
 use kube::api::{Patch, PatchParams};
 use serde_json::json;
-
-use support::{NS, Platform, repo_root, samples, start};
 
 const SAMPLES: [&str; 5] = [
     "namespace.yaml",
@@ -22,24 +23,13 @@ const SAMPLES: [&str; 5] = [
     "platformmesh.yaml",
 ];
 
-async fn wait_until_exists(platform: &Platform, name: &str) -> anyhow::Result<serde_json::Value> {
-    let releases = platform.helm_releases();
-    for _ in 0..300 {
-        if let Some(release) = releases.get_opt(name).await? {
-            return Ok(serde_json::to_value(release)?);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    anyhow::bail!("HelmRelease {name} did not appear")
-}
-
 /// Touches the profile ConfigMap and waits until the operator has read the profile again and writes have stopped.
 async fn reconcile_once(
     platform: &Platform,
     configmaps: &kube::Api<k8s_openapi::api::core::v1::ConfigMap>,
     touch: &str,
 ) -> anyhow::Result<()> {
-    platform.settle(Duration::from_millis(1500)).await;
+    platform.settle(Duration::from_millis(1500)).await?;
     let profile_reads = |s: &apiserver::RequestStats| s.by_resource.get("configmaps").copied().unwrap_or(0);
     let before = profile_reads(&platform.server.requests().snapshot());
     let patch = json!({"metadata": {"annotations": {"e2e/touch": touch}}});
@@ -50,14 +40,12 @@ async fn reconcile_once(
             &Patch::Merge(&patch),
         )
         .await?;
-    for _ in 0..100 {
-        if profile_reads(&platform.server.requests().snapshot()) > before + 1 {
-            platform.settle(Duration::from_millis(1500)).await;
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    anyhow::bail!("the operator did not read the profile again after touch {touch}")
+    let what = format!("the operator reading the profile again after touch {touch}");
+    wait::until(&what, Duration::from_secs(10), || async {
+        Ok((profile_reads(&platform.server.requests().snapshot()) > before + 1).then_some(()))
+    })
+    .await?;
+    platform.settle(Duration::from_millis(1500)).await
 }
 
 #[tokio::test]
@@ -79,24 +67,10 @@ async fn sample_platform_mesh_becomes_ready_then_steady_state_writes_nothing_and
     );
     assert!(platform.ocm_resources().get_opt("portal-chart").await?.is_some());
     // The Resource controller turns the chart Resources into the Flux sources the HelmReleases reference.
-    let sources = platform.api(
-        "source.toolkit.fluxcd.io",
-        "v1",
-        "OCIRepository",
-        "ocirepositories",
-    );
-    let mut source = None;
-    for _ in 0..300 {
-        source = sources.get_opt("portal").await?;
-        if source.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(
-        source.is_some(),
-        "OCIRepository portal was not created from Resource portal-chart"
-    );
+    let sources = platform.api("source.toolkit.fluxcd.io/v1", "OCIRepository", "ocirepositories");
+    wait::appears(&sources, "portal", Duration::from_secs(30))
+        .await
+        .context("OCIRepository portal was not created from Resource portal-chart")?;
     assert!(
         platform
             .helm_releases()
@@ -152,8 +126,8 @@ async fn sample_platform_mesh_becomes_ready_then_steady_state_writes_nothing_and
             &Patch::Merge(&patch),
         )
         .await?;
-    let extra = wait_until_exists(&platform, "e2e-extra").await?;
-    assert_eq!(extra["spec"]["chartRef"]["name"], json!("e2e-extra"));
+    let extra = wait::appears(&platform.helm_releases(), "e2e-extra", Duration::from_secs(30)).await?;
+    assert_eq!(extra.data["spec"]["chartRef"]["name"], json!("e2e-extra"));
 
     platform.shutdown().await
 }

@@ -1,12 +1,12 @@
 //! End to end, Argo CD variant: the sample PlatformMesh with `spec.profileConfigMap` pointing at the Argo CD
 //! profile reaches Ready; its services become Applications (with sync waves) and no HelmRelease is created.
 
-#[path = "deployment_support/mod.rs"]
-mod support;
-
 use std::time::Duration;
 
-use support::{repo_root, samples, start};
+use e2e::{
+    deployment::start,
+    platform::{repo_root, samples},
+};
 
 #[tokio::test]
 async fn argocd_profile_deploys_applications_and_becomes_ready() -> anyhow::Result<()> {

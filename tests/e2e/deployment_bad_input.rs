@@ -2,14 +2,14 @@
 //! profile ConfigMap each leave the DeploymentSubroutine condition False with a message naming the ConfigMap key
 //! or template file and line, and nothing of the failing part is applied.
 
-#[path = "deployment_support/mod.rs"]
-mod support;
-
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use support::{NS, copy_dir, repo_root, samples, start};
+use e2e::{
+    deployment::start,
+    platform::{NS, copy_dir, repo_root, samples},
+};
 
 fn profile(text: &str) -> Value {
     json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "platform-mesh-profile", "namespace": NS},

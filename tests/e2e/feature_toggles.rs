@@ -6,22 +6,27 @@
 //! reconcile create their objects (the terminal one an APIExport and its APIResourceSchema), and a second
 //! reconcile writes nothing.
 
-mod provider_support;
-
 use std::time::Duration;
 
-use anyhow::{Context as _, bail, ensure};
+use anyhow::{Context as _, ensure};
+use e2e::{
+    api::dynamic,
+    kcp::{config, platform, platform_meshes},
+    operator::{Operator, Passes, Want},
+    platform::{NS, PM, PMS},
+    wait,
+};
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
-use provider_support::*;
 use serde_json::json;
 
 const GETTING_STARTED: &str = "main-home-overview-getting-started";
 const LABEL: &str = "core.platform-mesh.io/feature-toggle";
 
 fn content_configurations(server: &apiserver::Server) -> Api<DynamicObject> {
-    api(
+    dynamic(
         &server.kcp_client(PMS),
-        ("ui.platform-mesh.io", "v1alpha1", "ContentConfiguration"),
+        "ui.platform-mesh.io/v1alpha1",
+        "ContentConfiguration",
         "contentconfigurations",
         None,
     )
@@ -36,34 +41,15 @@ async fn set_toggles(server: &apiserver::Server, toggles: serde_json::Value) -> 
     Ok(())
 }
 
-/// Waits until `name` is gone from `api`.
-async fn gone(api: &Api<DynamicObject>, name: &str) -> anyhow::Result<()> {
-    for _ in 0..300 {
-        if api.get_opt(name).await?.is_none() {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    bail!("{name} was not removed")
-}
-
-/// Waits until `name` exists in `api`.
-async fn appears(api: &Api<DynamicObject>, name: &str) -> anyhow::Result<()> {
-    for _ in 0..300 {
-        if api.get_opt(name).await?.is_some() {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    bail!("{name} did not appear")
-}
+/// How long an object may take to appear or go.
+const CHANGE: Duration = Duration::from_secs(30);
 
 #[tokio::test]
 async fn toggles_switch_their_objects_on_and_off() -> anyhow::Result<()> {
     let server = platform().await?;
     let (config, clients) = config(&server)?;
-    let mut operator = start(&config, &clients);
-    operator.wait_for("Ready", "True", None).await?;
+    let mut operator = Operator::spawn(&config, &clients);
+    operator.until(Want::condition("Ready", "True")).await?;
 
     let contents = content_configurations(&server);
     let started = contents
@@ -94,18 +80,18 @@ async fn toggles_switch_their_objects_on_and_off() -> anyhow::Result<()> {
     )
     .await?;
     let message = operator
-        .wait_for("FeatureToggleSubroutine", "True", Some("feature-made-up"))
+        .message(Want::condition("FeatureToggleSubroutine", "True").containing("feature-made-up"))
         .await?;
     ensure!(
         message.starts_with("warning: unknown feature toggles ignored: \"feature-made-up\""),
         "{message}"
     );
-    gone(&contents, "account-accounts").await?;
+    wait::gone(&contents, "account-accounts", CHANGE).await?;
     contents.get(GETTING_STARTED).await?;
 
     // Off: what the toggle applied is deleted; kcp-setup's own ContentConfigurations stay.
     set_toggles(&server, json!([])).await?;
-    gone(&contents, GETTING_STARTED).await?;
+    wait::gone(&contents, GETTING_STARTED, CHANGE).await?;
     contents
         .get("main-home")
         .await
@@ -118,28 +104,38 @@ async fn toggles_switch_their_objects_on_and_off() -> anyhow::Result<()> {
                {"name": "feature-enable-account-iam-ui"}, {"name": "feature-enable-terminal-controller-manager"}]),
     )
     .await?;
-    let exports = api(
+    let exports = dynamic(
         &server.kcp_client(PMS),
-        ("apis.kcp.io", "v1alpha2", "APIExport"),
+        "apis.kcp.io/v1alpha2",
+        "APIExport",
         "apiexports",
         None,
     );
-    appears(&exports, "terminal.platform-mesh.io").await?;
-    let schemas = api(
+    wait::appears(&exports, "terminal.platform-mesh.io", CHANGE).await?;
+    let schemas = dynamic(
         &server.kcp_client(PMS),
-        ("apis.kcp.io", "v1alpha1", "APIResourceSchema"),
+        "apis.kcp.io/v1alpha1",
+        "APIResourceSchema",
         "apiresourceschemas",
         None,
     );
-    appears(&schemas, "v260216-62483c5.terminals.terminal.platform-mesh.io").await?;
+    wait::appears(
+        &schemas,
+        "v260216-62483c5.terminals.terminal.platform-mesh.io",
+        CHANGE,
+    )
+    .await?;
     for name in ["account-iam-ui", "account-accounts", GETTING_STARTED] {
-        appears(&contents, name).await?;
+        wait::appears(&contents, name, CHANGE).await?;
     }
     operator.stop().await?;
 
-    quiet(&server).await?;
+    wait::quiet(&server).await?;
     server.requests().reset();
-    let report = one_pass(&server, &config, &clients).await?;
+    let report = Passes::new(&config, &clients, &server.client())
+        .await?
+        .reconcile(NS, PM)
+        .await;
     ensure!(report.error.is_none(), "{:?}", report.error);
     let stats = server.requests().snapshot();
     println!("second reconcile: {stats:?}");

@@ -8,171 +8,55 @@
 //! The deployment subroutine is switched off: the objects it would leave behind for kcp-setup (RootShard and
 //! FrontProxy, which the simulated kcp-operator makes Available, and the webhook CA Secrets) are created directly.
 
-use std::{
-    path::{Path, PathBuf},
-    time::Duration,
-};
+use std::{path::Path, time::Duration};
 
-use anyhow::{Context as _, bail, ensure};
-use apiserver::{Server, ServerConfig, sim::SimConfig};
-use clap::Parser;
+use anyhow::{Context as _, ensure};
+use apiserver::Server;
+use e2e::{
+    api::{apply, dynamic},
+    kcp,
+    operator::{self, Operator, Passes, Want},
+    platform::{NS, PM, copy_dir, repo_root},
+    wait,
+};
 use kube::{
-    Api, Client,
-    api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams},
+    Api,
+    api::{DynamicObject, Patch, PatchParams},
 };
-use platform_mesh_operator::{
-    clusters::KcpAdmin,
-    config::OperatorConfig,
-    controller::{
-        ProgressEvent, ProgressSink,
-        operator::{self, OperatorClients},
-    },
-    embedded,
-    lifecycle::{KubeStore, ObjectKey},
-};
-use serde_json::{Value, json};
-use tokio::sync::mpsc::UnboundedReceiver;
-use tokio_util::sync::CancellationToken;
-
-const NS: &str = "platform-mesh-system";
-const PM: &str = "platform-mesh";
-
-#[derive(Parser)]
-struct Flags {
-    #[command(flatten)]
-    config: OperatorConfig,
-}
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn api(
-    client: &Client,
-    gvk: (&str, &str, &str),
-    plural: &str,
-    namespace: Option<&str>,
-) -> Api<DynamicObject> {
-    let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(gvk.0, gvk.1, gvk.2), plural);
-    match namespace {
-        Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
-        None => Api::all_with(client.clone(), &resource),
-    }
-}
-
-async fn apply(api: &Api<DynamicObject>, object: Value) -> anyhow::Result<()> {
-    let name = object["metadata"]["name"].as_str().unwrap_or_default().to_owned();
-    api.patch(&name, &PatchParams::apply("e2e").force(), &Patch::Apply(&object))
-        .await
-        .with_context(|| format!("applying {name}"))?;
-    Ok(())
-}
+use platform_mesh_operator::{config::OperatorConfig, controller::operator::OperatorClients};
+use serde_json::json;
 
 /// The embedded server with the operator's CRDs, the sample namespace and PlatformMesh, and what the deployment
 /// subroutine would have installed before kcp-setup runs.
 async fn platform() -> anyhow::Result<Server> {
-    let server = apiserver::start(ServerConfig {
-        simulators: SimConfig::all(),
-        ..ServerConfig::default()
-    })
-    .await?;
-    let client = server.client();
-    embedded::install_crds(&client).await?;
-    for sample in [
-        "deploy/samples/namespace.yaml",
-        "deploy/samples/platformmesh.yaml",
-    ] {
-        for object in embedded::read_documents(&repo_root().join(sample))? {
-            embedded::apply(&client, &object).await?;
-        }
-    }
+    let server = kcp::platform().await?;
     // An object written by an older operator still carries the finalizer KcpSetup and ProviderSecret shared.
-    let platform_meshes = api(
-        &client,
-        ("core.platform-mesh.io", "v1alpha1", "PlatformMesh"),
-        "platformmeshes",
-        Some(NS),
-    );
     let legacy = json!({"metadata": {"finalizers": ["platform-mesh.core.platform-mesh.io/finalizer"]}});
-    platform_meshes
+    kcp::platform_meshes(&server)
         .patch(PM, &PatchParams::default(), &Patch::Merge(&legacy))
         .await?;
-    for (kind, plural, name) in [
-        ("RootShard", "rootshards", "root"),
-        ("FrontProxy", "frontproxies", "frontproxy"),
-    ] {
-        let kcp_operator = api(&client, ("operator.kcp.io", "v1alpha1", kind), plural, Some(NS));
-        apply(
-            &kcp_operator,
-            json!({"apiVersion": "operator.kcp.io/v1alpha1", "kind": kind,
-                                     "metadata": {"name": name, "namespace": NS}, "spec": {}}),
-        )
-        .await?;
-    }
-    let secrets = api(&client, ("", "v1", "Secret"), "secrets", Some(NS));
-    for name in [
-        "account-operator-webhook-server-cert",
-        "security-operator-ca-secret",
-    ] {
-        apply(
-            &secrets,
-            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": NS},
-                               "stringData": {"ca.crt": format!("CA of {name}")}}),
-        )
-        .await?;
-    }
     Ok(server)
 }
 
 /// The operator configuration: kcp-setup and wait only, manifests from `workspace_dir`.
 fn config(server: &Server, workspace_dir: &Path) -> anyhow::Result<(OperatorConfig, OperatorClients)> {
-    let mut config = Flags::try_parse_from([
-        "e2e",
-        "--subroutines-deployment-enabled=false",
-        "--subroutines-provider-secret-enabled=false",
-        "--subroutines-feature-toggles-enabled=false",
-    ])?
-    .config;
-    config.workspace_dir = workspace_dir.canonicalize()?;
-    config.kcp.kcp_url = server.url().to_owned();
-    let clients = OperatorClients {
-        runtime: server.client(),
-        infra: server.client(),
-        kcp_admin: KcpAdmin::Config(Box::new(kube::Config::new(server.url().parse()?))),
-    };
-    Ok((config, clients))
+    let config = operator::config(
+        server,
+        workspace_dir,
+        &[
+            "--subroutines-deployment-enabled=false",
+            "--subroutines-provider-secret-enabled=false",
+            "--subroutines-feature-toggles-enabled=false",
+        ],
+    )?;
+    Ok((config, operator::clients(server)?))
 }
 
 /// One condition change: type, status, reason, message.
 type Seen = (String, String, String, String);
 
-/// Waits for a change of `type_` to `status` (and, if given, a message containing `text`); returns every change
-/// seen, the awaited one last.
-async fn wait_for(
-    events: &mut UnboundedReceiver<ProgressEvent>,
-    type_: &str,
-    status: &str,
-    text: Option<&str>,
-) -> anyhow::Result<Vec<Seen>> {
-    let wait = async {
-        let mut seen = Vec::new();
-        while let Some(event) = events.recv().await {
-            let c = event.change;
-            println!("{} {} {} {}", c.type_, c.status, c.reason, c.message);
-            let done = c.type_ == type_ && c.status == status && text.is_none_or(|t| c.message.contains(t));
-            seen.push((c.type_, c.status, c.reason, c.message));
-            if done {
-                return Ok(seen);
-            }
-        }
-        bail!("the operator stopped")
-    };
-    tokio::time::timeout(Duration::from_secs(90), wait)
-        .await
-        .with_context(|| format!("waiting for {type_}={status}"))?
-}
-
-/// Runs the operator until `type_` turns `status`, then stops it; an operator that ends early reports its error.
+/// Runs the operator until `type_` turns `status` (with a message containing `text`, if given), then stops it;
+/// returns every change seen, the awaited one last. An operator that ends early reports its error.
 async fn run_until(
     config: &OperatorConfig,
     clients: &OperatorClients,
@@ -180,24 +64,20 @@ async fn run_until(
     status: &str,
     text: Option<&str>,
 ) -> anyhow::Result<Vec<Seen>> {
-    let (progress, mut events) = ProgressSink::channel();
-    let stop = CancellationToken::new();
-    let stopped = stop.clone();
-    let (config, clients) = (config.clone(), clients.clone());
-    let operator =
-        tokio::spawn(
-            async move { operator::run(&config, clients, progress, stopped.cancelled_owned()).await },
-        );
-    let seen = wait_for(&mut events, type_, status, text).await;
-    stop.cancel();
-    let ended = tokio::time::timeout(Duration::from_secs(30), operator).await??;
-    // The operator's own error explains an early end better than the closed channel does.
-    ended.context("operator run")?;
-    seen
+    let mut operator = Operator::spawn(config, clients);
+    let mut want = Want::condition(type_, status).within(Duration::from_secs(90));
+    want.text = text;
+    // An operator that ended early reports its own error, which explains more than the closed channel.
+    let seen = operator.until(want).await?;
+    operator.stop().await?;
+    Ok(seen
+        .into_iter()
+        .map(|e| (e.change.type_, e.change.status, e.change.reason, e.change.message))
+        .collect())
 }
 
-fn kcp(server: &Server, path: &str, gvk: (&str, &str, &str), plural: &str) -> Api<DynamicObject> {
-    api(&server.kcp_client(path), gvk, plural, None)
+fn kcp(server: &Server, path: &str, api_version: &str, kind: &str, plural: &str) -> Api<DynamicObject> {
+    dynamic(&server.kcp_client(path), api_version, kind, plural, None)
 }
 
 fn phase(object: &DynamicObject) -> String {
@@ -205,18 +85,6 @@ fn phase(object: &DynamicObject) -> String {
         .as_str()
         .unwrap_or_default()
         .to_owned()
-}
-
-/// Waits until the server saw no write for a while, so that a later count belongs to what runs then.
-async fn quiet(server: &Server) -> anyhow::Result<()> {
-    for _ in 0..50 {
-        let before = server.requests().snapshot().writes;
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        if server.requests().snapshot().writes == before {
-            return Ok(());
-        }
-    }
-    bail!("the simulators never settled")
 }
 
 #[tokio::test]
@@ -232,21 +100,21 @@ async fn sample_platform_mesh_sets_up_kcp_and_a_second_reconcile_writes_nothing(
     ensure!(errors.is_empty(), "{errors:?}");
 
     // The workspaces of spec §6.2.1, Ready, looked up in their parents.
-    let workspace = ("tenancy.kcp.io", "v1alpha1", "Workspace");
+    let workspace = ("tenancy.kcp.io/v1alpha1", "Workspace");
     for (parent, name) in [
         ("root", "platform-mesh-system"),
         ("root", "providers"),
         ("root", "orgs"),
         ("root:providers", "system"),
     ] {
-        let ws = kcp(&server, parent, workspace, "workspaces")
+        let ws = kcp(&server, parent, workspace.0, workspace.1, "workspaces")
             .get(name)
             .await
             .with_context(|| format!("{parent}:{name}"))?;
         ensure!(phase(&ws) == "Ready", "{parent}:{name} is {}", phase(&ws));
     }
     // Every APIBinding in them is Bound: the shipped ones and those the workspace types add.
-    let binding = ("apis.kcp.io", "v1alpha1", "APIBinding");
+    let binding = ("apis.kcp.io/v1alpha1", "APIBinding");
     let mut bound = Vec::new();
     for path in [
         "root:platform-mesh-system",
@@ -254,7 +122,7 @@ async fn sample_platform_mesh_sets_up_kcp_and_a_second_reconcile_writes_nothing(
         "root:providers",
         "root:providers:system",
     ] {
-        for b in kcp(&server, path, binding, "apibindings")
+        for b in kcp(&server, path, binding.0, binding.1, "apibindings")
             .list(&Default::default())
             .await?
         {
@@ -280,7 +148,8 @@ async fn sample_platform_mesh_sets_up_kcp_and_a_second_reconcile_writes_nothing(
     let content = kcp(
         &server,
         "root:platform-mesh-system",
-        ("ui.platform-mesh.io", "v1alpha1", "ContentConfiguration"),
+        "ui.platform-mesh.io/v1alpha1",
+        "ContentConfiguration",
         "contentconfigurations",
     );
     ensure!(
@@ -290,7 +159,8 @@ async fn sample_platform_mesh_sets_up_kcp_and_a_second_reconcile_writes_nothing(
     kcp(
         &server,
         "root:orgs",
-        ("core.platform-mesh.io", "v1alpha1", "Store"),
+        "core.platform-mesh.io/v1alpha1",
+        "Store",
         "stores",
     )
     .get("orgs")
@@ -299,17 +169,14 @@ async fn sample_platform_mesh_sets_up_kcp_and_a_second_reconcile_writes_nothing(
     let wac = kcp(
         &server,
         "root",
-        (
-            "tenancy.kcp.io",
-            "v1alpha1",
-            "WorkspaceAuthenticationConfiguration",
-        ),
+        "tenancy.kcp.io/v1alpha1",
+        "WorkspaceAuthenticationConfiguration",
         "workspaceauthenticationconfigurations",
     )
     .get("orgs-authentication")
     .await?;
     ensure!(
-        wac.data["spec"]["jwt"][0]["issuer"]["audiences"] == json!(["welcome"]),
+        wac.data["spec"]["jwt"][0]["issuer"]["audiences"] == json!(["welcome", "welcome-kubectl"]),
         "{:?}",
         wac.data["spec"]
     );
@@ -318,9 +185,10 @@ async fn sample_platform_mesh_sets_up_kcp_and_a_second_reconcile_writes_nothing(
         "the sample disables email verification"
     );
 
-    let platform_meshes = api(
+    let platform_meshes = dynamic(
         &server.client(),
-        ("core.platform-mesh.io", "v1alpha1", "PlatformMesh"),
+        "core.platform-mesh.io/v1alpha1",
+        "PlatformMesh",
         "platformmeshes",
         Some(NS),
     );
@@ -339,16 +207,10 @@ async fn sample_platform_mesh_sets_up_kcp_and_a_second_reconcile_writes_nothing(
     );
 
     // A second reconcile of the unchanged PlatformMesh writes nothing, to kcp or anywhere else.
-    quiet(&server).await?;
+    wait::quiet(&server).await?;
     server.requests().reset();
-    let plugins = operator::start_plugins(&config, &clients).await?;
-    let lifecycle = operator::platform_mesh_lifecycle(&config, &plugins.handle);
-    let resource = ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk("core.platform-mesh.io", "v1alpha1", "PlatformMesh"),
-        "platformmeshes",
-    );
-    let store = KubeStore::new(server.client(), resource);
-    let report = lifecycle.reconcile(&store, &ObjectKey::namespaced(NS, PM)).await;
+    let passes = Passes::new(&config, &clients, &server.client()).await?;
+    let report = passes.reconcile(NS, PM).await;
     ensure!(report.error.is_none(), "{:?}", report.error);
     let stats = server.requests().snapshot();
     println!("second reconcile: {stats:?}");
@@ -356,7 +218,7 @@ async fn sample_platform_mesh_sets_up_kcp_and_a_second_reconcile_writes_nothing(
     ensure!(stats.writes == 0 && stats.changed_writes == 0, "{stats:?}");
 
     // A rotated webhook CA reaches kcp on the next pass; an extra workspace is created in its parent.
-    let secrets = api(&server.client(), ("", "v1", "Secret"), "secrets", Some(NS));
+    let secrets = dynamic(&server.client(), "v1", "Secret", "secrets", Some(NS));
     apply(
         &secrets,
         json!({"apiVersion": "v1", "kind": "Secret",
@@ -369,10 +231,10 @@ async fn sample_platform_mesh_sets_up_kcp_and_a_second_reconcile_writes_nothing(
     platform_meshes
         .patch(PM, &PatchParams::default(), &Patch::Merge(&extra))
         .await?;
-    let mut passes = 0;
+    let mut count = 0;
     let acme = loop {
-        passes += 1;
-        let report = lifecycle.reconcile(&store, &ObjectKey::namespaced(NS, PM)).await;
+        count += 1;
+        let report = passes.reconcile(NS, PM).await;
         ensure!(report.error.is_none(), "{:?}", report.error);
         let pm = platform_meshes.get(PM).await?;
         let listed = pm.data["status"]["kcpWorkspaces"]
@@ -385,18 +247,15 @@ async fn sample_platform_mesh_sets_up_kcp_and_a_second_reconcile_writes_nothing(
         {
             break acme.clone();
         }
-        ensure!(passes < 20, "root:orgs:acme never reported Ready: {listed:?}");
+        ensure!(count < 20, "root:orgs:acme never reported Ready: {listed:?}");
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
-    println!("extra workspace {acme} after {passes} passes");
+    println!("extra workspace {acme} after {count} passes");
     let webhook = kcp(
         &server,
         "root:platform-mesh-system",
-        (
-            "admissionregistration.k8s.io",
-            "v1",
-            "MutatingWebhookConfiguration",
-        ),
+        "admissionregistration.k8s.io/v1",
+        "MutatingWebhookConfiguration",
         "mutatingwebhookconfigurations",
     )
     .get("account-operator.webhooks.core.platform-mesh.io")
@@ -407,9 +266,11 @@ async fn sample_platform_mesh_sets_up_kcp_and_a_second_reconcile_writes_nothing(
         "caBundle is base64 of the rotated CA: {rotated}"
     );
 
+    shipped_schemas_serve_what_other_components_write(&server).await?;
+
     // Deletion: kcp-setup's finalize runs (cleaning nothing up, like upstream) and releases its finalizer.
     platform_meshes.delete(PM, &Default::default()).await?;
-    let report = lifecycle.reconcile(&store, &ObjectKey::namespaced(NS, PM)).await;
+    let report = passes.reconcile(NS, PM).await;
     ensure!(report.error.is_none() && report.gone, "{report:?}");
     ensure!(
         platform_meshes.get_opt(PM).await?.is_none(),
@@ -419,36 +280,27 @@ async fn sample_platform_mesh_sets_up_kcp_and_a_second_reconcile_writes_nothing(
     Ok(())
 }
 
-/// Copies the source tree's `manifests/kcp` into a fresh workspace directory.
-fn copy_manifests(test: &str) -> anyhow::Result<PathBuf> {
-    fn copy(from: &Path, to: &Path) -> std::io::Result<()> {
-        std::fs::create_dir_all(to)?;
-        for entry in std::fs::read_dir(from)? {
-            let entry = entry?;
-            if entry.file_type()?.is_dir() {
-                copy(&entry.path(), &to.join(entry.file_name()))?;
-            } else {
-                std::fs::copy(entry.path(), to.join(entry.file_name()))?;
-            }
-        }
-        Ok(())
-    }
-    let dir = std::env::temp_dir().join(format!("e2e-kcp-setup-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    copy(&repo_root().join("manifests/kcp"), &dir.join("manifests/kcp"))?;
+/// A fresh workspace directory holding a copy of the source tree's `manifests/kcp`.
+fn copy_manifests() -> anyhow::Result<tempfile::TempDir> {
+    let dir = tempfile::tempdir()?;
+    copy_dir(
+        &repo_root().join("manifests/kcp"),
+        &dir.path().join("manifests/kcp"),
+    )?;
     Ok(dir)
 }
 
 #[tokio::test]
 async fn malformed_manifest_names_file_and_line_and_nothing_reaches_kcp() -> anyhow::Result<()> {
-    let workspace_dir = copy_manifests("malformed")?;
+    let workspace = copy_manifests()?;
+    let workspace_dir = workspace.path();
     let broken = "manifests/kcp/01-platform-mesh-system/apiexport-system.platform-mesh.io.yaml";
     std::fs::write(
         workspace_dir.join(broken),
         "apiVersion: apis.kcp.io/v1alpha1\nkind: APIExport\nmetadata:\n  name: {{ nosuchfunc }}\nspec: {}\n",
     )?;
     let server = platform().await?;
-    let (config, clients) = config(&server, &workspace_dir)?;
+    let (config, clients) = config(&server, workspace_dir)?;
     let seen = run_until(
         &config,
         &clients,
@@ -463,7 +315,8 @@ async fn malformed_manifest_names_file_and_line_and_nothing_reaches_kcp() -> any
     let types = kcp(
         &server,
         "root",
-        ("tenancy.kcp.io", "v1alpha1", "WorkspaceType"),
+        "tenancy.kcp.io/v1alpha1",
+        "WorkspaceType",
         "workspacetypes",
     );
     ensure!(
@@ -473,7 +326,8 @@ async fn malformed_manifest_names_file_and_line_and_nothing_reaches_kcp() -> any
     let workspaces = kcp(
         &server,
         "root",
-        ("tenancy.kcp.io", "v1alpha1", "Workspace"),
+        "tenancy.kcp.io/v1alpha1",
+        "Workspace",
         "workspaces",
     );
     ensure!(
@@ -481,6 +335,72 @@ async fn malformed_manifest_names_file_and_line_and_nothing_reaches_kcp() -> any
         "nothing applied"
     );
     server.shutdown().await;
-    std::fs::remove_dir_all(workspace_dir)?;
+    Ok(())
+}
+
+/// The shipped schemas, served through the bindings of `root:orgs`, accept and validate what the other
+/// platform-mesh components write: an Account (refused without `displayName`), an IdentityProviderConfiguration
+/// whose clients carry `redirectUris` (a client with only the old `validRedirectUris` is refused), and a Store
+/// with the shipped FGA model.
+async fn shipped_schemas_serve_what_other_components_write(server: &Server) -> anyhow::Result<()> {
+    let core = "core.platform-mesh.io/v1alpha1";
+    let object = |kind: &str, name: &str, spec: serde_json::Value| json!({"apiVersion": core, "kind": kind, "metadata": {"name": name}, "spec": spec});
+    let accounts = kcp(server, "root:orgs", core, "Account", "accounts");
+    apply(
+        &accounts,
+        object("Account", "e2e-org", json!({"type": "org", "displayName": "E2E"})),
+    )
+    .await?;
+    let bare = apply(&accounts, object("Account", "e2e-bare", json!({"type": "org"}))).await;
+    ensure!(bare.is_err(), "an Account without displayName is refused");
+
+    let ipcs = kcp(
+        server,
+        "root:orgs",
+        core,
+        "IdentityProviderConfiguration",
+        "identityproviderconfigurations",
+    );
+    let client = json!({"clientName": "e2e", "clientType": "public", "redirectUris": ["https://e2e.example/callback*"],
+                        "postLogoutRedirectUris": ["https://e2e.example/logout*"]});
+    apply(
+        &ipcs,
+        object(
+            "IdentityProviderConfiguration",
+            "e2e",
+            json!({"clients": [client]}),
+        ),
+    )
+    .await?;
+    let stored = ipcs.get("e2e").await?;
+    ensure!(
+        stored.data["spec"]["clients"][0] == client,
+        "{:?}",
+        stored.data["spec"]
+    );
+    let old = json!({"clients": [{"clientName": "old", "clientType": "public", "validRedirectUris": ["https://e2e.example/*"]}]});
+    let refused = apply(&ipcs, object("IdentityProviderConfiguration", "e2e-old", old)).await;
+    ensure!(refused.is_err(), "a client without redirectUris is refused");
+
+    let stores = kcp(server, "root:orgs", core, "Store", "stores");
+    let shipped = stores.get("orgs").await?;
+    let model = shipped.data["spec"]["coreModule"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    ensure!(
+        model.contains("define create_core_platform-mesh_io_accounts: member"),
+        "{model}"
+    );
+    let tuples = json!([{"object": "role:e2e", "relation": "assignee", "user": "user:*"}]);
+    apply(
+        &stores,
+        object("Store", "e2e", json!({"coreModule": model, "tuples": tuples})),
+    )
+    .await?;
+    ensure!(
+        stores.get("e2e").await?.data["spec"]["tuples"] == tuples,
+        "the Store with the model is stored"
+    );
     Ok(())
 }

@@ -4,15 +4,23 @@
 //! HelmReleases turn Ready); a further pass writes nothing; deleting it with `cleanupOnDelete` removes the Flux
 //! and OCM objects, the copied Secret, the provider workspace and the Provider, in that order.
 
-#[path = "managed_provider_support/mod.rs"]
-mod support;
-
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use e2e::{
+    api::{create_if_absent as create, dynamic, exists},
+    platform::{self, NS},
+    providers::Scenario,
+    wait::{self, Counter},
+};
 use kube::api::{DeleteParams, Patch, PatchParams};
 use serde_json::{Value, json};
-use support::{NS, Scenario, create, dynamic};
+
+/// How long awaited state may take.
+const PATIENCE: Duration = Duration::from_secs(60);
+/// PlatformMeshes and workspaces in the request counters.
+const PLATFORM_MESHES: &str = "platformmeshes.core.platform-mesh.io";
+const WORKSPACES: &str = "workspaces.tenancy.kcp.io";
 
 fn managed_provider(name: &str, deployments: Value) -> Value {
     json!({"apiVersion": "providers.platform-mesh.io/v1alpha1", "kind": "ManagedProvider",
@@ -28,10 +36,6 @@ fn three_components() -> Value {
                   "values": {"replicas": 2, "ratio": 0.5}}},
         {"ocm": {"registry": "ghcr.io/platform-mesh", "component": "github.com/platform-mesh/extension", "version": "1.0.0"}},
     ])
-}
-
-async fn exists(api: &kube::Api<kube::api::DynamicObject>, name: &str) -> anyhow::Result<bool> {
-    Ok(api.get_opt(name).await?.is_some())
 }
 
 #[tokio::test]
@@ -136,17 +140,30 @@ async fn managed_provider_goes_ready_writes_nothing_when_steady_and_cleans_up_in
         "least privilege by default"
     );
 
-    // Steady state: a change to metadata only reconciles both objects again and writes nothing else.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let before = scenario.server.requests().snapshot();
+    // Steady state: a change to metadata only reconciles both objects again and writes nothing else. A
+    // ManagedProvider pass reads the PlatformMesh (no other controller does here), a Provider pass reads its
+    // workspace twice; once both have run and nothing changes any more, only the touches changed anything.
+    let server = &scenario.server;
+    wait::settle(server, Counter::Changes, Duration::from_secs(1), PATIENCE).await?;
+    let before = server.requests().snapshot();
+    let (mp_passes, provider_passes) = (
+        wait::requests_for(server, PLATFORM_MESHES),
+        wait::requests_for(server, WORKSPACES),
+    );
     let touch = json!({"metadata": {"annotations": {"e2e/touch": "1"}}});
     mps.patch("cowboys", &PatchParams::default(), &Patch::Merge(&touch))
         .await?;
     providers
         .patch("cowboys", &PatchParams::default(), &Patch::Merge(&touch))
         .await?;
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let after = scenario.server.requests().snapshot();
+    wait::requests_since(server, PLATFORM_MESHES, mp_passes, 1, PATIENCE)
+        .await
+        .context("a ManagedProvider pass after the touch")?;
+    wait::requests_since(server, WORKSPACES, provider_passes, 2, PATIENCE)
+        .await
+        .context("a Provider pass after the touch")?;
+    wait::settle(server, Counter::Changes, Duration::from_secs(1), PATIENCE).await?;
+    let after = server.requests().snapshot();
     assert_eq!(
         after.changed_writes - before.changed_writes,
         2,
@@ -194,13 +211,8 @@ async fn managed_provider_goes_ready_writes_nothing_when_steady_and_cleans_up_in
 
 #[tokio::test]
 async fn both_or_neither_flux_and_ocm_are_rejected_by_the_crd() -> anyhow::Result<()> {
-    let server = apiserver::start(apiserver::ServerConfig {
-        simulators: apiserver::sim::SimConfig::none(),
-        ..apiserver::ServerConfig::default()
-    })
-    .await?;
+    let server = platform::server(apiserver::sim::SimConfig::none()).await?;
     let client = server.client();
-    platform_mesh_operator::embedded::install_crds(&client).await?;
     let api = dynamic(
         &client,
         "providers.platform-mesh.io/v1alpha1",
@@ -288,15 +300,9 @@ async fn remote_runtime_cluster_gets_the_kubeconfig_and_flux_deploys_there() -> 
     );
 
     mps.delete("remote", &DeleteParams::default()).await?;
-    let gone = async {
-        while exists(&mps, "remote").await? {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        anyhow::Ok(())
-    };
-    tokio::time::timeout(Duration::from_secs(60), gone)
+    wait::gone(&mps, "remote", PATIENCE)
         .await
-        .context("the ManagedProvider is deleted")??;
+        .context("the ManagedProvider is deleted")?;
     assert!(
         !exists(&remote_secrets, "remote-provider-kubeconfig").await?,
         "cleanup follows the remote cluster"
@@ -333,12 +339,13 @@ async fn same_named_providers_in_two_workspaces_get_their_own_workspace_rights_a
         )
     };
     let (system, other) = (in_ws("root:providers:system"), in_ws("root:providers:other"));
-    for _ in 0..200 {
-        if other.list(&Default::default()).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    // Providers are served in the new workspace once its binding is Bound (or the creation below says why not).
+    let served = wait::until(
+        "Providers served in root:providers:other",
+        Duration::from_secs(10),
+        || async { Ok(other.list(&Default::default()).await.ok().map(|_| ())) },
+    );
+    let _ = served.await;
     let acme = |access: Value| {
         json!({"apiVersion": "providers.platform-mesh.io/v1alpha1", "kind": "Provider",
                "metadata": {"name": "acme"}, "spec": {"access": access}})
@@ -394,15 +401,11 @@ async fn same_named_providers_in_two_workspaces_get_their_own_workspace_rights_a
     );
 
     other.delete("acme", &DeleteParams::default()).await?;
-    let gone = async {
-        while exists(&other, "acme").await? || exists(&workspaces, &ws2).await? {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        anyhow::Ok(())
-    };
-    tokio::time::timeout(Duration::from_secs(60), gone)
-        .await
-        .context("the second Provider is cleaned up")??;
+    wait::until("the second Provider cleaned up", PATIENCE, || async {
+        let left = exists(&other, "acme").await? || exists(&workspaces, &ws2).await?;
+        Ok((!left).then_some(()))
+    })
+    .await?;
     assert!(
         exists(&system, "acme").await? && exists(&workspaces, &ws1).await?,
         "the first one is untouched"

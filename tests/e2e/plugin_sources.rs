@@ -2,15 +2,12 @@
 //! in-process registry) behave the same in the sandbox; bad digests, unreachable registries, traps in `info()` and
 //! incompatible WIT versions are refused with messages that say why; a restart reuses the compile cache.
 
-#[path = "support/oci_registry.rs"]
-mod oci_registry;
-
 use std::{collections::BTreeMap, path::PathBuf, sync::Arc, time::Duration};
 
 use apiserver::{ServerConfig, sim::SimConfig};
+use e2e::oci_registry::Registry;
 use k8s_openapi::{ByteString, api::core::v1::ConfigMap};
 use kube::{Api, Client, api::PostParams};
-use oci_registry::Registry;
 use platform_mesh_operator::{
     clusters::{Clusters, KcpAdmin},
     controller::error_chain,

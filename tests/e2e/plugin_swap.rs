@@ -6,54 +6,33 @@
 //! service keeps working and an Event says why; a registry that comes back is picked up by the retry. A plugin
 //! calling outside its permissions gets a failed condition naming the permission.
 
-#[path = "support/oci_registry.rs"]
-mod oci_registry;
-
 use std::{
-    path::{Path, PathBuf},
     process::Command,
     sync::{Arc, Mutex},
     time::Duration,
 };
 
-use anyhow::{Context as _, bail, ensure};
-use apiserver::{ServerConfig, sim::SimConfig};
-use clap::Parser;
+use anyhow::{Context as _, ensure};
+use apiserver::sim::SimConfig;
+use e2e::{
+    oci_registry::Registry,
+    operator::{self, Operator},
+    platform::{self, NS, repo_root},
+    wait,
+};
 use k8s_openapi::{ByteString, api::core::v1::ConfigMap, api::events::v1::Event};
 use kube::{
     Api, Client,
-    api::{ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams, PostParams},
+    api::{DynamicObject, ListParams, Patch, PatchParams, PostParams},
 };
-use oci_registry::Registry;
 use platform_mesh_operator::{
-    clusters::KcpAdmin,
-    config::OperatorConfig,
-    controller::{
-        ProgressEvent, ProgressSink,
-        operator::{self, OperatorClients},
-    },
-    embedded,
+    controller::ProgressEvent,
     plugin::{RuntimeConfig, STATUS_ANNOTATION, source::sha256_hex},
 };
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
 
-const NS: &str = "platform-mesh-system";
 const PLUGIN_CONFIG: &str = "operator-plugins";
 const VENDOR: &str = "vendor-plugins";
-
-#[derive(Parser)]
-struct Flags {
-    #[command(flatten)]
-    config: OperatorConfig,
-}
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .canonicalize()
-        .unwrap()
-}
 
 /// Builds `plugins/wait` again with another version string, in a target directory of its own.
 fn build_wait_variant(version: &str) -> anyhow::Result<Vec<u8>> {
@@ -85,11 +64,6 @@ fn build_wait_variant(version: &str) -> anyhow::Result<Vec<u8>> {
         .context("running cargo")?;
     ensure!(status.success(), "building the wait variant failed: {status}");
     Ok(std::fs::read(target.join("wasm32-wasip2/plugin/wait.wasm"))?)
-}
-
-fn dynamic(client: &Client, group: &str, version: &str, kind: &str, plural: &str) -> Api<DynamicObject> {
-    let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural);
-    Api::namespaced_with(client.clone(), NS, &resource)
 }
 
 async fn put_config_map(
@@ -134,21 +108,13 @@ async fn swap_status(client: &Client) -> anyhow::Result<Value> {
     Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
-async fn eventually<F, Fut>(what: &str, mut check: F) -> anyhow::Result<Value>
+/// Polls `check` (every 100 ms, up to 90 s) until it finds something.
+async fn eventually<F, Fut>(what: &str, check: F) -> anyhow::Result<Value>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<Option<Value>>>,
 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
-    loop {
-        if let Some(found) = check().await? {
-            return Ok(found);
-        }
-        if tokio::time::Instant::now() > deadline {
-            bail!("timed out waiting for {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait::until(what, Duration::from_secs(90), check).await
 }
 
 /// Waits for the status annotation to report `result` with a generation of `generation`.
@@ -199,17 +165,9 @@ fn wait_permissions() -> &'static str {
 #[tokio::test]
 async fn plugin_sets_swap_live_and_bad_ones_are_refused() -> anyhow::Result<()> {
     let wait_v2 = build_wait_variant("0.2.0-e2e")?;
-    let server = apiserver::start(ServerConfig {
-        simulators: SimConfig::all(),
-        ..ServerConfig::default()
-    })
-    .await?;
+    let server = platform::server(SimConfig::all()).await?;
     let client = server.client();
-    embedded::install_crds(&client).await?;
-    let root = repo_root();
-    for object in embedded::read_documents(&root.join("deploy/samples/namespace.yaml"))? {
-        embedded::apply(&client, &object).await?;
-    }
+    platform::apply_samples(&client, &["namespace.yaml"]).await?;
     let registry = Registry::start().await;
     let summary = std::fs::read(RuntimeConfig::example_plugins_dir().join("summary.wasm"))?;
     let summary_source = registry.push("examples/summary", "0.1.0", &summary);
@@ -228,13 +186,7 @@ async fn plugin_sets_swap_live_and_bad_ones_are_refused() -> anyhow::Result<()> 
         wait_permissions()
     );
     put_config_map(&client, PLUGIN_CONFIG, Some(&v1), &[]).await?;
-    let platform_meshes = dynamic(
-        &client,
-        "core.platform-mesh.io",
-        "v1alpha1",
-        "PlatformMesh",
-        "platformmeshes",
-    );
+    let platform_meshes = platform::platform_meshes(&client, Some(NS));
     let pm: DynamicObject = serde_json::from_value(json!({
         "apiVersion": "core.platform-mesh.io/v1alpha1", "kind": "PlatformMesh",
         "metadata": {"name": "platform-mesh", "namespace": NS},
@@ -242,33 +194,10 @@ async fn plugin_sets_swap_live_and_bad_ones_are_refused() -> anyhow::Result<()> 
     }))?;
     platform_meshes.create(&PostParams::default(), &pm).await?;
 
-    let mut config =
-        Flags::try_parse_from(["e2e", "--plugin-config", &format!("{NS}/{PLUGIN_CONFIG}")])?.config;
-    config.workspace_dir = root.clone();
-    config.kcp.kcp_url = server.url().to_owned();
-    let clients = OperatorClients {
-        runtime: client.clone(),
-        infra: client.clone(),
-        kcp_admin: KcpAdmin::Config(Box::new(kube::Config::new(server.url().parse()?))),
-    };
-    let (progress, mut events) = ProgressSink::channel();
-    let seen: Arc<Mutex<Vec<ProgressEvent>>> = Arc::default();
-    let recorder = seen.clone();
-    tokio::spawn(async move {
-        while let Some(event) = events.recv().await {
-            println!(
-                "{} {} {} {}",
-                event.change.type_, event.change.status, event.change.reason, event.change.message
-            );
-            recorder.lock().unwrap().push(event);
-        }
-    });
-    let stop = CancellationToken::new();
-    let stopped = stop.clone();
-    let operator =
-        tokio::spawn(
-            async move { operator::run(&config, clients, progress, stopped.cancelled_owned()).await },
-        );
+    let plugin_config = format!("--plugin-config={NS}/{PLUGIN_CONFIG}");
+    let config = operator::config(&server, &repo_root(), &[&plugin_config])?;
+    let mut operator = Operator::spawn(&config, &operator::clients(&server)?);
+    let seen = operator.record();
 
     let ready = |seen: &Arc<Mutex<Vec<ProgressEvent>>>| {
         seen.lock()
@@ -410,11 +339,7 @@ async fn plugin_sets_swap_live_and_bad_ones_are_refused() -> anyhow::Result<()> 
     );
     assert_eq!(failed["reason"], "Error");
 
-    stop.cancel();
-    tokio::time::timeout(Duration::from_secs(30), operator)
-        .await??
-        .context("operator run")?;
-    assert!(Path::new(&root).is_dir());
+    operator.stop().await?;
     server.shutdown().await;
     Ok(())
 }

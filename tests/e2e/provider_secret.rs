@@ -6,15 +6,19 @@
 //! unchanged PlatformMesh writes nothing (the token is reused). A scoped connection without a slice or export name
 //! is refused by the CRD, and one whose name is only whitespace is reported in the condition.
 
-mod provider_support;
-
 use anyhow::{Context as _, ensure};
+use e2e::{
+    api::dynamic,
+    kcp::{client_from_secret, client_from_secret_at, config, platform, platform_meshes},
+    operator::{Operator, Passes, Want},
+    platform::{NS, PM, PMS},
+    wait,
+};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::{
     Api,
     api::{ListParams, Patch, PatchParams},
 };
-use provider_support::*;
 use serde_json::json;
 
 const ADMIN_SECRETS: [&str; 9] = [
@@ -51,8 +55,8 @@ async fn sample_platform_mesh_writes_kubeconfigs_that_reach_the_right_workspace(
     platform_meshes(&server)
         .patch(PM, &PatchParams::default(), &Patch::Merge(&extra))
         .await?;
-    let mut operator = start(&config, &clients);
-    operator.wait_for("Ready", "True", None).await?;
+    let mut operator = Operator::spawn(&config, &clients);
+    operator.until(Want::condition("Ready", "True")).await?;
     operator.stop().await?;
 
     for name in ADMIN_SECRETS.iter().chain(&SCOPED_SECRETS) {
@@ -64,12 +68,7 @@ async fn sample_platform_mesh_writes_kubeconfigs_that_reach_the_right_workspace(
     // Admin: the kcp admin credentials, at root:platform-mesh-system, where the core APIExport lives.
     let (admin, url) = client_from_secret(&server, NS, "account-operator-kubeconfig").await?;
     ensure!(url == format!("{}/clusters/{PMS}", server.url()), "{url}");
-    let exports = api(
-        &admin,
-        ("apis.kcp.io", "v1alpha1", "APIExport"),
-        "apiexports",
-        None,
-    );
+    let exports = dynamic(&admin, "apis.kcp.io/v1alpha1", "APIExport", "apiexports", None);
     let names: Vec<String> = exports
         .list(&ListParams::default())
         .await?
@@ -85,12 +84,7 @@ async fn sample_platform_mesh_writes_kubeconfigs_that_reach_the_right_workspace(
         .context("admin may read everything")?;
     // Another admin secret reaches root, where the workspaces are.
     let (root, _) = client_from_secret(&server, NS, "security-initializer-kubeconfig").await?;
-    let workspaces = api(
-        &root,
-        ("tenancy.kcp.io", "v1alpha1", "Workspace"),
-        "workspaces",
-        None,
-    );
+    let workspaces = dynamic(&root, "tenancy.kcp.io/v1alpha1", "Workspace", "workspaces", None);
     workspaces
         .get("platform-mesh-system")
         .await
@@ -99,9 +93,10 @@ async fn sample_platform_mesh_writes_kubeconfigs_that_reach_the_right_workspace(
     // Scoped: a token for platform-mesh-provider-rebac-authz-webhook-kubeconfig in root:platform-mesh-system.
     let (scoped, url) = client_from_secret(&server, NS, "rebac-authz-webhook-kubeconfig").await?;
     ensure!(url == format!("{}/clusters/{PMS}", server.url()), "{url}");
-    let accounts = api(
+    let accounts = dynamic(
         &scoped,
-        ("core.platform-mesh.io", "v1alpha1", "Account"),
+        "core.platform-mesh.io/v1alpha1",
+        "Account",
         "accounts",
         None,
     );
@@ -114,12 +109,7 @@ async fn sample_platform_mesh_writes_kubeconfigs_that_reach_the_right_workspace(
         .list(&ListParams::default())
         .await
         .context("claimed secrets are allowed")?;
-    let bindings = api(
-        &scoped,
-        ("apis.kcp.io", "v1alpha1", "APIBinding"),
-        "apibindings",
-        None,
-    );
+    let bindings = dynamic(&scoped, "apis.kcp.io/v1alpha1", "APIBinding", "apibindings", None);
     bindings
         .list(&ListParams::default())
         .await
@@ -135,9 +125,10 @@ async fn sample_platform_mesh_writes_kubeconfigs_that_reach_the_right_workspace(
     let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(scoped.clone());
     let (code, _) = status_code(namespaces.list(&ListParams::default()).await.unwrap_err());
     ensure!(code == 403, "namespaces are outside the rules: {code}");
-    let roles = api(
+    let roles = dynamic(
         &scoped,
-        ("rbac.authorization.k8s.io", "v1", "ClusterRole"),
+        "rbac.authorization.k8s.io/v1",
+        "ClusterRole",
         "clusterroles",
         None,
     );
@@ -175,12 +166,7 @@ async fn sample_platform_mesh_writes_kubeconfigs_that_reach_the_right_workspace(
     let cluster = server.logical_cluster(PMS);
     let (vw, _) =
         client_from_secret_at(&server, NS, "vw-kubeconfig", &format!("/clusters/{cluster}")).await?;
-    let accounts = api(
-        &vw,
-        ("core.platform-mesh.io", "v1alpha1", "Account"),
-        "accounts",
-        None,
-    );
+    let accounts = dynamic(&vw, "core.platform-mesh.io/v1alpha1", "Account", "accounts", None);
     let account = json!({"apiVersion": "core.platform-mesh.io/v1alpha1", "kind": "Account",
                          "metadata": {"name": "created-through-the-virtual-workspace"},
                          "spec": {"type": "account"}});
@@ -188,9 +174,10 @@ async fn sample_platform_mesh_writes_kubeconfigs_that_reach_the_right_workspace(
         .create(&Default::default(), &serde_json::from_value(account)?)
         .await
         .context("creating an Account through the virtual workspace")?;
-    api(
+    dynamic(
         &server.kcp_client(PMS),
-        ("core.platform-mesh.io", "v1alpha1", "Account"),
+        "core.platform-mesh.io/v1alpha1",
+        "Account",
         "accounts",
         None,
     )
@@ -214,9 +201,12 @@ async fn sample_platform_mesh_writes_kubeconfigs_that_reach_the_right_workspace(
     );
 
     // A second reconcile of the unchanged PlatformMesh writes nothing: tokens are reused, Secrets compared.
-    quiet(&server).await?;
+    wait::quiet(&server).await?;
     server.requests().reset();
-    let report = one_pass(&server, &config, &clients).await?;
+    let report = Passes::new(&config, &clients, &server.client())
+        .await?
+        .reconcile(NS, PM)
+        .await;
     ensure!(report.error.is_none(), "{:?}", report.error);
     let stats = server.requests().snapshot();
     println!("second reconcile: {stats:?}");
@@ -252,12 +242,10 @@ async fn scoped_connection_without_slice_or_export_is_rejected_with_a_clear_mess
         {"secret": "blank-kubeconfig", "path": PMS, "apiExportName": " "}]}}});
     pms.patch(PM, &PatchParams::default(), &Patch::Merge(&blank))
         .await?;
-    let mut operator = start(&config, &clients);
+    let mut operator = Operator::spawn(&config, &clients);
     let message = operator
-        .wait_for(
-            "ProvidersecretSubroutine",
-            "False",
-            Some("invalid provider connection"),
+        .message(
+            Want::condition("ProvidersecretSubroutine", "False").containing("invalid provider connection"),
         )
         .await?;
     operator.stop().await?;

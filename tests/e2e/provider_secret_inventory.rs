@@ -3,73 +3,45 @@
 //! `root:platform-mesh-system`), failures injected with the server's fault rules. Each case runs reconcile passes
 //! outside the controller and reads the `ProvidersecretSubroutine` condition.
 
-mod provider_support;
-
 use std::time::Duration;
 
 use anyhow::{Context as _, bail, ensure};
-use apiserver::{FaultAction, FaultRule, Server, ServerConfig, Verb, sim::SimConfig};
-use clap::Parser;
+use apiserver::{FaultAction, FaultRule, Server, Verb, sim::SimConfig};
+use e2e::{
+    api::{apply, dynamic},
+    kcp::{client_from_secret, platform_meshes},
+    operator::{self, Passes},
+    platform::{self, NS, PM, PMS, repo_root},
+    wait,
+};
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api,
     api::{Patch, PatchParams},
 };
-use platform_mesh_operator::{
-    clusters::KcpAdmin,
-    config::OperatorConfig,
-    controller::operator::{self, OperatorClients},
-    embedded,
-    lifecycle::{KubeStore, ObjectKey},
-};
-use provider_support::{NS, PM, PMS, api, apply, client_from_secret, platform_meshes, repo_root};
 use serde_json::{Value, json};
-
-#[derive(Parser)]
-struct Flags {
-    #[command(flatten)]
-    config: OperatorConfig,
-}
 
 /// The server with CRDs, the namespace, optionally the kcp-operator objects (and so the kcp admin Secrets), and
 /// the core APIExport in kcp.
 async fn platform(kcp_operator: bool) -> anyhow::Result<Server> {
-    let server = apiserver::start(ServerConfig {
-        simulators: SimConfig::all(),
-        ..ServerConfig::default()
-    })
-    .await?;
+    let server = platform::server(SimConfig::all()).await?;
     let client = server.client();
-    embedded::install_crds(&client).await?;
-    for object in embedded::read_documents(&repo_root().join("deploy/samples/namespace.yaml"))? {
-        embedded::apply(&client, &object).await?;
-    }
+    platform::apply_samples(&client, &["namespace.yaml"]).await?;
     if kcp_operator {
-        for (kind, plural, name) in [
-            ("RootShard", "rootshards", "root"),
-            ("FrontProxy", "frontproxies", "frontproxy"),
-        ] {
-            let objects = api(&client, ("operator.kcp.io", "v1alpha1", kind), plural, Some(NS));
-            let object = json!({"apiVersion": "operator.kcp.io/v1alpha1", "kind": kind,
-                                "metadata": {"name": name, "namespace": NS}, "spec": {}});
-            apply(&objects, object).await?;
-        }
+        platform::kcp_operator_objects(&client).await?;
         let secrets: Api<Secret> = Api::namespaced(client.clone(), NS);
         for name in ["kcp-cluster-admin-client-cert", "kubeconfig-kcp-admin", "root-ca"] {
-            let mut found = false;
-            for _ in 0..100 {
-                if secrets.get_opt(name).await?.is_some() {
-                    found = true;
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            ensure!(found, "the simulated kcp-operator did not create {name}");
+            let what = format!("the simulated kcp-operator to create {name}");
+            wait::until(&what, Duration::from_secs(10), || async {
+                Ok(secrets.get_opt(name).await?.map(|_| ()))
+            })
+            .await?;
         }
     }
-    let exports = api(
+    let exports = dynamic(
         &server.kcp_client(PMS),
-        ("apis.kcp.io", "v1alpha1", "APIExport"),
+        "apis.kcp.io/v1alpha1",
+        "APIExport",
         "apiexports",
         None,
     );
@@ -87,30 +59,19 @@ async fn reconcile(server: &Server, spec: Value) -> anyhow::Result<Value> {
     let pm = json!({"apiVersion": "core.platform-mesh.io/v1alpha1", "kind": "PlatformMesh",
                     "metadata": {"name": PM, "namespace": NS}, "spec": spec});
     apply(&platform_meshes(server), pm).await?;
-    let mut config = Flags::try_parse_from([
-        "e2e",
-        "--subroutines-deployment-enabled=false",
-        "--subroutines-kcp-setup-enabled=false",
-        "--subroutines-feature-toggles-enabled=false",
-        "--subroutines-wait-enabled=false",
-    ])?
-    .config;
-    config.workspace_dir = repo_root().canonicalize()?;
-    config.kcp.kcp_url = server.url().to_owned();
-    let clients = OperatorClients {
-        runtime: server.client(),
-        infra: server.client(),
-        kcp_admin: KcpAdmin::Config(Box::new(kube::Config::new(server.url().parse()?))),
-    };
-    let plugins = operator::start_plugins(&config, &clients).await?;
-    let lifecycle = operator::platform_mesh_lifecycle(&config, &plugins.handle);
-    let resource = kube::api::ApiResource::from_gvk_with_plural(
-        &kube::api::GroupVersionKind::gvk("core.platform-mesh.io", "v1alpha1", "PlatformMesh"),
-        "platformmeshes",
-    );
-    let store = KubeStore::new(server.client(), resource);
+    let config = operator::config(
+        server,
+        &repo_root(),
+        &[
+            "--subroutines-deployment-enabled=false",
+            "--subroutines-kcp-setup-enabled=false",
+            "--subroutines-feature-toggles-enabled=false",
+            "--subroutines-wait-enabled=false",
+        ],
+    )?;
+    let passes = Passes::new(&config, &operator::clients(server)?, &server.client()).await?;
     for _ in 0..3 {
-        let report = lifecycle.reconcile(&store, &ObjectKey::namespaced(NS, PM)).await;
+        let report = passes.reconcile(NS, PM).await;
         if !report.added_finalizers {
             let pm = platform_meshes(server).get(PM).await?;
             let conditions = pm.data["status"]["conditions"]
@@ -295,9 +256,10 @@ async fn unreachable_kcp_is_an_error() -> anyhow::Result<()> {
 
 /// Creates an endpoint slice for an export that does not exist, so the simulated kcp never fills its endpoints.
 async fn orphan_slice(server: &Server, url: Option<&str>) -> anyhow::Result<()> {
-    let slices = api(
+    let slices = dynamic(
         &server.kcp_client(PMS),
-        ("apis.kcp.io", "v1alpha1", "APIExportEndpointSlice"),
+        "apis.kcp.io/v1alpha1",
+        "APIExportEndpointSlice",
         "apiexportendpointslices",
         None,
     );

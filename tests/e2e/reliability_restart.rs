@@ -2,12 +2,13 @@
 //! in-flight plugin calls and writes are cut wherever they are), a new operator starts against the same cluster,
 //! and every instance reaches Ready with nothing lost or duplicated.
 
-mod reliability_support;
-
 use std::time::{Duration, Instant};
 
+use e2e::{
+    reliability::{Platform, print_requests},
+    wait::{self, Counter},
+};
 use platform_mesh_operator::controller::ProgressSink;
-use reliability_support::{Platform, print_requests};
 use tokio_util::sync::CancellationToken;
 
 const INSTANCES: usize = 20;
@@ -48,11 +49,17 @@ async fn killed_mid_reconcile_the_next_operator_converges() -> anyhow::Result<()
     print_requests("both operators", &platform.server, &before);
     platform.check_complete(INSTANCES).await?;
 
-    // Converged means quiet: a further pass over everything writes nothing.
+    // Converged means quiet: the state-changing writes after convergence stop.
     let settled = platform.server.requests().snapshot();
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    wait::settle(
+        &platform.server,
+        Counter::Changes,
+        Duration::from_secs(1),
+        Duration::from_secs(30),
+    )
+    .await?;
     let changed = platform.server.requests().snapshot().changed_writes - settled.changed_writes;
-    println!("state-changing writes in the 3 s after convergence: {changed}");
+    println!("state-changing writes after convergence until a quiet second: {changed}");
 
     stop.cancel();
     tokio::time::timeout(Duration::from_secs(30), second).await???;

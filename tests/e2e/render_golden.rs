@@ -2,19 +2,11 @@
 //! Flux and for Argo CD by the real deployment plugin against the offline clusters, compared exactly with
 //! `tests/golden/render-<technology>.yaml`. `PMO_UPDATE_GOLDEN=1` rewrites them.
 
-use std::path::PathBuf;
-
+use e2e::platform::repo_root;
 use platform_mesh_operator::{
     plugin::RuntimeConfig,
     render::{self, RenderError, RenderInput},
 };
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .canonicalize()
-        .unwrap()
-}
 
 fn input(technology: Option<&str>, profile: String) -> anyhow::Result<RenderInput> {
     let root = repo_root();

@@ -4,25 +4,16 @@
 //! version store keeps what the first plugin recorded. A second scenario runs the whole operator (`run`) to show
 //! the Resource controller is wired in beside the PlatformMesh controller.
 
-#[path = "resource_support/mod.rs"]
-mod support;
-
 use std::sync::Arc;
 
 use anyhow::ensure;
-use clap::Parser;
-use platform_mesh_operator::{
-    clusters::KcpAdmin,
-    config::OperatorConfig,
-    controller::{
-        ProgressSink,
-        operator::{self, OperatorClients},
-    },
-    hostapi::{ImageVersion, ImageVersionStore},
+use e2e::{
+    operator::{self, Operator},
+    platform::repo_root,
+    resource::{Cluster, Controller, VERSION, eventually, plugin_runtime, resource_lifecycle},
 };
+use platform_mesh_operator::hostapi::{ImageVersion, ImageVersionStore};
 use serde_json::{Value, json};
-use support::{Cluster, Controller, VERSION, eventually, plugin_runtime, resource_lifecycle};
-use tokio_util::sync::CancellationToken;
 
 const NS: &str = "ocm-flux";
 
@@ -70,8 +61,8 @@ async fn install(cluster: &Cluster) -> anyhow::Result<()> {
 
 /// Every Resource has done its work.
 async fn converged(cluster: &Cluster) -> anyhow::Result<()> {
-    let source = |kind, plural| cluster.api("source.toolkit.fluxcd.io", "v1", kind, plural);
-    let releases = cluster.api("helm.toolkit.fluxcd.io", "v2", "HelmRelease", "helmreleases");
+    let source = |kind, plural| cluster.api("source.toolkit.fluxcd.io/v1", kind, plural);
+    let releases = cluster.api("helm.toolkit.fluxcd.io/v2", "HelmRelease", "helmreleases");
 
     let oci = cluster
         .wait_for(
@@ -196,12 +187,6 @@ async fn ocm_resources_become_flux_sources_and_release_versions_and_a_second_pas
     Ok(())
 }
 
-#[derive(Parser)]
-struct Flags {
-    #[command(flatten)]
-    config: OperatorConfig,
-}
-
 #[tokio::test]
 async fn the_operator_runs_the_resource_controller_with_the_shipped_chain_and_permissions()
 -> anyhow::Result<()> {
@@ -226,25 +211,9 @@ async fn the_operator_runs_the_resource_controller_with_the_shipped_chain_and_pe
             json!({}),
         )
         .await?;
-    let mut config = Flags::try_parse_from(["e2e"])?.config;
-    config.workspace_dir = support::repo_root();
-    config.kcp.kcp_url = cluster.server.url().to_owned();
-    let clients = OperatorClients {
-        runtime: cluster.client.clone(),
-        infra: cluster.client.clone(),
-        kcp_admin: KcpAdmin::Config(Box::new(kube::Config::new(cluster.server.url().parse()?))),
-    };
-    let stop = CancellationToken::new();
-    let stopped = stop.clone();
-    let operator = tokio::spawn(async move {
-        operator::run(&config, clients, ProgressSink::none(), stopped.cancelled_owned()).await
-    });
-    let sources = cluster.api(
-        "source.toolkit.fluxcd.io",
-        "v1",
-        "OCIRepository",
-        "ocirepositories",
-    );
+    let config = operator::config(&cluster.server, &repo_root(), &[])?;
+    let operator = Operator::spawn(&config, &operator::clients(&cluster.server)?);
+    let sources = cluster.api("source.toolkit.fluxcd.io/v1", "OCIRepository", "ocirepositories");
     eventually("the OCIRepository of keycloak-chart", || async {
         let found = sources.get_opt("keycloak").await?;
         ensure!(found.is_some(), "no OCIRepository yet");
@@ -252,14 +221,13 @@ async fn the_operator_runs_the_resource_controller_with_the_shipped_chain_and_pe
     })
     .await?;
     // The shipped configuration's least-privilege permissions allow the HelmRelease patch too.
-    let releases = cluster.api("helm.toolkit.fluxcd.io", "v2", "HelmRelease", "helmreleases");
+    let releases = cluster.api("helm.toolkit.fluxcd.io/v2", "HelmRelease", "helmreleases");
     cluster
         .wait_for(&releases, "kcp", "image version set", |r| {
             r["spec"]["values"]["image"]["tag"] == VERSION
         })
         .await?;
-    stop.cancel();
-    tokio::time::timeout(std::time::Duration::from_secs(30), operator).await???;
+    operator.stop().await?;
     cluster.server.shutdown().await;
     Ok(())
 }

@@ -3,15 +3,12 @@
 //! into an Application's Helm values (a YAML string), with one field manager per Resource. A second pass over the
 //! unchanged Resources makes no write request.
 
-#[path = "resource_support/mod.rs"]
-mod support;
-
 use std::sync::Arc;
 
 use anyhow::ensure;
+use e2e::resource::{Cluster, Controller, VERSION, plugin_runtime, resource_lifecycle};
 use platform_mesh_operator::hostapi::{ImageVersion, ImageVersionStore};
 use serde_json::{Value, json};
-use support::{Cluster, Controller, VERSION, plugin_runtime, resource_lifecycle};
 
 const NS: &str = "ocm-argo";
 const PLACEHOLDER: &str = "PLACEHOLDER_TO_BE_SET_BY_RESOURCE_SUBROUTINE";
@@ -95,7 +92,7 @@ fn managers(object: &Value) -> Vec<String> {
 }
 
 async fn converged(cluster: &Cluster) -> anyhow::Result<()> {
-    let apps = cluster.api("argoproj.io", "v1alpha1", "Application", "applications");
+    let apps = cluster.api("argoproj.io/v1alpha1", "Application", "applications");
     let keycloak = cluster
         .wait_for(&apps, "keycloak", "OCI chart source set", |a| {
             a["spec"]["source"]["targetRevision"] == VERSION

@@ -1,22 +1,17 @@
 //! Shared setup of the Provider/ManagedProvider end-to-end tests: the embedded server with the providers APIExport
 //! in kcp, a Ready PlatformMesh, and the Provider and ManagedProvider controllers running the real wasm plugins.
-#![allow(dead_code)]
-
-use std::{path::PathBuf, time::Duration};
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use apiserver::{ServerConfig, sim::SimConfig};
-use clap::Parser;
+use apiserver::sim::SimConfig;
 use kube::{
-    Api, Client,
-    api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams},
+    Client,
+    api::{Patch, PatchParams},
 };
 use platform_mesh_operator::{
-    clusters::{Clusters, KcpAdmin},
-    config::OperatorConfig,
+    clusters::Clusters,
     controller::{
-        ControllerSettings, ProgressEvent, ProgressSink, managedprovider,
-        operator::{self, OperatorClients},
+        ControllerSettings, ProgressEvent, ProgressSink, managedprovider, operator,
         provider::{self, ProviderLifecycle, ProviderSettings},
         provider_chains,
     },
@@ -27,47 +22,19 @@ use serde_json::{Value, json};
 use tokio::{sync::mpsc::UnboundedReceiver, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
-/// The namespace of the PlatformMesh and the ManagedProviders.
-pub const NS: &str = "platform-mesh-system";
+use crate::{
+    api::{create_if_absent as create, dynamic},
+    operator::{Want, clients, wait_for},
+    platform::{self, NS, repo_root},
+};
+
 /// The providers APIExport (and its endpoint slice).
 pub const EXPORT: &str = "providers.platform-mesh.io";
 
-#[derive(Parser)]
-struct Flags {
-    #[command(flatten)]
-    config: OperatorConfig,
-}
-
-/// A dynamic API for `kind` in `namespace` (`None`: cluster-scoped or all namespaces).
-pub fn dynamic(
-    client: &Client,
-    api_version: &str,
-    kind: &str,
-    plural: &str,
-    namespace: Option<&str>,
-) -> Api<DynamicObject> {
-    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-    let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural);
-    match namespace {
-        Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
-        None => Api::all_with(client.clone(), &resource),
-    }
-}
-
-/// Creates `object` through `api` (AlreadyExists is fine).
-pub async fn create(api: &Api<DynamicObject>, object: Value) -> anyhow::Result<()> {
-    let object: DynamicObject = serde_json::from_value(object)?;
-    match api.create(&PostParams::default(), &object).await {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
-        Err(e) => Err(e).context("creating an object"),
-    }
-}
-
 /// A shipped kcp manifest of `manifests/kcp/01-platform-mesh-system`.
 fn manifest(file: &str) -> anyhow::Result<Value> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../manifests/kcp/01-platform-mesh-system")
+    let path = repo_root()
+        .join("manifests/kcp/01-platform-mesh-system")
         .join(file);
     embedded::read_documents(&path)?
         .into_iter()
@@ -158,13 +125,7 @@ pub async fn install_kcp(server: &apiserver::Server) -> anyhow::Result<()> {
 
 /// A PlatformMesh `platform-mesh` whose Ready condition is True (no PlatformMesh controller runs).
 pub async fn ready_platform_mesh(client: &Client) -> anyhow::Result<()> {
-    let api = dynamic(
-        client,
-        "core.platform-mesh.io/v1alpha1",
-        "PlatformMesh",
-        "platformmeshes",
-        Some(NS),
-    );
+    let api = platform::platform_meshes(client, Some(NS));
     create(
         &api,
         json!({"apiVersion": "core.platform-mesh.io/v1alpha1", "kind": "PlatformMesh",
@@ -191,29 +152,14 @@ impl Scenario {
     /// Starts the server with every simulator, installs CRDs, kcp's provider APIs and a Ready PlatformMesh, and
     /// runs the Provider and ManagedProvider controllers with the shipped plugins.
     pub async fn start() -> anyhow::Result<Scenario> {
-        let server = apiserver::start(ServerConfig {
-            simulators: SimConfig::all().with_delay(Duration::from_millis(20)),
-            ..ServerConfig::default()
-        })
-        .await?;
+        let server = platform::server(SimConfig::all().with_delay(Duration::from_millis(20))).await?;
         let client = server.client();
-        embedded::install_crds(&client).await?;
-        let repo_root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-        for object in embedded::read_documents(&repo_root.join("deploy/samples/namespace.yaml"))? {
-            embedded::apply(&client, &object).await?;
-        }
+        platform::apply_samples(&client, &["namespace.yaml"]).await?;
         install_kcp(&server).await?;
         ready_platform_mesh(&client).await?;
 
-        let mut config = Flags::try_parse_from(["e2e"])?.config;
-        config.workspace_dir = repo_root.canonicalize()?;
-        config.kcp.kcp_url = server.url().to_owned();
-        let kcp = kube::Config::new(server.url().parse()?);
-        let clients = OperatorClients {
-            runtime: client.clone(),
-            infra: client.clone(),
-            kcp_admin: KcpAdmin::Config(Box::new(kcp)),
-        };
+        let config = crate::operator::config(&server, &repo_root(), &[])?;
+        let clients = clients(&server)?;
         let plugins = operator::start_plugins(&config, &clients).await?;
         let (progress, events) = ProgressSink::channel();
         let stop = CancellationToken::new();
@@ -273,32 +219,10 @@ impl Scenario {
         type_: &str,
         status: &str,
     ) -> anyhow::Result<Vec<ProgressEvent>> {
-        let mut seen = Vec::new();
-        let wait = async {
-            while let Some(event) = self.events.recv().await {
-                println!(
-                    "{} {} {} {} {} {}",
-                    event.controller,
-                    event.key,
-                    event.change.type_,
-                    event.change.status,
-                    event.change.reason,
-                    event.change.message
-                );
-                let hit = event.controller == controller
-                    && event.change.type_ == type_
-                    && event.change.status == status;
-                seen.push(event);
-                if hit {
-                    return Ok(());
-                }
-            }
-            bail!("the controllers stopped")
-        };
-        tokio::time::timeout(Duration::from_secs(90), wait)
-            .await
-            .with_context(|| format!("waiting for {controller} {type_}={status}"))??;
-        Ok(seen)
+        let want = Want::condition(type_, status)
+            .of(controller)
+            .within(Duration::from_secs(90));
+        wait_for(&mut self.events, want).await
     }
 
     /// Stops the controllers and the server.

@@ -2,96 +2,35 @@
 //! namespace and waiting (spec.wait) for its own HelmRelease, which the simulated Flux makes Ready; the operator
 //! with the wait chain; and the checks that nothing is missing or duplicated.
 
-#![allow(dead_code)] // each test binary uses a different part
-
 use std::{
     collections::BTreeSet,
     path::PathBuf,
     time::{Duration, Instant},
 };
 
-use anyhow::{Context as _, bail, ensure};
-use apiserver::{ServerConfig, sim::SimConfig};
-use clap::Parser;
-use kube::{
-    Api, Client,
-    api::{ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams},
-};
+use anyhow::{bail, ensure};
+use apiserver::sim::SimConfig;
+use kube::{Client, api::ListParams};
 use platform_mesh_operator::{
-    clusters::KcpAdmin,
     config::OperatorConfig,
     controller::{
         ProgressSink,
         operator::{self, OperatorClients, RunError},
     },
-    embedded,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-const MANAGER: &str = "reliability-test";
-
-#[derive(Parser)]
-struct Flags {
-    #[command(flatten)]
-    config: OperatorConfig,
-}
+use crate::{
+    api::{apply, condition, conditions, dynamic},
+    operator::clients,
+    platform::{self, helm_releases, platform_meshes, repo_root},
+};
 
 /// The namespace of instance `i`.
 pub fn namespace(i: usize) -> String {
     format!("pm-{i:03}")
-}
-
-fn api(
-    client: &Client,
-    group: &str,
-    version: &str,
-    kind: &str,
-    plural: &str,
-    ns: Option<&str>,
-) -> Api<DynamicObject> {
-    let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural);
-    match ns {
-        Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
-        None => Api::all_with(client.clone(), &resource),
-    }
-}
-
-/// All PlatformMeshes (or those of one namespace).
-pub fn platform_meshes(client: &Client, ns: Option<&str>) -> Api<DynamicObject> {
-    api(
-        client,
-        "core.platform-mesh.io",
-        "v1alpha1",
-        "PlatformMesh",
-        "platformmeshes",
-        ns,
-    )
-}
-
-/// All HelmReleases (or those of one namespace).
-pub fn helm_releases(client: &Client, ns: Option<&str>) -> Api<DynamicObject> {
-    api(
-        client,
-        "helm.toolkit.fluxcd.io",
-        "v2",
-        "HelmRelease",
-        "helmreleases",
-        ns,
-    )
-}
-
-async fn apply(api: &Api<DynamicObject>, object: Value) -> anyhow::Result<()> {
-    let name = object["metadata"]["name"].as_str().unwrap_or_default().to_owned();
-    api.patch(
-        &name,
-        &PatchParams::apply(MANAGER).force(),
-        &Patch::Apply(&object),
-    )
-    .await
-    .with_context(|| format!("applying {} {name}", object["kind"]))?;
-    Ok(())
 }
 
 /// The embedded platform: API server with every simulator, CRDs installed.
@@ -109,20 +48,12 @@ pub struct Platform {
 impl Platform {
     /// Starts the server and installs the CRDs.
     pub async fn start() -> anyhow::Result<Self> {
-        let server = apiserver::start(ServerConfig {
-            simulators: SimConfig::all(),
-            ..ServerConfig::default()
-        })
-        .await?;
+        let server = platform::server(SimConfig::all()).await?;
         let client = server.client();
-        embedded::install_crds(&client).await?;
-        let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("..")
-            .canonicalize()?;
         Ok(Platform {
             server,
             client,
-            repo,
+            repo: repo_root(),
             cache: tempfile::tempdir()?,
         })
     }
@@ -130,7 +61,7 @@ impl Platform {
     /// Creates instances `range`: a namespace, an OCIRepository and a HelmRelease Flux makes Ready, and a
     /// PlatformMesh `pm` waiting for that HelmRelease.
     pub async fn add_instances(&self, range: std::ops::Range<usize>) -> anyhow::Result<()> {
-        let namespaces = api(&self.client, "", "v1", "Namespace", "namespaces", None);
+        let namespaces = dynamic(&self.client, "v1", "Namespace", "namespaces", None);
         for i in range {
             let ns = namespace(i);
             apply(
@@ -138,10 +69,9 @@ impl Platform {
                 json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
             )
             .await?;
-            let sources = api(
+            let sources = dynamic(
                 &self.client,
-                "source.toolkit.fluxcd.io",
-                "v1",
+                "source.toolkit.fluxcd.io/v1",
                 "OCIRepository",
                 "ocirepositories",
                 Some(&ns),
@@ -179,26 +109,22 @@ impl Platform {
     /// The operator configuration of these tests: the wait chain (the other subroutines need the whole
     /// platform, which one PlatformMesh per cluster owns), the shared plugin cache.
     pub fn config(&self) -> anyhow::Result<OperatorConfig> {
-        let mut config = Flags::try_parse_from([
-            "reliability",
-            "--subroutines-deployment-enabled=false",
-            "--subroutines-kcp-setup-enabled=false",
-            "--subroutines-provider-secret-enabled=false",
-        ])?
-        .config;
-        config.workspace_dir = self.repo.clone();
-        config.kcp.kcp_url = self.server.url().to_owned();
+        let mut config = crate::operator::config(
+            &self.server,
+            &self.repo,
+            &[
+                "--subroutines-deployment-enabled=false",
+                "--subroutines-kcp-setup-enabled=false",
+                "--subroutines-provider-secret-enabled=false",
+            ],
+        )?;
         config.plugins.plugin_cache_dir = Some(self.cache.path().to_owned());
         Ok(config)
     }
 
     /// The operator's clients (kube retries 429/503 itself; the operator sees what is left).
     pub fn clients(&self) -> anyhow::Result<OperatorClients> {
-        Ok(OperatorClients {
-            runtime: self.client.clone(),
-            infra: self.client.clone(),
-            kcp_admin: KcpAdmin::Config(Box::new(kube::Config::new(self.server.url().parse()?))),
-        })
+        clients(&self.server)
     }
 
     /// Starts an operator; it runs until `stop` is cancelled.
@@ -290,23 +216,6 @@ impl Platform {
         );
         Ok(())
     }
-}
-
-fn conditions(object: &DynamicObject) -> Vec<Value> {
-    object.data["status"]["conditions"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
-/// The status of condition `type_`.
-pub fn condition<'a>(object: &'a DynamicObject, type_: &str) -> Option<&'a str> {
-    object.data["status"]["conditions"]
-        .as_array()?
-        .iter()
-        .find(|c| c["type"] == type_)?
-        .get("status")?
-        .as_str()
 }
 
 /// Prints the request statistics of the server since `since` (a snapshot taken earlier).

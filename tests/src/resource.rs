@@ -2,16 +2,11 @@
 //! wasm `resource` plugin in a plugin runtime whose image version store the test keeps, and the Resource
 //! controller started and stopped at will.
 
-#![allow(dead_code)] // Each scenario binary uses a different part of this module.
-
-use std::{future::Future, path::PathBuf, sync::Arc, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use anyhow::{Context as _, bail};
-use apiserver::{RequestStats, ServerConfig, sim::SimConfig};
-use kube::{
-    Api, Client,
-    api::{ApiResource, DynamicObject, GroupVersionKind},
-};
+use apiserver::{RequestStats, sim::SimConfig};
+use kube::{Api, Client, api::DynamicObject};
 use platform_mesh_operator::{
     clusters::{Clusters, KcpAdmin},
     controller::{platformmesh::ControllerSettings, resource},
@@ -24,19 +19,20 @@ use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::{
+    api::dynamic,
+    platform::{self, repo_root},
+    wait::{self, Counter},
+};
+
 /// The version the simulated OCM component resolves to.
 pub const VERSION: &str = "1.2.3";
 
 /// How long any awaited state may take.
 const PATIENCE: Duration = Duration::from_secs(60);
 
-/// The repository root (templates, samples, plugins are found from here).
-pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .canonicalize()
-        .expect("the repository root exists")
-}
+/// The resource of PlatformMeshes in the request counters.
+const PLATFORM_MESHES: &str = "platformmeshes.core.platform-mesh.io";
 
 /// An embedded API server with the operator's CRDs, every simulator, a namespace and the OCM component.
 pub struct Cluster {
@@ -47,13 +43,8 @@ pub struct Cluster {
 
 impl Cluster {
     pub async fn start(namespace: &str) -> anyhow::Result<Self> {
-        let server = apiserver::start(ServerConfig {
-            simulators: SimConfig::all(),
-            ..ServerConfig::default()
-        })
-        .await?;
+        let server = platform::server(SimConfig::all()).await?;
         let client = server.client();
-        embedded::install_crds(&client).await?;
         let cluster = Cluster {
             server,
             client,
@@ -91,13 +82,8 @@ impl Cluster {
         .await
     }
 
-    pub fn api(&self, group: &str, version: &str, kind: &str, plural: &str) -> Api<DynamicObject> {
-        let gvk = GroupVersionKind::gvk(group, version, kind);
-        Api::namespaced_with(
-            self.client.clone(),
-            &self.namespace,
-            &ApiResource::from_gvk_with_plural(&gvk, plural),
-        )
+    pub fn api(&self, api_version: &str, kind: &str, plural: &str) -> Api<DynamicObject> {
+        dynamic(&self.client, api_version, kind, plural, Some(&self.namespace))
     }
 
     /// The object as JSON once `ready` holds for it.
@@ -108,20 +94,14 @@ impl Cluster {
         what: &str,
         ready: impl Fn(&Value) -> bool,
     ) -> anyhow::Result<Value> {
-        let poll = async {
-            loop {
-                if let Some(object) = api.get_opt(name).await? {
-                    let value = serde_json::to_value(&object)?;
-                    if ready(&value) {
-                        return anyhow::Ok(value);
-                    }
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        };
-        tokio::time::timeout(PATIENCE, poll)
-            .await
-            .with_context(|| format!("waiting for {name}: {what}"))?
+        wait::until(&format!("{name}: {what}"), PATIENCE, || async {
+            let value = match api.get_opt(name).await? {
+                Some(object) => serde_json::to_value(&object)?,
+                None => return Ok(None),
+            };
+            Ok(ready(&value).then_some(value))
+        })
+        .await
     }
 
     pub fn stats(&self) -> RequestStats {
@@ -130,39 +110,18 @@ impl Cluster {
 
     /// Returns once no request changed anything for a while (simulators and controllers are done).
     pub async fn quiet(&self) -> anyhow::Result<()> {
-        let settle = async {
-            let mut last = self.stats().changed_writes;
-            let mut calm = 0;
-            while calm < 5 {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                let now = self.stats().changed_writes;
-                calm = if now == last { calm + 1 } else { 0 };
-                last = now;
-            }
-        };
-        tokio::time::timeout(PATIENCE, settle)
-            .await
-            .context("waiting for the cluster to settle")
+        wait::settle(&self.server, Counter::Changes, Duration::from_secs(1), PATIENCE).await
     }
 
     /// How often PlatformMeshes were read: every pass of the resource plugin lists them once (its technology
     /// lookup), so this counts passes when no PlatformMesh controller runs.
     pub fn platform_mesh_reads(&self) -> u64 {
-        self.stats()
-            .by_resource
-            .get("platformmeshes.core.platform-mesh.io")
-            .copied()
-            .unwrap_or(0)
+        wait::requests_for(&self.server, PLATFORM_MESHES)
     }
 
     /// Waits until at least `passes` more resource plugin passes than `before` have happened.
     pub async fn passes_since(&self, before: u64, passes: u64) -> anyhow::Result<()> {
-        let wait = async {
-            while self.platform_mesh_reads() < before + passes {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        };
-        tokio::time::timeout(PATIENCE, wait)
+        wait::requests_since(&self.server, PLATFORM_MESHES, before, passes, PATIENCE)
             .await
             .with_context(|| format!("waiting for {passes} Resource passes"))
     }
@@ -229,20 +188,11 @@ impl Controller {
     }
 }
 
-/// Runs `check` until it passes or time runs out, returning its last error.
+/// Runs `check` until it passes or 60 s pass, returning its last error.
 pub async fn eventually<F, Fut>(what: &str, check: F) -> anyhow::Result<()>
 where
     F: Fn() -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        match check().await {
-            Ok(()) => return Ok(()),
-            Err(error) if tokio::time::Instant::now() >= deadline => {
-                return Err(error.context(format!("waiting for {what}")));
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
+    wait::eventually(what, PATIENCE, check).await
 }

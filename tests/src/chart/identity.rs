@@ -132,6 +132,11 @@ impl AccessLog {
     pub fn len(&self) -> usize {
         self.inner.lock().expect("access log lock").len()
     }
+
+    /// Whether no request was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 #[derive(Clone)]

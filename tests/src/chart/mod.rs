@@ -14,6 +14,34 @@ use gotmpl::{FuncMap, Limits, Renderer};
 use serde::Deserialize as _;
 use serde_json::{Value, json};
 
+/// The release name the tests install the chart as.
+pub const RELEASE: &str = "pmo";
+/// The namespace the tests install the chart into.
+pub const NAMESPACE: &str = "platform-mesh-system";
+
+/// The string at JSON `pointer` of `object` (empty if absent).
+pub fn str_at<'a>(object: &'a Value, pointer: &str) -> &'a str {
+    object
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+/// The container arguments of the rendered Deployment.
+pub fn deployment_args(objects: &[(String, Value)]) -> anyhow::Result<Vec<String>> {
+    let (_, deployment) = objects
+        .iter()
+        .find(|(_, o)| o["kind"] == "Deployment")
+        .context("the chart renders a Deployment")?;
+    let args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+        .as_array()
+        .context("container args")?;
+    Ok(args
+        .iter()
+        .map(|a| a.as_str().unwrap_or_default().to_owned())
+        .collect())
+}
+
 /// The chart directory.
 pub fn chart_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../deploy/chart")

@@ -2,7 +2,9 @@
 //!
 //! Rules are matched in insertion order; every matching rule contributes (latencies add up, the first error
 //! wins, the first watch-drop wins). A rule fires with probability `rate` and, if `times` is set, only that
-//! many times. Rules can be set in process ([`FaultInjector`]) or as JSON through `/debug/faults`.
+//! many times. Rules can be set in process ([`FaultInjector`]) or as JSON through `/debug/faults`. The draws behind
+//! `rate` come from the process's randomness, or from a fixed sequence after [`FaultInjector::seed`], so that a
+//! test that failed under random faults can be run again with the same draws.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -155,6 +157,8 @@ pub struct Fault {
 pub struct FaultInjector {
     rules: Arc<Mutex<Vec<FaultRule>>>,
     next_id: Arc<AtomicU64>,
+    /// The state of the seeded draws (splitmix64); `None` until [`FaultInjector::seed`].
+    seeded: Arc<Mutex<Option<u64>>>,
 }
 
 fn default_message(code: u16) -> (&'static str, &'static str) {
@@ -199,6 +203,28 @@ impl FaultInjector {
         self.lock().clone()
     }
 
+    /// Makes the draws of `rate` rules a fixed sequence starting from `seed`: the same seed gives the same
+    /// sequence of fire/skip decisions (in the order requests arrive).
+    pub fn seed(&self, seed: u64) {
+        *self.seeded.lock().unwrap_or_else(|e| e.into_inner()) = Some(seed);
+    }
+
+    /// A draw in `[0, 1]`.
+    fn draw(&self) -> f64 {
+        let mut seeded = self.seeded.lock().unwrap_or_else(|e| e.into_inner());
+        let bits = match seeded.as_mut() {
+            Some(state) => {
+                *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                let mut z = *state;
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                z ^ (z >> 31)
+            }
+            None => random_u64(),
+        };
+        bits as f64 / u64::MAX as f64
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<FaultRule>> {
         self.rules.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -213,7 +239,7 @@ impl FaultInjector {
                 && r.cluster.as_deref().is_none_or(|x| x == cluster)
                 && r.path_prefix.as_deref().is_none_or(|x| path.starts_with(x))
                 && r.times != Some(0);
-            if !matches || (r.rate < 1.0 && (random_u64() as f64 / u64::MAX as f64) >= r.rate) {
+            if !matches || (r.rate < 1.0 && self.draw() >= r.rate) {
                 continue;
             }
             if let Some(t) = r.times.as_mut() {
@@ -290,6 +316,30 @@ mod tests {
         assert!(!f.remove(id));
         f.clear();
         assert!(f.rules().is_empty());
+    }
+
+    #[test]
+    fn a_seed_replays_the_same_decisions() {
+        let decisions = |seed: u64| {
+            let f = FaultInjector::default();
+            f.seed(seed);
+            f.add(
+                FaultRule::new(FaultAction::Error {
+                    code: 500,
+                    message: None,
+                    retry_after_seconds: None,
+                })
+                .rate(0.3),
+            );
+            (0..200)
+                .map(|_| f.evaluate(Verb::Get, "configmaps", "", "/").error.is_some())
+                .collect::<Vec<_>>()
+        };
+        let first = decisions(42);
+        assert_eq!(first, decisions(42), "the same seed draws the same sequence");
+        assert_ne!(first, decisions(43), "another seed draws another one");
+        let fired = first.iter().filter(|hit| **hit).count();
+        assert!((30..90).contains(&fired), "about 30 % fire: {fired} of 200");
     }
 
     #[test]

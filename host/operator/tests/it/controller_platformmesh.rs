@@ -1,10 +1,9 @@
 //! The PlatformMesh controller against the embedded API server: it reconciles to Ready, is triggered by the
 //! profile ConfigMap, honours the debug label, and fails fast without its CRD.
 
-mod support;
-
 use std::{sync::Arc, time::Duration};
 
+use crate::support::*;
 use apiserver::{ServerConfig, sim::SimConfig};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, Patch, PatchParams, PostParams};
@@ -13,7 +12,6 @@ use platform_mesh_operator::{
     lifecycle::{Lifecycle, LifecycleOptions, Subroutine, Target},
 };
 use serde_json::json;
-use support::*;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio_util::sync::CancellationToken;
 

@@ -26,7 +26,7 @@ fn deploy_crds_match_generated_types() {
         assert!(
             on_disk == generated,
             "{} is out of date with the Rust types; regenerate with \
-             `PMO_UPDATE_CRDS=1 cargo test -p platform-mesh-operator --test crds`",
+             `PMO_UPDATE_CRDS=1 cargo test -p platform-mesh-operator --test it -- crds`",
             path.display()
         );
     }

@@ -1,17 +1,15 @@
 //! The lifecycle engine against the embedded API server: the upstream `subroutines` test inventory (spec §10.8),
 //! each test named after the behaviour it checks.
 
-mod support;
-
 use std::{sync::Arc, time::Duration};
 
+use crate::support::*;
 use apiserver::Server;
 use kube::api::DeleteParams;
 use platform_mesh_operator::lifecycle::{
     EngineError, KubeStore, Lifecycle, LifecycleOptions, ObjectKey, Subroutine, Target,
 };
 use serde_json::json;
-use support::*;
 
 const NS: &str = "default";
 const FIN: &str = "platform-mesh.core.platform-mesh.io/finalizer";

@@ -1,16 +1,14 @@
 //! A lifecycle with a live chain (a plugin set that can be swapped): a pass finishes on the chain it started
 //! with even if the set is swapped while it runs, and the next pass runs the new chain.
 
-mod support;
-
 use std::sync::{Arc, Mutex, RwLock};
 
+use crate::support::*;
 use platform_mesh_operator::lifecycle::{
     CallContext, Chain, ChainSource, KubeStore, Lifecycle, LifecycleOptions, ObjectKey, Outcome, StepResult,
     Subroutine, SubroutineFuture, Target,
 };
 use serde_json::json;
-use support::*;
 
 const NS: &str = "default";
 

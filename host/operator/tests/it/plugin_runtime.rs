@@ -1,16 +1,14 @@
 //! The plugin runtime end to end with real wasm components: outcome and status mapping, plugin config, host
 //! imports with permission checks, directory loading, the compile cache, and the shipped wait plugin.
 
-mod plugin_support;
-
 use std::time::Duration;
 
+use crate::plugin_support::{context, harness, harness_with, object, test_plugin};
 use platform_mesh_operator::{
     hostapi::{Permissions, Rule},
     lifecycle::{Outcome, StepResult},
     plugin::{PluginOptions, PluginRuntime, RuntimeConfig},
 };
-use plugin_support::{context, harness, harness_with, object, test_plugin};
 use serde_json::{Value, json};
 
 async fn run_outcome(

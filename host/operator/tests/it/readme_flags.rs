@@ -68,6 +68,6 @@ fn readme_flags_table_matches_the_cli() {
     assert!(
         current == wanted,
         "README.md's flags table is out of date with the CLI; regenerate with \
-         `PMO_UPDATE_README=1 cargo test -p platform-mesh-operator --test readme_flags`"
+         `PMO_UPDATE_README=1 cargo test -p platform-mesh-operator --test it -- readme_flags`"
     );
 }

@@ -2,12 +2,10 @@
 //! probes each end as a `Failure` (or an I/O error inside the guest) naming the plugin, and other plugins keep
 //! working afterwards.
 
-mod plugin_support;
-
 use std::time::Duration;
 
+use crate::plugin_support::{context, harness, harness_with, object, test_plugin};
 use platform_mesh_operator::{lifecycle::Outcome, plugin::PluginOptions};
-use plugin_support::{context, harness, harness_with, object, test_plugin};
 use serde_json::json;
 
 async fn failure_of(h: &plugin_support::Harness, plugin: &str) -> String {
