@@ -4,6 +4,7 @@
 mod apiexport;
 mod authz;
 mod body;
+mod builtin_schemas;
 mod debug;
 mod discovery;
 mod negotiate;

@@ -4,10 +4,12 @@
 //! Each group-version document has one PATCH operation per resource that declares the `fieldValidation` query
 //! parameter (kubectl reads that to leave field validation to the server) and a schema per kind tagged with
 //! `x-kubernetes-group-version-kind`, which is how `kubectl explain` finds a kind's schema. CRD kinds carry their
-//! `openAPIV3Schema`; built-in kinds carry an open object schema (the server does not ship their Go schemas).
+//! `openAPIV3Schema`; built-in kinds their Kubernetes schemas ([`builtin_schemas`]), with what they reference;
+//! kcp's kinds an open object schema.
 
 use serde_json::{Map, Value, json};
 
+use super::builtin_schemas::{self, Schemas};
 use crate::resources::ResourceInfo;
 use crate::store::Cluster;
 
@@ -68,6 +70,14 @@ fn kind_schema(r: &ResourceInfo, version: &str) -> Value {
     schema
 }
 
+/// The built-in schema of a kind (never for CRD-defined kinds, whose own schema wins).
+fn builtin_name<'a>(builtins: &'a Schemas, r: &ResourceInfo, version: &str) -> Option<&'a str> {
+    if r.schema(version).is_some() {
+        return None;
+    }
+    builtins.name_of(&r.group, version, &r.kind)
+}
+
 /// `/openapi/v3`: one entry per served group-version.
 pub fn root(c: &Cluster) -> Value {
     let mut paths = Map::new();
@@ -95,9 +105,17 @@ fn item_path(r: &ResourceInfo, base: &str) -> String {
 pub fn group_version(c: &Cluster, rest: &str) -> Option<Value> {
     let mut paths = Map::new();
     let mut schemas = Map::new();
+    let builtins = builtin_schemas::v3();
+    let mut builtin_roots: Vec<&str> = Vec::new();
     for r in c.resources().filter(|r| !r.review) {
         for v in r.versions.iter().filter(|v| gv_path(&r.group, v) == rest) {
-            let name = schema_name(&r.group, v, &r.kind);
+            let name = match builtin_name(builtins, r, v) {
+                Some(n) => {
+                    builtin_roots.push(n);
+                    n.to_string()
+                }
+                None => schema_name(&r.group, v, &r.kind),
+            };
             let op = json!({
                 "x-kubernetes-group-version-kind": {"group": r.group, "version": v, "kind": r.kind},
                 "parameters": [
@@ -110,12 +128,15 @@ pub fn group_version(c: &Cluster, rest: &str) -> Option<Value> {
                 }}}},
             });
             paths.insert(item_path(r, &format!("/{rest}")), json!({"patch": op}));
-            schemas.insert(name, kind_schema(r, v));
+            if !builtin_roots.contains(&name.as_str()) {
+                schemas.insert(name, kind_schema(r, v));
+            }
         }
     }
     if paths.is_empty() {
         return None;
     }
+    schemas.extend(builtins.closure(builtin_roots));
     Some(json!({
         "openapi": "3.0.0",
         "info": {"title": "Kubernetes", "version": "v1.35.0+embedded"},
@@ -128,9 +149,17 @@ pub fn group_version(c: &Cluster, rest: &str) -> Option<Value> {
 pub fn v2(c: &Cluster) -> Value {
     let mut paths = Map::new();
     let mut definitions = Map::new();
+    let builtins = builtin_schemas::v2();
+    let mut builtin_roots: Vec<&str> = Vec::new();
     for r in c.resources().filter(|r| !r.review) {
         for v in &r.versions {
-            let name = schema_name(&r.group, v, &r.kind);
+            let name = match builtin_name(builtins, r, v) {
+                Some(n) => {
+                    builtin_roots.push(n);
+                    n.to_string()
+                }
+                None => schema_name(&r.group, v, &r.kind),
+            };
             let op = json!({
                 "x-kubernetes-group-version-kind": {"group": r.group, "version": v, "kind": r.kind},
                 "parameters": [{"name": "fieldValidation", "in": "query", "type": "string", "uniqueItems": true}],
@@ -140,9 +169,12 @@ pub fn v2(c: &Cluster) -> Value {
                 item_path(r, &format!("/{}", gv_path(&r.group, v))),
                 json!({"patch": op}),
             );
-            definitions.insert(name, kind_schema(r, v));
+            if !builtin_roots.contains(&name.as_str()) {
+                definitions.insert(name, kind_schema(r, v));
+            }
         }
     }
+    definitions.extend(builtins.closure(builtin_roots));
     json!({
         "swagger": "2.0",
         "info": {"title": "Kubernetes", "version": "v1.35.0+embedded"},

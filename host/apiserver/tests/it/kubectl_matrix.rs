@@ -296,6 +296,15 @@ fn matrix(k: &Cli, kcp: bool) {
 
     // explain and wait on a CRD.
     k.ok_in(&["apply", "--server-side", "-f", "-"], Some(CRD));
+    let builtin = k.ok(&["explain", "configmaps.data"]);
+    assert!(
+        builtin.contains("KIND:") && builtin.contains("ConfigMap") && builtin.contains("FIELD: data"),
+        "{builtin}"
+    );
+    if !kcp {
+        let replicas = k.ok(&["explain", "deployment.spec.replicas"]);
+        assert!(replicas.contains("<integer>"), "{replicas}");
+    }
     let explained = k.ok(&["explain", "widgets.spec"]);
     assert!(
         explained.contains("size") && explained.contains("How big the widget is"),
