@@ -45,6 +45,11 @@ impl Object for Complex {
     fn repr(self: &Arc<Self>) -> ObjectRepr {
         ObjectRepr::Plain
     }
+
+    /// Go's truth, so that translated `if`s can test values natively.
+    fn is_true(self: &Arc<Self>) -> bool {
+        self.re != 0.0 || self.im != 0.0
+    }
 }
 
 /// Classifies a value.

@@ -60,6 +60,14 @@ pub fn mj_func(map: FuncMap, name: &str) -> String {
     }
 }
 
+/// Whether a string can be written as a minijinja string literal as it is (no escapes, quotes, line breaks or
+/// delimiter characters).
+fn plain_literal(s: &str) -> bool {
+    s.len() < 64
+        && s.bytes()
+            .all(|b| (b' '..=b'~').contains(&b) && !matches!(b, b'"' | b'\\' | b'{' | b'}' | b'%' | b'#'))
+}
+
 /// The node Go's executor evaluates last in a pipeline (its `state.at` position afterwards): the last argument
 /// of the last command's function call, or the function itself without arguments, or the command's operand;
 /// parenthesised pipelines are looked into.
@@ -170,12 +178,14 @@ impl Compiler {
             Node::Action(pipe) => {
                 let expr = self.pipe(pipe, out);
                 if pipe.decl.is_empty() {
-                    let _ = write!(out, "{{{{ g_print({expr}) }}}}");
+                    // Printed by the environment's formatter, which writes values as Go does.
+                    let _ = write!(out, "{{{{ {expr} }}}}");
                 }
             }
             Node::If(b) => {
                 let expr = self.pipe(&b.pipe, out);
-                let _ = write!(out, "{{% if g_truth({expr}) %}}");
+                // minijinja's truthiness of template values is Go's (see `value::truth`).
+                let _ = write!(out, "{{% if {expr} %}}");
                 self.list(&b.body, out);
                 self.else_block(b, out);
                 out.push_str("{% endif %}");
@@ -183,7 +193,7 @@ impl Compiler {
             Node::With(b) => {
                 let expr = self.pipe(&b.pipe, out);
                 let t = self.fresh("t");
-                let _ = write!(out, "{{% set {t} = {expr} %}}{{% if g_truth({t}) %}}");
+                let _ = write!(out, "{{% set {t} = {expr} %}}{{% if {t} %}}");
                 let inner = self.fresh("d");
                 let outer = std::mem::replace(&mut self.dot, inner);
                 let _ = write!(out, "{{% set {} = {t} %}}", self.dot);
@@ -319,9 +329,11 @@ impl Compiler {
             }
             Term::Nil => "none".into(),
             Term::Bool(b) => b.to_string(),
+            Term::Int(i, _) if *i >= 0 => i.to_string(),
             Term::Int(i, _) => self.constant(Value::from(*i)),
             Term::Float(f, _) => self.constant(Value::from(*f)),
             Term::Complex(re, im, _) => self.constant(Value::from_object(Complex { re: *re, im: *im })),
+            Term::Str(s, _) if plain_literal(s) => format!("\"{s}\""),
             Term::Str(s, _) => self.constant(Value::from(s.as_str())),
             Term::Pipe(p) => format!("({})", self.pipe(p, pre)),
         };
@@ -334,13 +346,14 @@ impl Compiler {
             _ => (op.pos, op.text()),
         };
         let s = self.site(pos, context, false);
-        let mode = i32::from(matches!(op.term, Term::Dot)) | if has_args { 2 } else { 0 };
-        let names: Vec<String> = op
-            .fields
-            .iter()
-            .map(|f| self.constant(Value::from(f.as_str())))
-            .collect();
-        format!("g_field({s}, {mode}, {base}, {})", names.join(", "))
+        let mode = usize::from(matches!(op.term, Term::Dot)) | if has_args { 2 } else { 0 };
+        let mut call = format!("g_field({}, {base}", s * 4 + mode);
+        for f in &op.fields {
+            // Field names are Go identifiers (letters, digits, `_`): safe inside a string literal.
+            let _ = write!(call, ", \"{f}\"");
+        }
+        call.push(')');
+        call
     }
 
     fn call(&mut self, name: &str, cmd: &Cmd, fin: Option<String>, pre: &mut String) -> String {
@@ -399,7 +412,7 @@ impl Compiler {
                 let _ = write!(pre, "{{% set {t}.v = {e} %}}");
             }
             if i + 1 < n {
-                let _ = write!(pre, "{{% if {test}g_truth({t}.v) %}}");
+                let _ = write!(pre, "{{% if {test}{t}.v %}}");
                 closing += 1;
             }
         }

@@ -56,14 +56,15 @@ fn raise(fault: Fault) -> MjError {
     MjError::new(MjKind::InvalidOperation, "go template execution failed")
 }
 
-/// `g_field(site, mode, base, names...)`: Go's field chain evaluation on maps.
+/// `g_field(site * 4 + mode, base, names...)`: Go's field chain evaluation on maps.
 ///
 /// Mode bit 1: the base is `.` (a nil dot is an error rather than "missing"); bit 2: the command has
 /// arguments (an error when the last field is a map key).
-fn field(site: usize, mode: i64, base: Value, names: Rest<Value>) -> Result<Value, MjError> {
+fn field(site_mode: usize, base: Value, names: Rest<Value>) -> Result<Value, MjError> {
+    let (site, mode) = (site_mode / 4, site_mode % 4);
     let mut cur = base;
-    for (i, name) in names.iter().enumerate() {
-        let name = name.as_str().unwrap_or_default();
+    for (i, key) in names.iter().enumerate() {
+        let name = key.as_str().unwrap_or_default();
         match value::kind(&cur) {
             GoKind::Missing => return Ok(Value::UNDEFINED),
             GoKind::Nil if i == 0 && mode & 1 == 0 => return Ok(Value::UNDEFINED),
@@ -80,7 +81,7 @@ fn field(site: usize, mode: i64, base: Value, names: Rest<Value>) -> Result<Valu
                         format!("{name} is not a method but has arguments"),
                     )));
                 }
-                cur = value::map_get(&cur, name).unwrap_or(Value::UNDEFINED);
+                cur = cur.get_item(key).unwrap_or(Value::UNDEFINED);
             }
             _ => {
                 let ty = if i == 0 && mode & 1 == 0 {
@@ -140,8 +141,13 @@ fn range(site: usize, vars: usize, v: Value) -> Result<Value, MjError> {
 
 /// Registers the runtime and the functions of `map` on an environment.
 pub fn install(env: &mut Environment<'static>, map: FuncMap) {
-    env.add_function("g_print", |v: Value| format::action_output(&v));
-    env.add_function("g_truth", |v: Value| value::truth(&v));
+    env.set_formatter(|out, _state, v| {
+        match v.as_str() {
+            Some(s) if value::kind(v) == GoKind::String => out.write_str(s),
+            _ => out.write_str(&format::action_output(v)),
+        }
+        .map_err(|_| MjError::new(MjKind::WriteFailure, "writing the output failed"))
+    });
     env.add_function("g_field", field);
     env.add_function("g_range", range);
     env.add_function("g_fail", |site: usize| -> Result<Value, MjError> {

@@ -1,7 +1,7 @@
 //! Compiling a template file into a minijinja environment and executing it with Go-shaped errors.
 
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use minijinja::{AutoEscape, Environment, ErrorKind as MjKind, UndefinedBehavior};
 
@@ -34,6 +34,30 @@ fn line_col(src: &str, pos: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// An environment with the syntax settings and the runtime and functions of `map` installed, built once per
+/// function map; every compiled file starts from a clone of it.
+fn base_environment(map: FuncMap) -> &'static Environment<'static> {
+    static BASES: OnceLock<[Environment<'static>; 2]> = OnceLock::new();
+    let bases = BASES.get_or_init(|| {
+        [FuncMap::Deployment, FuncMap::Manifest].map(|map| {
+            let mut env = Environment::new();
+            let mut syntax = minijinja::syntax::SyntaxConfig::builder();
+            syntax.keep_trailing_newline(true);
+            if let Ok(cfg) = syntax.build() {
+                env.set_syntax(cfg);
+            }
+            env.set_auto_escape_callback(|_| AutoEscape::None);
+            env.set_undefined_behavior(UndefinedBehavior::Lenient);
+            runtime::install(&mut env, map);
+            env
+        })
+    });
+    match map {
+        FuncMap::Deployment => &bases[0],
+        FuncMap::Manifest => &bases[1],
+    }
+}
+
 /// Parses and translates `source`.
 pub fn build(name: &str, source: &str, map: FuncMap, limits: &Limits) -> Result<Compiled, Error> {
     let parsed = parse(name, source, &|f| funcs::exists(map, f)).map_err(|e| {
@@ -45,16 +69,8 @@ pub fn build(name: &str, source: &str, map: FuncMap, limits: &Limits) -> Result<
         Error::new(kind, name, format!("template: {name}:{}: {}", e.line, e.msg)).at(Some(e.line), None)
     })?;
     let program = compile(name, &parsed, map);
-    let mut env = Environment::new();
-    let mut syntax = minijinja::syntax::SyntaxConfig::builder();
-    syntax.keep_trailing_newline(true);
-    if let Ok(cfg) = syntax.build() {
-        env.set_syntax(cfg);
-    }
-    env.set_auto_escape_callback(|_| AutoEscape::None);
-    env.set_undefined_behavior(UndefinedBehavior::Lenient);
+    let mut env = base_environment(map).clone();
     env.set_fuel(Some(limits.fuel));
-    runtime::install(&mut env, map);
     for (mj, src) in &program.sources {
         env.add_template_owned(mj.clone(), src.clone()).map_err(|e| {
             // The parser's nesting bound keeps templates below minijinja's; this stays as a backstop.
