@@ -179,7 +179,8 @@ pub fn from_json(j: &serde_json::Value) -> Value {
     }
 }
 
-/// Converts a template value back to JSON (for `toYaml`/`toJson`). Integral `float64`s stay floats in JSON,
+#[cfg(test)]
+/// Converts a template value back to JSON (the reference `toYaml` path that `yaml::to_yaml_value` shortcuts). Integral `float64`s stay floats in JSON,
 /// which serialises them without a fraction exactly like Go's `encoding/json`.
 pub fn to_json(v: &Value) -> serde_json::Value {
     match kind(v) {

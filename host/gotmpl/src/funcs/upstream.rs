@@ -4,7 +4,7 @@
 use minijinja::value::Value;
 
 use super::{FnErr, arity, arity_min, int_arg, str_arg};
-use crate::value::{self, is_zero};
+use crate::value::is_zero;
 
 /// `and a b ...` (deployment map): every argument is evaluated; true iff none is empty. Upstream takes exactly
 /// two arguments; any number ≥ 1 is accepted here (a deliberate superset).
@@ -42,7 +42,7 @@ pub fn default(args: &[Value]) -> Result<Value, FnErr> {
 /// `toYaml VALUE`: Go's `sigs.k8s.io/yaml` marshalling (via JSON).
 pub fn to_yaml(args: &[Value]) -> Result<Value, FnErr> {
     arity(args, 1)?;
-    crate::yaml::to_yaml(&value::to_json(&args[0]))
+    crate::yaml::to_yaml_value(&args[0])
         .map(Value::from)
         .map_err(|e| FnErr::Call(e.to_string()))
 }
@@ -199,7 +199,7 @@ mod tests {
 
     #[test]
     fn to_yaml_goes_through_json() {
-        let v = value::from_json(&serde_json::json!({"b": [1, 2.5], "a": "x", "n": null}));
+        let v = crate::value::from_json(&serde_json::json!({"b": [1, 2.5], "a": "x", "n": null}));
         assert_eq!(s(to_yaml(&[v])), "a: x\nb:\n- 1\n- 2.5\n\"n\": null\n");
         assert_eq!(s(to_yaml(&[Value::UNDEFINED])), "null\n");
         assert_eq!(s(to_yaml(&[Value::from(5i64)])), "5\n");

@@ -41,6 +41,52 @@ fn convert(value: &Value, depth: usize) -> Result<Node, YamlError> {
     })
 }
 
+/// Converts a template value into the node tree, exactly as `to_node(&value::to_json(v))` would but without
+/// building the JSON value first (`toYaml` runs on every render).
+pub fn value_to_node(v: &minijinja::Value) -> Result<Node, YamlError> {
+    convert_value(v, 0)
+}
+
+fn convert_value(v: &minijinja::Value, depth: usize) -> Result<Node, YamlError> {
+    use crate::value::{self, GoKind};
+    if depth > MAX_DEPTH {
+        return Err(YamlError::new(format!(
+            "value nested deeper than {MAX_DEPTH} levels"
+        )));
+    }
+    Ok(match value::kind(v) {
+        GoKind::Missing | GoKind::Nil | GoKind::Complex => Node::Plain("null".to_string()),
+        GoKind::Bool => Node::Plain(if v.is_true() { "true" } else { "false" }.to_string()),
+        GoKind::Int => Node::Plain(v.as_i64().unwrap_or(0).to_string()),
+        GoKind::Float => {
+            // The same numbers `value::to_json` and `number_text` produce.
+            let f = value::as_f64(v).unwrap_or(0.0);
+            Node::Plain(if !f.is_finite() {
+                "null".to_string()
+            } else if f.fract() == 0.0 && f.abs() < 9e18 {
+                (f as i64).to_string()
+            } else {
+                yaml_float_text(f)
+            })
+        }
+        GoKind::String => Node::Str(json_string(v.as_str().unwrap_or_default(), false)?),
+        GoKind::List => Node::Seq(
+            v.try_iter()
+                .map(|items| items.map(|item| convert_value(&item, depth + 1)).collect())
+                .unwrap_or_else(|_| Ok(Vec::new()))?,
+        ),
+        GoKind::Map => {
+            // Byte order first, as the JSON map the reference path goes through is.
+            let mut entries = Vec::new();
+            for (key, item) in value::map_entries(v) {
+                entries.push((json_string(&key, true)?, convert_value(&item, depth + 1)?));
+            }
+            sort_keys(&mut entries);
+            Node::Map(entries)
+        }
+    })
+}
+
 fn number_text(n: &serde_json::Number) -> Result<String, YamlError> {
     if let Some(i) = n.as_i64() {
         return Ok(i.to_string());
@@ -127,4 +173,32 @@ fn fold_nel(s: &str) -> Result<String, YamlError> {
         n => out.push_str(&"\n".repeat(n - 1)),
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::value::{from_json, to_json};
+
+    /// The direct path gives the bytes of the JSON path for every data set of the conformance vectors.
+    #[test]
+    fn template_values_encode_like_their_json() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).expect("vector directory") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let vectors: Vec<serde_json::Value> =
+                serde_json::from_str(&std::fs::read_to_string(&path).expect("vector file")).expect("JSON");
+            for v in vectors {
+                let data = from_json(&v["data"]);
+                let want = super::super::to_yaml(&to_json(&data)).map_err(|e| e.to_string());
+                let got = super::super::to_yaml_value(&data).map_err(|e| e.to_string());
+                assert_eq!(got, want, "{}", v["name"]);
+                checked += 1;
+            }
+        }
+        assert!(checked > 800, "only {checked} data sets");
+    }
 }

@@ -42,6 +42,12 @@ pub fn to_yaml(value: &Value) -> Result<String, YamlError> {
     Ok(emitter::emit_document(&node))
 }
 
+/// [`to_yaml`] of a template value (what `toYaml` does), without converting it to JSON first.
+pub(crate) fn to_yaml_value(value: &minijinja::Value) -> Result<String, YamlError> {
+    let node = encode::value_to_node(value)?;
+    Ok(emitter::emit_document(&node))
+}
+
 /// Parses the first YAML document of `text` as `sigs.k8s.io/yaml.Unmarshal` into `interface{}` would; duplicate
 /// mapping keys are accepted and the last one wins. An empty stream yields `null`.
 pub fn from_yaml(text: &str) -> Result<Value, YamlError> {

@@ -16,40 +16,55 @@ fn is_digit(c: char) -> bool {
 
 /// yaml.v2's `keyList.Less` for two string keys.
 pub fn key_less(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        // ASCII: one byte per rune, no decoding needed.
+        return runes_less(a.as_bytes(), b.as_bytes(), |c| c as char);
+    }
     let ar: Vec<char> = a.chars().collect();
     let br: Vec<char> = b.chars().collect();
+    runes_less(&ar, &br, |c| c)
+}
+
+/// `keyList.Less` on two rune sequences.
+fn runes_less<T: Copy + PartialEq>(ar: &[T], br: &[T], ch: impl Fn(T) -> char) -> bool {
     for i in 0..ar.len().min(br.len()) {
         if ar[i] == br[i] {
             continue;
         }
-        let (al, bl) = (is_letter(ar[i]), is_letter(br[i]));
+        let (ac, bc) = (ch(ar[i]), ch(br[i]));
+        let (al, bl) = (is_letter(ac), is_letter(bc));
         if al && bl {
-            return ar[i] < br[i];
+            return ac < bc;
         }
         if al || bl {
             return bl;
         }
         let (mut an, mut bn): (i64, i64) = (0, 0);
-        if ar[i] == '0' || br[i] == '0' {
+        if ac == '0' || bc == '0' {
             // A zero continuing a number that already has a non-zero digit is an ordinary digit.
             if ar[..i]
                 .iter()
                 .rev()
-                .take_while(|c| is_digit(**c))
-                .any(|c| *c != '0')
+                .map(|c| ch(*c))
+                .take_while(|c| is_digit(*c))
+                .any(|c| c != '0')
             {
                 an = 1;
                 bn = 1;
             }
         }
         let mut ai = i;
-        while ai < ar.len() && is_digit(ar[ai]) {
-            an = an.wrapping_mul(10).wrapping_add(i64::from(ar[ai] as u8 - b'0'));
+        while ai < ar.len() && is_digit(ch(ar[ai])) {
+            an = an
+                .wrapping_mul(10)
+                .wrapping_add(i64::from(ch(ar[ai]) as u8 - b'0'));
             ai += 1;
         }
         let mut bi = i;
-        while bi < br.len() && is_digit(br[bi]) {
-            bn = bn.wrapping_mul(10).wrapping_add(i64::from(br[bi] as u8 - b'0'));
+        while bi < br.len() && is_digit(ch(br[bi])) {
+            bn = bn
+                .wrapping_mul(10)
+                .wrapping_add(i64::from(ch(br[bi]) as u8 - b'0'));
             bi += 1;
         }
         if an != bn {
@@ -58,7 +73,7 @@ pub fn key_less(a: &str, b: &str) -> bool {
         if ai != bi {
             return ai < bi;
         }
-        return ar[i] < br[i];
+        return ac < bc;
     }
     ar.len() < br.len()
 }
