@@ -9,6 +9,9 @@
 //! Generated `null`s go only to typed, non-nullable fields (which the server drops); a `null` added to a schemaless
 //! field is the documented blind spot of the rule (see `unchanged`'s module documentation).
 
+// The CRD below is one `json!` literal, deeper than the macro's default recursion allows.
+#![recursion_limit = "256"]
+
 use apiserver::sim::SimConfig;
 use apiserver::{Server, ServerConfig};
 use kube::api::{Api, Patch, PatchParams, PostParams};
@@ -127,7 +130,7 @@ fn edit(object: &mut Value, which: u8, pick: usize) {
             }
         }
         7 => remove_at(&mut spec["tags"], pick),
-        8 => spec["replicas"] = if pick % 2 == 0 { json!(3) } else { json!(2.0) },
+        8 => spec["replicas"] = if pick % 2 == 0 { json!(3) } else { json!(2) },
         9 => {
             if let Some(labels) = object["metadata"]["labels"].as_object_mut() {
                 labels.remove(if pick % 2 == 0 { "a" } else { "b" });
