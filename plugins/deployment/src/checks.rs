@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::{
     error::{Error, Result},
-    settings::Settings,
+    settings::{OPERATOR_POD_LABEL, OperatorPod, Settings},
     vars::Technology,
 };
 
@@ -46,10 +46,14 @@ pub fn cert_manager_crds(host: &dyn Host) -> Result<Option<Reconciled>> {
     Ok(None)
 }
 
-/// Step 9 (with `--subroutines-deployment-enable-istio`): istiod is deployed and ready, and the operator's own pod
-/// has the sidecar. Deliberate difference (spec §11.2 item 13): the operator checks its own pod (downward API
-/// `POD_NAME`/`POD_NAMESPACE`), and when the sidecar is missing deletes that pod so its Deployment replaces it with
-/// an injected one; it never exits. Outside a pod the sidecar check is skipped.
+/// Step 9 (with `--subroutines-deployment-enable-istio`): istiod is deployed and ready, and the operator's pod has
+/// the sidecar. The pod is read from the cluster the operator runs in — the infra cluster, which is the local one
+/// unless `--remote-infra-kubeconfig` is set (so also with a remote runtime cluster), as upstream reads it. It is
+/// the pod the downward API names (`PMO_POD_NAME`/`PMO_POD_NAMESPACE`), else, as upstream finds it, the pods
+/// labelled `app=platform-mesh-operator` in `PMO_POD_NAMESPACE` or `platform-mesh-system`; none is an error.
+/// Deliberate difference (spec §11.2 item 13): a pod without the sidecar is deleted so that its Deployment
+/// replaces it with an injected one, and the chain stops; the process never exits. Every labelled pod is checked,
+/// not only the first.
 pub fn istio(host: &dyn Host, settings: &Settings, technology: Technology) -> Result<Option<Reconciled>> {
     let gvk = match technology {
         Technology::Argocd => Gvk::new("argoproj.io", "v1alpha1", "Application"),
@@ -79,30 +83,73 @@ pub fn istio(host: &dyn Host, settings: &Settings, technology: Technology) -> Re
     if let Some(message) = waiting {
         return Ok(Some(Reconciled::stop_after(REQUEUE, message)));
     }
-    let Some((namespace, name)) = &settings.pod else {
-        return Ok(None);
-    };
-    let pod_ref = Gvk::new("", "v1", "Pod").object(Some(namespace), name.clone());
-    let pod = host
-        .get(&Target::Runtime, &pod_ref)
-        .map_err(|e| Error::cluster("reading", &Target::Runtime, &pod_ref, e))?
-        .ok_or_else(|| Error::Invalid(format!("the operator's own pod {namespace}/{name} was not found")))?;
-    let has_sidecar = ["/spec/initContainers", "/spec/containers"].iter().any(|p| {
-        pod.pointer(p)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .any(|c| c.get("name").and_then(Value::as_str) == Some("istio-proxy"))
-    });
-    if has_sidecar || settings.is_local {
+    let pods = operator_pods(host, &settings.pod)?;
+    let pod_gvk = Gvk::new("", "v1", "Pod");
+    let mut deleted = Vec::new();
+    for pod in &pods {
+        let has_sidecar = ["/spec/initContainers", "/spec/containers"].iter().any(|p| {
+            pod.pointer(p)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(|c| c.get("name").and_then(Value::as_str) == Some("istio-proxy"))
+        });
+        let terminating = pod
+            .pointer("/metadata/deletionTimestamp")
+            .is_some_and(|t| !t.is_null());
+        if has_sidecar || terminating || settings.is_local {
+            continue;
+        }
+        let name = pod
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let namespace = pod.pointer("/metadata/namespace").and_then(Value::as_str);
+        let pod_ref = pod_gvk.object(namespace, name);
+        host.delete(&Target::Infra, &pod_ref)
+            .map_err(|e| Error::cluster("deleting", &Target::Infra, &pod_ref, e))?;
+        deleted.push(name.to_owned());
+    }
+    if deleted.is_empty() {
         return Ok(None);
     }
-    host.delete(&Target::Runtime, &pod_ref)
-        .map_err(|e| Error::cluster("deleting", &Target::Runtime, &pod_ref, e))?;
     Ok(Some(Reconciled::stop_after(
         REQUEUE,
-        "the operator pod has no istio sidecar; it was deleted so that its replacement gets one",
+        format!(
+            "the operator pod {} has no istio sidecar; it was deleted so that its replacement gets one",
+            deleted.join(", ")
+        ),
     )))
+}
+
+/// The operator's pods on the infra cluster; none found is an error.
+fn operator_pods(host: &dyn Host, pod: &OperatorPod) -> Result<Vec<Value>> {
+    let gvk = Gvk::new("", "v1", "Pod");
+    match pod {
+        OperatorPod::Named(namespace, name) => {
+            let pod_ref = gvk.object(Some(namespace), name.clone());
+            let found = host
+                .get(&Target::Infra, &pod_ref)
+                .map_err(|e| Error::cluster("reading", &Target::Infra, &pod_ref, e))?
+                .ok_or_else(|| {
+                    Error::Invalid(format!("the operator's own pod {namespace}/{name} was not found"))
+                })?;
+            Ok(vec![found])
+        }
+        OperatorPod::Labelled(namespace) => {
+            let pods = host
+                .list(&Target::Infra, &gvk, Some(namespace), Some(OPERATOR_POD_LABEL))
+                .map_err(|e| Error::Invalid(format!("listing the operator's pods in {namespace}: {e}")))?;
+            if pods.is_empty() {
+                return Err(Error::Invalid(format!(
+                    "pod not found: no pod labelled {OPERATOR_POD_LABEL} in namespace {namespace} on the infra \
+                     cluster (set PMO_POD_NAME/PMO_POD_NAMESPACE, or disable the check with \
+                     --subroutines-deployment-enable-istio=false)"
+                )));
+            }
+            Ok(pods)
+        }
+    }
 }
 
 /// Step 10: RootShard and FrontProxy are `Available` (spec §2.8); read errors count as not ready.

@@ -34,8 +34,23 @@ pub struct Settings {
     pub kcp_namespace: String,
     pub root_shard_name: String,
     pub front_proxy_name: String,
-    /// The operator's own pod (downward API), for the istio sidecar check; `None` outside a pod.
-    pub pod: Option<(String, String)>,
+    /// How the istio sidecar check finds the operator's own pod.
+    pub pod: OperatorPod,
+}
+
+/// The label upstream finds the operator's pods by.
+pub const OPERATOR_POD_LABEL: &str = "app=platform-mesh-operator";
+/// Upstream's namespace of the operator.
+pub const OPERATOR_NAMESPACE: &str = "platform-mesh-system";
+
+/// Where the operator's pod is, for the istio sidecar check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OperatorPod {
+    /// Named by the downward API (`PMO_POD_NAME`/`PMO_POD_NAMESPACE`): `(namespace, name)`.
+    Named(String, String),
+    /// The pods labelled [`OPERATOR_POD_LABEL`] in this namespace (`PMO_POD_NAMESPACE`, else
+    /// [`OPERATOR_NAMESPACE`]), as upstream finds them — what a Go Deployment without the variables gets.
+    Labelled(String),
 }
 
 fn flag<'a>(ctx: &'a Context, key: &str, default: &'a str) -> &'a str {
@@ -70,11 +85,10 @@ impl Settings {
             key: flag(ctx, "remoteRuntimeInfraSecretKey", "").to_owned(),
             from_spec: false,
         });
-        let pod = match (ctx.flag("podName"), ctx.flag("podNamespace")) {
-            (Some(name), Some(ns)) if !name.is_empty() && !ns.is_empty() => {
-                Some((ns.to_owned(), name.to_owned()))
-            }
-            _ => None,
+        let pod_namespace = flag(ctx, "podNamespace", OPERATOR_NAMESPACE).to_owned();
+        let pod = match ctx.flag("podName").filter(|n| !n.is_empty()) {
+            Some(name) => OperatorPod::Named(pod_namespace, name.to_owned()),
+            None => OperatorPod::Labelled(pod_namespace),
         };
         Settings {
             name: ctx.name().to_owned(),

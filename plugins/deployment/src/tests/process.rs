@@ -3,7 +3,7 @@
 use std::{path::Path, time::Duration};
 
 use platform_mesh_plugin_sdk::{Gvk, Outcome, Plugin, Reconciled, Target, testing::FakeHost};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::{
     NS, context, host, host_with_workspace, profile_config_map, sample_profile_text, sample_spec,
@@ -182,7 +182,64 @@ fn istio_missing_istiod_is_an_error_and_a_ready_one_passes() {
                "metadata": {"name": "istio-istiod", "namespace": NS},
                "status": {"conditions": [{"type": "Ready", "status": "True"}]}}),
     );
+    // Without the downward-API variables the pod is found by upstream's label; none is an error.
+    let error = Deployment::process(&h, &ctx).unwrap_err();
+    assert!(
+        error
+            .message
+            .starts_with("pod not found: no pod labelled app=platform-mesh-operator"),
+        "{error}"
+    );
+    h.insert(
+        Target::Infra,
+        operator_pod("pmo-abc", "platform-mesh-system", true),
+    );
     assert_eq!(Deployment::process(&h, &ctx).unwrap(), Reconciled::ok());
+}
+
+fn operator_pod(name: &str, namespace: &str, sidecar: bool) -> Value {
+    let mut containers = vec![json!({"name": "manager"})];
+    if sidecar {
+        containers.push(json!({"name": "istio-proxy"}));
+    }
+    json!({"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": name, "namespace": namespace, "labels": {"app": "platform-mesh-operator"}},
+           "spec": {"containers": containers}})
+}
+
+#[test]
+fn istio_the_pod_found_by_label_without_sidecar_is_deleted_on_the_infra_cluster() {
+    let h = sample_host("profile.yaml");
+    h.insert(
+        Target::Infra,
+        json!({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+               "metadata": {"name": "istio-istiod", "namespace": NS},
+               "status": {"conditions": [{"type": "Ready", "status": "True"}]}}),
+    );
+    // A remote runtime cluster holds a same-named pod: it is not the operator's and is never touched.
+    h.insert(
+        Target::Runtime,
+        operator_pod("pmo-abc", "platform-mesh-system", false),
+    );
+    h.insert(
+        Target::Infra,
+        operator_pod("pmo-abc", "platform-mesh-system", false),
+    );
+    h.insert(Target::Infra, operator_pod("other-ns", "elsewhere", false));
+    let mut ctx = context(sample_spec());
+    ctx.operator_config = json!({"remoteRuntimeKubeconfig": "/remote"});
+    let done = Deployment::process(&h, &ctx).unwrap();
+    assert!(matches!(done.outcome, Outcome::Stop { .. }), "{done:?}");
+    let deletes: Vec<_> = h
+        .calls()
+        .into_iter()
+        .filter(|c| c.kind == "Pod" && c.op == "delete")
+        .collect();
+    assert_eq!(deletes.len(), 1, "{deletes:?}");
+    assert_eq!(
+        (deletes[0].target.clone(), deletes[0].name.as_str()),
+        (Target::Infra, "pmo-abc")
+    );
 }
 
 #[test]
@@ -195,7 +252,7 @@ fn istio_the_own_pod_without_sidecar_is_deleted_and_the_chain_stops() {
                "status": {"conditions": [{"type": "Ready", "status": "True"}]}}),
     );
     h.insert(
-        Target::Runtime,
+        Target::Infra,
         json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "op-1", "namespace": NS},
                "spec": {"containers": [{"name": "operator"}]}}),
     );
