@@ -265,6 +265,10 @@ pub struct SubroutinesConfig {
     /// Provider chain step 2.
     #[arg(long, env = "PMO_SUBROUTINES_PROVIDERS_KUBECONFIG_ENABLED", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, default_missing_value = "true")]
     pub subroutines_providers_kubeconfig_enabled: bool,
+    /// kcp workspace paths a ManagedProvider's spec.provider.path may name, as prefixes matched segment by segment
+    /// (comma-separated, e.g. `root:providers,root:orgs`); empty: any workspace, as upstream.
+    #[arg(long, env = "PMO_MANAGED_PROVIDER_PATH_PREFIXES", value_delimiter = ',')]
+    pub managed_provider_path_prefixes: Vec<String>,
 }
 
 /// Remote cluster flags (spec §2.3, §2.4).

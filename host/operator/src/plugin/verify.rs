@@ -91,6 +91,12 @@ pub fn describe_permissions(permissions: &Permissions) -> Vec<String> {
             } else {
                 format!("namespaces {}", rule.namespaces.join(", "))
             };
+            if rule.targets.iter().any(|t| t == crate::hostapi::IMAGE_VERSIONS) {
+                return format!(
+                    "{} image versions of releases in {namespaces}",
+                    rule.verbs.join(", ")
+                );
+            }
             let secrets = if rule.kinds.iter().any(|k| k == "Secret" || k == "secret") {
                 " [reads Secrets]"
             } else {
