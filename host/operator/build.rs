@@ -6,6 +6,10 @@
 //! - `EXAMPLE_PLUGINS_DIR`: the vendor examples of `plugins/examples/*`, kept out of the default plugins so they
 //!   join no chain unless a plugin ConfigMap puts them there.
 //!
+//! It also links `target/<profile>/plugins` to `PLUGINS_DIR`, so a binary the build made finds its plugins
+//! beside itself exactly as the image's `/operator/manager` finds `/operator/plugins`: the operator looks
+//! there by default and never at a path compiled into it.
+//!
 //! A nested cargo is the only way to build another target from a build script. It gets its own target directory
 //! so it never waits for the outer cargo's lock, and a scrubbed environment so nothing the outer cargo set for this
 //! build script (flags, target, jobserver, wrappers) redirects or breaks it.
@@ -134,6 +138,31 @@ fn main() {
         };
         copy_if_changed(&from, &into.join(format!("{lib}.wasm")));
     }
+    link_beside_binaries(&plugins_dir);
+}
+
+/// Makes `target/<profile>/plugins` (three levels above `OUT_DIR`, beside the binaries) a link to the plugins
+/// just built. A real directory someone put there is left alone.
+fn link_beside_binaries(plugins_dir: &Path) {
+    let Some(profile_dir) = env::var_os("OUT_DIR")
+        .map(PathBuf::from)
+        .and_then(|out| out.ancestors().nth(3).map(Path::to_owned))
+    else {
+        return;
+    };
+    let link = profile_dir.join("plugins");
+    match fs::symlink_metadata(&link) {
+        Ok(meta) if !meta.file_type().is_symlink() => return,
+        Ok(_) if fs::read_link(&link).ok().as_deref() == Some(plugins_dir) => return,
+        Ok(_) => fs::remove_file(&link).unwrap_or_else(|e| panic!("replacing {}: {e}", link.display())),
+        Err(_) => {}
+    }
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(plugins_dir, &link)
+        .unwrap_or_else(|e| panic!("linking {}: {e}", link.display()));
+    #[cfg(windows)]
+    std::os::windows::fs::symlink_dir(plugins_dir, &link)
+        .unwrap_or_else(|e| panic!("linking {}: {e}", link.display()));
 }
 
 /// Copies only when the content differs, so the file's mtime stays put; through a temporary name and a rename,

@@ -1,166 +1,231 @@
-//! The PlatformMesh chain: upstream's fixed order, filtered by the `--subroutines-*-enabled` flags and by which
-//! plugins exist.
+//! The table of upstream chains: for every controller, its subroutines in upstream's fixed order and the
+//! `--subroutines-*-enabled` flag that switches each off. A leaf module: plugin-set management uses it to know
+//! which plugins an operator needs, the controllers to know which steps run.
+//!
+//! One rule decides a controller's chain in a plugin set (see `plugin::ActivePlugins::chain_for`): the chain the
+//! plugin configuration declares for the controller, else the enabled entries of this table; in both cases without
+//! the steps the flags switch off. Plugins the table does not know are never switched off.
 
-use std::sync::Arc;
+use crate::config::SubroutinesConfig;
 
-use crate::{config::SubroutinesConfig, lifecycle::Subroutine};
-
-/// One position of the PlatformMesh chain: the plugin's file stem and its subroutine (condition) name.
+/// One position of a chain: the plugin's configured name and its subroutine (condition) name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ChainEntry {
-    /// Plugin file stem, e.g. `kcp-setup`.
+    /// Configured plugin name (and file stem), e.g. `kcp-setup`.
     pub plugin: &'static str,
     /// Subroutine name, e.g. `KcpsetupSubroutine`.
     pub subroutine: &'static str,
 }
 
-/// The upstream order of the PlatformMesh chain.
+const fn entry(plugin: &'static str, subroutine: &'static str) -> ChainEntry {
+    ChainEntry { plugin, subroutine }
+}
+
+/// One controller's upstream chain.
+#[derive(Clone, Copy, Debug)]
+pub struct UpstreamChain {
+    /// The controller (the chain's key in the plugin configuration).
+    pub controller: &'static str,
+    /// The entries in upstream's order.
+    pub entries: &'static [ChainEntry],
+    /// Whether each entry is enabled, in the same order.
+    enabled: fn(&SubroutinesConfig) -> Vec<bool>,
+}
+
+impl UpstreamChain {
+    /// The entries the flags leave enabled, in order.
+    pub fn enabled_entries(&self, flags: &SubroutinesConfig) -> Vec<ChainEntry> {
+        self.entries
+            .iter()
+            .zip((self.enabled)(flags))
+            .filter(|(_, on)| *on)
+            .map(|(entry, _)| *entry)
+            .collect()
+    }
+}
+
+/// The upstream order of the PlatformMesh chain (spec §2.5).
 pub const PLATFORM_MESH_ORDER: [ChainEntry; 5] = [
-    ChainEntry {
-        plugin: "deployment",
-        subroutine: "DeploymentSubroutine",
-    },
-    ChainEntry {
-        plugin: "kcp-setup",
-        subroutine: "KcpsetupSubroutine",
-    },
-    ChainEntry {
-        plugin: "provider-secret",
-        subroutine: "ProvidersecretSubroutine",
-    },
-    ChainEntry {
-        plugin: "feature-toggles",
-        subroutine: "FeatureToggleSubroutine",
-    },
-    ChainEntry {
-        plugin: "wait",
-        subroutine: "WaitSubroutine",
-    },
+    entry("deployment", "DeploymentSubroutine"),
+    entry("kcp-setup", "KcpsetupSubroutine"),
+    entry("provider-secret", "ProvidersecretSubroutine"),
+    entry("feature-toggles", "FeatureToggleSubroutine"),
+    entry("wait", "WaitSubroutine"),
 ];
 
 /// The upstream chain of the OCM Resource controller: one subroutine, always enabled (no flag switches it off).
-/// The shipped plugin configuration's `resource` chain must name these plugins (tested in `controller::resource`).
-pub const RESOURCE_ORDER: [ChainEntry; 1] = [ChainEntry {
-    plugin: "resource",
-    subroutine: "ResourceSubroutine",
-}];
+pub const RESOURCE_ORDER: [ChainEntry; 1] = [entry("resource", "ResourceSubroutine")];
 
-/// The enabled entries of the PlatformMesh chain, in order.
-pub fn enabled_platform_mesh_entries(flags: &SubroutinesConfig) -> Vec<ChainEntry> {
-    let enabled = [
-        flags.subroutines_deployment_enabled,
-        flags.subroutines_kcp_setup_enabled,
-        flags.subroutines_provider_secret_enabled,
-        flags.subroutines_feature_toggles_enabled,
-        flags.subroutines_wait_enabled,
-    ];
-    PLATFORM_MESH_ORDER
-        .iter()
-        .zip(enabled)
-        .filter(|(_, on)| *on)
-        .map(|(entry, _)| *entry)
-        .collect()
+/// The upstream order of the Provider chain (kcp side, spec §4.8).
+pub const PROVIDER_ORDER: [ChainEntry; 2] = [
+    entry("provider-workspace", "ProviderWorkspaceSubroutine"),
+    entry("scoped-kubeconfig", "ScopedKubeconfigSubroutine"),
+];
+
+/// The upstream order of the ManagedProvider chain (runtime side, spec §4.9).
+pub const MANAGED_PROVIDER_ORDER: [ChainEntry; 5] = [
+    entry("wait-platform-mesh", "WaitPlatformMeshSubroutine"),
+    entry("provider-resource", "ProviderResourceSubroutine"),
+    entry("wait-provider", "WaitProviderSubroutine"),
+    entry("kubeconfig-copy", "KubeconfigCopySubroutine"),
+    entry("runtime-deploy", "DeploySubroutine"),
+];
+
+/// Every controller's upstream chain.
+pub const CHAINS: [UpstreamChain; 4] = [
+    UpstreamChain {
+        controller: "platformmesh",
+        entries: &PLATFORM_MESH_ORDER,
+        enabled: |f| {
+            vec![
+                f.subroutines_deployment_enabled,
+                f.subroutines_kcp_setup_enabled,
+                f.subroutines_provider_secret_enabled,
+                f.subroutines_feature_toggles_enabled,
+                f.subroutines_wait_enabled,
+            ]
+        },
+    },
+    UpstreamChain {
+        controller: "resource",
+        entries: &RESOURCE_ORDER,
+        enabled: |_| vec![true],
+    },
+    UpstreamChain {
+        controller: "provider",
+        entries: &PROVIDER_ORDER,
+        enabled: |f| {
+            vec![
+                f.subroutines_providers_workspace_enabled,
+                f.subroutines_providers_kubeconfig_enabled,
+            ]
+        },
+    },
+    UpstreamChain {
+        controller: "managedprovider",
+        entries: &MANAGED_PROVIDER_ORDER,
+        enabled: |f| {
+            vec![
+                f.subroutines_managed_provider_wait_platform_mesh_enabled,
+                f.subroutines_managed_provider_resource_enabled,
+                f.subroutines_managed_provider_wait_enabled,
+                f.subroutines_managed_provider_kubeconfig_enabled,
+                f.subroutines_managed_provider_deploy_enabled,
+            ]
+        },
+    },
+];
+
+/// `controller`'s upstream chain, if it has one.
+pub fn upstream(controller: &str) -> Option<&'static UpstreamChain> {
+    CHAINS.iter().find(|chain| chain.controller == controller)
 }
 
-/// Whether the `--subroutines-*-enabled` flags switch off the plugin configured as `plugin` (reporting
-/// subroutine `subroutine`) in `controller`'s chain. Matches the upstream entries by plugin name or subroutine
-/// name, so a plugin ConfigMap that names `deployment` is switched off by `--subroutines-deployment-enabled=false`
-/// too; plugins the flags do not know are never switched off.
+/// The upstream order of `controller` (empty for controllers without one).
+pub fn upstream_order(controller: &str) -> &'static [ChainEntry] {
+    upstream(controller).map_or(&[], |chain| chain.entries)
+}
+
+/// The entries of `controller`'s chain the flags leave enabled, in order (empty for unknown controllers).
+pub fn enabled_entries(flags: &SubroutinesConfig, controller: &str) -> Vec<ChainEntry> {
+    upstream(controller).map_or_else(Vec::new, |chain| chain.enabled_entries(flags))
+}
+
+/// Whether the flags switch off the upstream step of `controller` that the plugin configured as `plugin`
+/// (reporting subroutine `subroutine`) stands for. Entries match by plugin name or subroutine name, so a plugin
+/// configuration naming `deployment` is switched off by `--subroutines-deployment-enabled=false` too.
 pub fn disabled_by_flags(
     flags: &SubroutinesConfig,
     controller: &str,
     plugin: &str,
     subroutine: &str,
 ) -> bool {
-    if controller != "platformmesh" {
-        return false;
-    }
-    let enabled = enabled_platform_mesh_entries(flags);
-    let known = |e: &&ChainEntry| e.plugin == plugin || e.subroutine == subroutine;
-    PLATFORM_MESH_ORDER.iter().any(|e| known(&e)) && !enabled.iter().any(|e| known(&e))
+    let known = |e: &ChainEntry| e.plugin == plugin || e.subroutine == subroutine;
+    upstream_order(controller).iter().any(known) && !enabled_entries(flags, controller).iter().any(known)
 }
 
-/// The PlatformMesh chain: each enabled entry whose plugin `lookup` finds (by subroutine name, then file stem).
-/// Also returns the enabled entries that have no plugin, so the caller can say so.
-pub fn platform_mesh_chain(
-    flags: &SubroutinesConfig,
-    lookup: impl Fn(&str) -> Option<Arc<dyn Subroutine>>,
-) -> (Vec<Arc<dyn Subroutine>>, Vec<ChainEntry>) {
-    let mut chain = Vec::new();
-    let mut missing = Vec::new();
-    for entry in enabled_platform_mesh_entries(flags) {
-        match lookup(entry.subroutine).or_else(|| lookup(entry.plugin)) {
-            Some(subroutine) => chain.push(subroutine),
-            None => missing.push(entry),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flags() -> SubroutinesConfig {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Flags {
+            #[command(flatten)]
+            subroutines: SubroutinesConfig,
+        }
+        Flags::parse_from(["test"]).subroutines
+    }
+
+    #[test]
+    fn the_table_has_one_flag_per_entry() {
+        let flags = flags();
+        for chain in CHAINS {
+            assert_eq!(
+                (chain.enabled)(&flags).len(),
+                chain.entries.len(),
+                "{}",
+                chain.controller
+            );
         }
     }
-    (chain, missing)
-}
 
-/// The upstream order of the Provider chain (kcp side, spec §4.8).
-pub const PROVIDER_ORDER: [ChainEntry; 2] = [
-    ChainEntry {
-        plugin: "provider-workspace",
-        subroutine: "ProviderWorkspaceSubroutine",
-    },
-    ChainEntry {
-        plugin: "scoped-kubeconfig",
-        subroutine: "ScopedKubeconfigSubroutine",
-    },
-];
+    #[test]
+    fn chains_share_no_plugin_or_subroutine() {
+        let all: Vec<&ChainEntry> = CHAINS.iter().flat_map(|c| c.entries).collect();
+        for (i, a) in all.iter().enumerate() {
+            for b in &all[i + 1..] {
+                assert_ne!(a.plugin, b.plugin);
+                assert_ne!(a.subroutine, b.subroutine);
+            }
+        }
+    }
 
-/// The upstream order of the ManagedProvider chain (runtime side, spec §4.9).
-pub const MANAGED_PROVIDER_ORDER: [ChainEntry; 5] = [
-    ChainEntry {
-        plugin: "wait-platform-mesh",
-        subroutine: "WaitPlatformMeshSubroutine",
-    },
-    ChainEntry {
-        plugin: "provider-resource",
-        subroutine: "ProviderResourceSubroutine",
-    },
-    ChainEntry {
-        plugin: "wait-provider",
-        subroutine: "WaitProviderSubroutine",
-    },
-    ChainEntry {
-        plugin: "kubeconfig-copy",
-        subroutine: "KubeconfigCopySubroutine",
-    },
-    ChainEntry {
-        plugin: "runtime-deploy",
-        subroutine: "DeploySubroutine",
-    },
-];
-
-/// The entries of [`PROVIDER_ORDER`] (for `provider`) or [`MANAGED_PROVIDER_ORDER`] (for `managedprovider`)
-/// that the `--subroutines-providers-*` / `--subroutines-managed-provider-*` flags leave enabled, in order; empty
-/// for other controllers.
-pub fn enabled_provider_entries(flags: &SubroutinesConfig, controller: &str) -> Vec<ChainEntry> {
-    let (order, enabled): (&[ChainEntry], Vec<bool>) = match controller {
-        "provider" => (
-            &PROVIDER_ORDER,
-            vec![
-                flags.subroutines_providers_workspace_enabled,
-                flags.subroutines_providers_kubeconfig_enabled,
-            ],
-        ),
-        "managedprovider" => (
-            &MANAGED_PROVIDER_ORDER,
-            vec![
-                flags.subroutines_managed_provider_wait_platform_mesh_enabled,
-                flags.subroutines_managed_provider_resource_enabled,
-                flags.subroutines_managed_provider_wait_enabled,
-                flags.subroutines_managed_provider_kubeconfig_enabled,
-                flags.subroutines_managed_provider_deploy_enabled,
-            ],
-        ),
-        _ => return Vec::new(),
-    };
-    order
-        .iter()
-        .zip(enabled)
-        .filter(|(_, on)| *on)
-        .map(|(e, _)| *e)
-        .collect()
+    #[test]
+    fn flags_switch_upstream_steps_off_in_every_chain() {
+        let mut flags = flags();
+        assert_eq!(enabled_entries(&flags, "provider").len(), 2);
+        assert_eq!(enabled_entries(&flags, "managedprovider").len(), 5);
+        assert_eq!(
+            enabled_entries(&flags, "platformmesh").len(),
+            4,
+            "feature toggles are off by default"
+        );
+        assert!(enabled_entries(&flags, "vendor").is_empty());
+        flags.subroutines_providers_kubeconfig_enabled = false;
+        flags.subroutines_managed_provider_deploy_enabled = false;
+        flags.subroutines_deployment_enabled = false;
+        assert_eq!(enabled_entries(&flags, "provider"), [PROVIDER_ORDER[0]]);
+        assert!(disabled_by_flags(
+            &flags,
+            "managedprovider",
+            "runtime-deploy",
+            "x"
+        ));
+        assert!(disabled_by_flags(
+            &flags,
+            "platformmesh",
+            "custom",
+            "DeploymentSubroutine"
+        ));
+        assert!(!disabled_by_flags(
+            &flags,
+            "managedprovider",
+            "vendor-step",
+            "VendorSubroutine"
+        ));
+        assert!(!disabled_by_flags(
+            &flags,
+            "provider",
+            "provider-workspace",
+            "ProviderWorkspaceSubroutine"
+        ));
+        assert!(!disabled_by_flags(
+            &flags,
+            "resource",
+            "resource",
+            "ResourceSubroutine"
+        ));
+    }
 }

@@ -5,12 +5,17 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{OperatorConfig, parse_go_duration};
+use crate::config::{CommonConfig, OperatorConfig, parse_go_duration};
 
 /// Bootstraps and reconciles platform-mesh environments; every subroutine is a WebAssembly plugin.
 #[derive(Parser, Debug)]
 #[command(name = "platform-mesh-operator", version, about)]
 pub struct Cli {
+    /// The common flags (spec §2.2), accepted before the sub-command as upstream's persistent root flags
+    /// (`platform-mesh-operator --log-level=debug operator`) and after it; `run` reads them from its own
+    /// configuration, which holds the values given in either place.
+    #[command(flatten)]
+    pub common: CommonConfig,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -27,6 +32,9 @@ pub enum Command {
     /// Work with plugin configurations.
     #[command(subcommand)]
     Plugins(PluginsCommand),
+    /// Roll back to the Go operator: replace this operator's per-subroutine PlatformMesh finalizers by upstream's
+    /// shared one, so the Go operator can delete PlatformMeshes again. Stop this operator first.
+    Downgrade(DowngradeArgs),
     /// Print every object the deployment subroutine would apply for a PlatformMesh and a profile, offline, as
     /// YAML grouped by target cluster (like `helm template`).
     Render(RenderArgs),
@@ -47,9 +55,19 @@ pub struct RenderArgs {
     /// Directory with `gotemplates/` and `manifests/` (falls back to the source tree this binary was built from).
     #[arg(long, env = "PMO_WORKSPACE_DIR", default_value = "/operator/")]
     pub workspace_dir: std::path::PathBuf,
-    /// Directory of the plugins (`deployment.wasm`).
-    #[arg(long, env = "PMO_PLUGINS_DIR", default_value = crate::config::default_plugins_dir())]
-    pub plugins_dir: std::path::PathBuf,
+    /// Directory of the plugins (`deployment.wasm`); default: `plugins/` beside the executable if it exists, else
+    /// `<workspace-dir>/plugins`.
+    #[arg(long, env = "PMO_PLUGINS_DIR")]
+    pub plugins_dir: Option<std::path::PathBuf>,
+}
+
+/// Arguments of `downgrade`.
+#[derive(Args, Debug, Clone)]
+pub struct DowngradeArgs {
+    /// Kubeconfig file of the runtime cluster holding the PlatformMeshes (default: `--kubeconfig`, `KUBECONFIG` or
+    /// in-cluster).
+    #[arg(long, env = "PMO_REMOTE_RUNTIME_KUBECONFIG", default_value = "")]
+    pub remote_runtime_kubeconfig: String,
 }
 
 /// `plugins` sub-commands.
@@ -65,9 +83,10 @@ pub enum PluginsCommand {
 pub struct VerifyArgs {
     /// The ConfigMap YAML (other documents in the file may carry `configmap://` plugin sources).
     pub file: std::path::PathBuf,
-    /// Directory that relative `file://` sources are resolved against.
-    #[arg(long, env = "PMO_PLUGINS_DIR", default_value = crate::config::default_plugins_dir())]
-    pub plugins_dir: std::path::PathBuf,
+    /// Directory that relative `file://` sources are resolved against; default: `plugins/` beside the
+    /// executable.
+    #[arg(long, env = "PMO_PLUGINS_DIR")]
+    pub plugins_dir: Option<std::path::PathBuf>,
     /// Also pull `oci://` sources (needs the registries; everything else stays offline).
     #[arg(long)]
     pub pull: bool,
@@ -97,4 +116,56 @@ pub struct EmbeddedArgs {
     /// With `--embedded`: give up if the PlatformMesh is not Ready after this long.
     #[arg(long, env = "PMO_TIMEOUT", default_value = "300s", value_parser = parse_go_duration)]
     pub timeout: Duration,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory as _, Parser as _};
+
+    use super::*;
+
+    fn run_config(argv: &[&str]) -> OperatorConfig {
+        match Cli::try_parse_from(argv).expect("parses").command {
+            Command::Run(run) => run.config,
+            other => panic!("not run: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn common_flags_are_accepted_before_and_after_the_sub_command() {
+        let before = run_config(&[
+            "pmo",
+            "--log-level=debug",
+            "--leader-elect",
+            "--max-concurrent-reconciles=3",
+            "operator",
+            "--kcp-namespace=kcp",
+        ]);
+        let after = run_config(&[
+            "pmo",
+            "operator",
+            "--log-level=debug",
+            "--leader-elect",
+            "--max-concurrent-reconciles=3",
+            "--kcp-namespace=kcp",
+        ]);
+        assert_eq!(before, after);
+        assert_eq!(before.common.log_level, "debug");
+        assert!(before.common.leader_elect);
+        assert_eq!(before.common.max_concurrent_reconciles, 3);
+        assert_eq!(before.kcp.kcp_namespace, "kcp");
+        let defaults = run_config(&["pmo", "run"]);
+        assert_eq!(defaults.common.log_level, "info");
+        assert!(!defaults.common.leader_elect);
+    }
+
+    #[test]
+    fn operator_flags_still_belong_to_the_sub_command() {
+        assert!(Cli::try_parse_from(["pmo", "--kcp-namespace=kcp", "operator"]).is_err());
+    }
 }

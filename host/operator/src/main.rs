@@ -5,8 +5,8 @@ use std::io::Write as _;
 use anyhow::Context as _;
 use clap::Parser as _;
 use platform_mesh_operator::{
-    cli::{Cli, Command, PluginsCommand, RenderArgs, RunArgs, VerifyArgs},
-    config::OperatorConfig,
+    cli::{Cli, Command, DowngradeArgs, PluginsCommand, RenderArgs, RunArgs, VerifyArgs},
+    config::{CommonConfig, OperatorConfig, resolve_plugins_dir},
     controller::{
         ProgressSink, health,
         leader::{LeaderElector, LeaseSettings},
@@ -31,17 +31,41 @@ async fn main() -> anyhow::Result<()> {
         Command::Run(args) => run(*args).await,
         Command::Plugins(PluginsCommand::Verify(args)) => verify_plugins(&args).await,
         Command::Render(args) => render(&args).await,
+        Command::Downgrade(args) => downgrade(&cli.common, &args).await,
     }
+}
+
+/// `downgrade`: rewrites PlatformMesh finalizers for the Go operator and says what changed.
+async fn downgrade(common: &CommonConfig, args: &DowngradeArgs) -> anyhow::Result<()> {
+    let path = match args.remote_runtime_kubeconfig.as_str() {
+        "" => common.kubeconfig.as_str(),
+        path => path,
+    };
+    let client = kube_client(path, "the runtime cluster").await?;
+    let report = platform_mesh_operator::controller::downgrade::downgrade(&client)
+        .await
+        .context("rewriting PlatformMesh finalizers")?;
+    for name in &report.rewritten {
+        println!("rewritten: PlatformMesh {name}");
+    }
+    println!(
+        "{} PlatformMesh(es) rewritten, {} unchanged; the Go operator can delete them now",
+        report.rewritten.len(),
+        report.unchanged
+    );
+    Ok(())
 }
 
 /// `render`: runs the deployment plugin offline and prints what it applied, grouped by target.
 async fn render(args: &RenderArgs) -> anyhow::Result<()> {
+    let workspace_dir = embedded::workspace_dir(&args.workspace_dir);
+    let plugins_dir = resolve_plugins_dir(args.plugins_dir.as_deref(), Some(&workspace_dir));
     let input = platform_mesh_operator::render::RenderInput {
         platform_mesh: platform_mesh_operator::render::read_platform_mesh(&args.file)?,
         profile: platform_mesh_operator::render::read_profile(&args.profile)?,
         technology: args.technology.clone(),
-        workspace_dir: embedded::workspace_dir(&args.workspace_dir),
-        plugins_dir: args.plugins_dir.clone(),
+        workspace_dir,
+        plugins_dir,
         config: platform_mesh_operator::render::default_config()?,
     };
     let groups = platform_mesh_operator::render::render(&input).await?;
@@ -56,9 +80,12 @@ async fn render(args: &RenderArgs) -> anyhow::Result<()> {
 async fn verify_plugins(args: &VerifyArgs) -> anyhow::Result<()> {
     let text =
         std::fs::read_to_string(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
-    let runtime = platform_mesh_operator::plugin::verify::offline_runtime(&args.plugins_dir)
-        .map_err(|e| anyhow::anyhow!(e))
-        .context("starting the plugin runtime")?;
+    let runtime = platform_mesh_operator::plugin::verify::offline_runtime(&resolve_plugins_dir(
+        args.plugins_dir.as_deref(),
+        None,
+    ))
+    .map_err(|e| anyhow::anyhow!(e))
+    .context("starting the plugin runtime")?;
     let report = platform_mesh_operator::plugin::verify_config_map(&runtime, &text, args.pull).await;
     print!("{report}");
     anyhow::ensure!(report.ok(), "{} does not verify", args.file.display());
@@ -131,7 +158,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         tracing::info!(%bound, "serving metrics");
     }
     let clients = operator::OperatorClients::from_config(&config).await?;
-    tracing::info!(plugins_dir = %config.plugins.plugins_dir.display(), "starting the operator");
+    tracing::info!(plugins_dir = %config.plugins_dir().display(), "starting the operator");
     let grace = config.common.shutdown_timeout;
     let stopping = shutdown.clone();
     let run = run_operator(&config, clients, shutdown);
@@ -180,17 +207,22 @@ async fn run_operator(
 /// The leader election client: like upstream, the operator's own cluster (`--kubeconfig`, `KUBECONFIG` or
 /// in-cluster) even when remote runtime or infra kubeconfigs are configured.
 async fn election_client(config: &OperatorConfig) -> anyhow::Result<kube::Client> {
-    let kube_config = match config.common.kubeconfig.as_str() {
+    kube_client(&config.common.kubeconfig, "leader election").await
+}
+
+/// A client from the kubeconfig file `path`, or (empty) from `KUBECONFIG` or the in-cluster configuration.
+async fn kube_client(path: &str, purpose: &str) -> anyhow::Result<kube::Client> {
+    let kube_config = match path {
         "" => kube::Config::infer()
             .await
-            .context("finding the cluster configuration for leader election")?,
+            .with_context(|| format!("finding the cluster configuration for {purpose}"))?,
         path => {
             let file = kube::config::Kubeconfig::read_from(path)
-                .with_context(|| format!("reading kubeconfig {path} for leader election"))?;
+                .with_context(|| format!("reading kubeconfig {path} for {purpose}"))?;
             kube::Config::from_custom_kubeconfig(file, &kube::config::KubeConfigOptions::default())
                 .await
-                .with_context(|| format!("loading kubeconfig {path} for leader election"))?
+                .with_context(|| format!("loading kubeconfig {path} for {purpose}"))?
         }
     };
-    kube::Client::try_from(kube_config).context("building the leader election client")
+    kube::Client::try_from(kube_config).with_context(|| format!("building the client for {purpose}"))
 }

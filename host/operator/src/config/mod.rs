@@ -4,7 +4,12 @@
 //!
 //! [`OperatorConfig`] serialises to the flat camelCase JSON object that plugins receive as `operator-config`.
 
-use std::{path::PathBuf, time::Duration};
+use std::{
+    fmt,
+    path::{Path, PathBuf},
+    str::FromStr,
+    time::Duration,
+};
 
 use clap::{ArgAction, Args};
 use serde::Serialize;
@@ -16,10 +21,35 @@ mod units;
 use units::serialize_duration;
 pub use units::{format_go_duration, parse_bytes, parse_go_duration};
 
-/// The plugins directory used when `--plugins-dir` is not given: the directory the build placed the operator's own
-/// plugins in, or `/operator/plugins` (the container layout) when the build did not say.
-pub fn default_plugins_dir() -> &'static str {
-    option_env!("PLUGINS_DIR").unwrap_or("/operator/plugins")
+/// The plugins shipped with this executable: `plugins/` in the executable's directory (`/operator/plugins` for
+/// the image's `/operator/manager`). Cargo puts test and benchmark executables in `deps/` beside the binaries;
+/// for those the directory above counts (`target/<profile>/plugins`, which the build links to the plugins it
+/// built). `None` when the executable's path is unknown.
+pub fn default_plugins_dir() -> Option<PathBuf> {
+    plugins_dir_beside(&std::env::current_exe().ok()?)
+}
+
+fn plugins_dir_beside(executable: &Path) -> Option<PathBuf> {
+    let mut dir = executable.parent()?;
+    if dir.file_name().is_some_and(|name| name == "deps") {
+        dir = dir.parent()?;
+    }
+    Some(dir.join("plugins"))
+}
+
+/// The plugins directory in force: `explicit` (`--plugins-dir`) if given; else [`default_plugins_dir`] if it
+/// exists; else `<workspace_dir>/plugins`. Never a path of the machine that built the operator.
+pub fn resolve_plugins_dir(explicit: Option<&Path>, workspace_dir: Option<&Path>) -> PathBuf {
+    if let Some(dir) = explicit {
+        return dir.to_owned();
+    }
+    let beside = default_plugins_dir();
+    match (beside, workspace_dir) {
+        (Some(beside), _) if beside.is_dir() => beside,
+        (_, Some(workspace)) => workspace.join("plugins"),
+        (Some(beside), None) => beside,
+        (None, None) => PathBuf::from("plugins"),
+    }
 }
 
 /// All flags of `run`, as one configuration.
@@ -56,76 +86,111 @@ pub struct OperatorConfig {
 #[serde(rename_all = "camelCase")]
 pub struct CommonConfig {
     /// Reconcile only objects whose label `debug.platform-mesh.io` equals this value.
-    #[arg(long, env = "PMO_DEBUG_LABEL_VALUE", default_value = "")]
+    #[arg(global = true, long, env = "PMO_DEBUG_LABEL_VALUE", default_value = "")]
     pub debug_label_value: String,
     /// Worker count of every controller.
-    #[arg(long, env = "PMO_MAX_CONCURRENT_RECONCILES", default_value_t = 10)]
+    #[arg(
+        global = true,
+        long,
+        env = "PMO_MAX_CONCURRENT_RECONCILES",
+        default_value_t = 10
+    )]
     pub max_concurrent_reconciles: u16,
     /// Environment name (informational).
-    #[arg(long, env = "PMO_ENVIRONMENT", default_value = "")]
+    #[arg(global = true, long, env = "PMO_ENVIRONMENT", default_value = "")]
     pub environment: String,
     /// Region name (informational).
-    #[arg(long, env = "PMO_REGION", default_value = "local")]
+    #[arg(global = true, long, env = "PMO_REGION", default_value = "local")]
     pub region: String,
     /// Kubeconfig of the runtime cluster when `--remote-runtime-kubeconfig` is not set (default: `KUBECONFIG` or
     /// in-cluster). With `--embedded`: where to write the embedded cluster's kubeconfig.
-    #[arg(long, env = "PMO_KUBECONFIG", default_value = "")]
+    #[arg(global = true, long, env = "PMO_KUBECONFIG", default_value = "")]
     pub kubeconfig: String,
     /// Local development: skips the istio "restart myself" step.
-    #[arg(long, env = "PMO_IS_LOCAL", action = ArgAction::Set, default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(global = true, long, env = "PMO_IS_LOCAL", action = ArgAction::Set, default_value_t = false, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub is_local: bool,
     /// Image name (informational).
-    #[arg(long, env = "PMO_IMAGE_NAME", default_value = "")]
+    #[arg(global = true, long, env = "PMO_IMAGE_NAME", default_value = "")]
     pub image_name: String,
     /// Image tag (informational).
-    #[arg(long, env = "PMO_IMAGE_TAG", default_value = "")]
+    #[arg(global = true, long, env = "PMO_IMAGE_TAG", default_value = "")]
     pub image_tag: String,
     /// Log level: trace, debug, info, warn or error.
-    #[arg(long, env = "PMO_LOG_LEVEL", default_value = "info")]
+    #[arg(global = true, long, env = "PMO_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
     /// Human-readable logs instead of JSON.
-    #[arg(long, env = "PMO_NO_JSON", action = ArgAction::Set, default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(global = true, long, env = "PMO_NO_JSON", action = ArgAction::Set, default_value_t = false, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub no_json: bool,
     /// Grace period after a shutdown signal.
-    #[arg(long, env = "PMO_SHUTDOWN_TIMEOUT", default_value = "1m", value_parser = parse_go_duration)]
+    #[arg(global = true, long, env = "PMO_SHUTDOWN_TIMEOUT", default_value = "1m", value_parser = parse_go_duration)]
     #[serde(serialize_with = "serialize_duration")]
     pub shutdown_timeout: Duration,
     /// Metrics server address (`0` disables it).
-    #[arg(long, env = "PMO_METRICS_BIND_ADDRESS", default_value = ":9090")]
+    #[arg(
+        global = true,
+        long,
+        env = "PMO_METRICS_BIND_ADDRESS",
+        default_value = ":9090"
+    )]
     pub metrics_bind_address: String,
     /// Serve metrics over HTTPS.
-    #[arg(long, env = "PMO_METRICS_SECURE", action = ArgAction::Set, default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(global = true, long, env = "PMO_METRICS_SECURE", action = ArgAction::Set, default_value_t = false, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub metrics_secure: bool,
     /// Export traces over OTLP.
-    #[arg(long, env = "PMO_TRACING_ENABLED", action = ArgAction::Set, default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(global = true, long, env = "PMO_TRACING_ENABLED", action = ArgAction::Set, default_value_t = false, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub tracing_enabled: bool,
     /// Tracing service name.
-    #[arg(long, env = "PMO_TRACING_CONFIG_SERVICE_NAME", default_value = "")]
+    #[arg(
+        global = true,
+        long,
+        env = "PMO_TRACING_CONFIG_SERVICE_NAME",
+        default_value = ""
+    )]
     pub tracing_config_service_name: String,
     /// Tracing service version.
-    #[arg(long, env = "PMO_TRACING_CONFIG_SERVICE_VERSION", default_value = "")]
+    #[arg(
+        global = true,
+        long,
+        env = "PMO_TRACING_CONFIG_SERVICE_VERSION",
+        default_value = ""
+    )]
     pub tracing_config_service_version: String,
     /// OTLP collector endpoint.
-    #[arg(long, env = "PMO_TRACING_CONFIG_COLLECTOR_ENDPOINT", default_value = "")]
+    #[arg(
+        global = true,
+        long,
+        env = "PMO_TRACING_CONFIG_COLLECTOR_ENDPOINT",
+        default_value = ""
+    )]
     pub tracing_config_collector_endpoint: String,
     /// Allow HTTP/2 on the metrics server.
-    #[arg(long = "enable-http2", env = "PMO_ENABLE_HTTP2", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(global = true, long = "enable-http2", env = "PMO_ENABLE_HTTP2", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     #[serde(rename = "enableHTTP2")]
     pub enable_http2: bool,
     /// Health probe address (`/healthz`, `/readyz`).
-    #[arg(long, env = "PMO_HEALTH_PROBE_BIND_ADDRESS", default_value = ":8090")]
+    #[arg(
+        global = true,
+        long,
+        env = "PMO_HEALTH_PROBE_BIND_ADDRESS",
+        default_value = ":8090"
+    )]
     pub health_probe_bind_address: String,
     /// Leader election through a Lease.
-    #[arg(long, env = "PMO_LEADER_ELECT", action = ArgAction::Set, default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(global = true, long, env = "PMO_LEADER_ELECT", action = ArgAction::Set, default_value_t = false, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub leader_elect: bool,
     /// Namespace of the leader election Lease (empty: `POD_NAMESPACE`, else the pod's own namespace).
-    #[arg(long, env = "PMO_LEADER_ELECTION_NAMESPACE", default_value = "")]
+    #[arg(
+        global = true,
+        long,
+        env = "PMO_LEADER_ELECTION_NAMESPACE",
+        default_value = ""
+    )]
     pub leader_election_namespace: String,
     /// Name of the operator's own pod (set from the downward API); the istio sidecar check looks at this pod.
-    #[arg(long, env = "PMO_POD_NAME", default_value = "")]
+    #[arg(global = true, long, env = "PMO_POD_NAME", default_value = "")]
     pub pod_name: String,
     /// Namespace of the operator's own pod (set from the downward API).
-    #[arg(long, env = "PMO_POD_NAMESPACE", default_value = "")]
+    #[arg(global = true, long, env = "PMO_POD_NAMESPACE", default_value = "")]
     pub pod_namespace: String,
 }
 
@@ -156,7 +221,7 @@ pub struct KcpConfig {
     )]
     pub kcp_cluster_admin_secret_name: String,
     /// `registrationAllowed` of the `welcome` IdentityProviderConfiguration.
-    #[arg(long, env = "PMO_IDP_REGISTRATION_ALLOWED", action = ArgAction::Set, default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, env = "PMO_IDP_REGISTRATION_ALLOWED", action = ArgAction::Set, default_value_t = false, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub idp_registration_allowed: bool,
     /// Extra redirect URIs of the `welcome` client (comma-separated).
     #[arg(long, env = "PMO_IDP_WELCOME_ADDITIONAL_REDIRECT_URIS", value_delimiter = ',')]
@@ -203,7 +268,7 @@ impl KcpConfig {
 #[serde(rename_all = "camelCase")]
 pub struct SubroutinesConfig {
     /// Run DeploymentSubroutine in the PlatformMesh chain.
-    #[arg(long, env = "PMO_SUBROUTINES_DEPLOYMENT_ENABLED", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, env = "PMO_SUBROUTINES_DEPLOYMENT_ENABLED", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub subroutines_deployment_enabled: bool,
     /// Name of the kcp authorization-webhook kubeconfig Secret.
     #[arg(
@@ -220,10 +285,10 @@ pub struct SubroutinesConfig {
     )]
     pub authorization_webhook_secret_ca_name: String,
     /// Check istiod readiness and the operator's sidecar.
-    #[arg(long, env = "PMO_SUBROUTINES_DEPLOYMENT_ENABLE_ISTIO", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, env = "PMO_SUBROUTINES_DEPLOYMENT_ENABLE_ISTIO", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub subroutines_deployment_enable_istio: bool,
     /// Run KcpsetupSubroutine.
-    #[arg(long, env = "PMO_SUBROUTINES_KCP_SETUP_ENABLED", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, env = "PMO_SUBROUTINES_KCP_SETUP_ENABLED", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub subroutines_kcp_setup_enabled: bool,
     /// Secret (namespace `platform-mesh-system`) with the domain CA.
     #[arg(
@@ -236,34 +301,34 @@ pub struct SubroutinesConfig {
     #[arg(long, env = "PMO_DOMAIN_CERTIFICATE_CA_SECRET_KEY", default_value = "ca.crt")]
     pub domain_certificate_ca_secret_key: String,
     /// Run ProvidersecretSubroutine.
-    #[arg(long, env = "PMO_SUBROUTINES_PROVIDER_SECRET_ENABLED", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, env = "PMO_SUBROUTINES_PROVIDER_SECRET_ENABLED", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub subroutines_provider_secret_enabled: bool,
     /// Run FeatureToggleSubroutine (off by default).
-    #[arg(long, env = "PMO_SUBROUTINES_FEATURE_TOGGLES_ENABLED", action = ArgAction::Set, default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, env = "PMO_SUBROUTINES_FEATURE_TOGGLES_ENABLED", action = ArgAction::Set, default_value_t = false, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub subroutines_feature_toggles_enabled: bool,
     /// Run WaitSubroutine.
-    #[arg(long, env = "PMO_SUBROUTINES_WAIT_ENABLED", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, env = "PMO_SUBROUTINES_WAIT_ENABLED", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub subroutines_wait_enabled: bool,
     /// ManagedProvider chain step 1.
-    #[arg(long, env = "PMO_SUBROUTINES_MANAGED_PROVIDER_WAIT_PLATFORM_MESH_ENABLED", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, env = "PMO_SUBROUTINES_MANAGED_PROVIDER_WAIT_PLATFORM_MESH_ENABLED", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub subroutines_managed_provider_wait_platform_mesh_enabled: bool,
     /// ManagedProvider chain step 2.
-    #[arg(long, env = "PMO_SUBROUTINES_MANAGED_PROVIDER_RESOURCE_ENABLED", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, env = "PMO_SUBROUTINES_MANAGED_PROVIDER_RESOURCE_ENABLED", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub subroutines_managed_provider_resource_enabled: bool,
     /// ManagedProvider chain step 3.
-    #[arg(long, env = "PMO_SUBROUTINES_MANAGED_PROVIDER_WAIT_ENABLED", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, env = "PMO_SUBROUTINES_MANAGED_PROVIDER_WAIT_ENABLED", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub subroutines_managed_provider_wait_enabled: bool,
     /// ManagedProvider chain step 4.
-    #[arg(long, env = "PMO_SUBROUTINES_MANAGED_PROVIDER_KUBECONFIG_ENABLED", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, env = "PMO_SUBROUTINES_MANAGED_PROVIDER_KUBECONFIG_ENABLED", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub subroutines_managed_provider_kubeconfig_enabled: bool,
     /// ManagedProvider chain step 5.
-    #[arg(long, env = "PMO_SUBROUTINES_MANAGED_PROVIDER_DEPLOY_ENABLED", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, env = "PMO_SUBROUTINES_MANAGED_PROVIDER_DEPLOY_ENABLED", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub subroutines_managed_provider_deploy_enabled: bool,
     /// Provider chain step 1.
-    #[arg(long, env = "PMO_SUBROUTINES_PROVIDERS_WORKSPACE_ENABLED", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, env = "PMO_SUBROUTINES_PROVIDERS_WORKSPACE_ENABLED", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub subroutines_providers_workspace_enabled: bool,
     /// Provider chain step 2.
-    #[arg(long, env = "PMO_SUBROUTINES_PROVIDERS_KUBECONFIG_ENABLED", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, env = "PMO_SUBROUTINES_PROVIDERS_KUBECONFIG_ENABLED", action = ArgAction::Set, default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub subroutines_providers_kubeconfig_enabled: bool,
     /// kcp workspace paths a ManagedProvider's spec.provider.path may name, as prefixes matched segment by segment
     /// (comma-separated, e.g. `root:providers,root:orgs`); empty: any workspace, as upstream.
@@ -293,9 +358,10 @@ pub struct RemoteConfig {
 #[derive(Args, Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PluginFlags {
-    /// Directory of the subroutine plugins (`*.wasm`).
-    #[arg(long, env = "PMO_PLUGINS_DIR", default_value = default_plugins_dir())]
-    pub plugins_dir: PathBuf,
+    /// Directory of the subroutine plugins (`*.wasm`); default: `plugins/` beside the executable
+    /// (`/operator/plugins` for the image's `/operator/manager`) if it exists, else `<workspace-dir>/plugins`.
+    #[arg(long, env = "PMO_PLUGINS_DIR")]
+    pub plugins_dir: Option<PathBuf>,
     /// Cache of compiled plugins (none: compile on every start).
     #[arg(long, env = "PMO_PLUGIN_CACHE_DIR")]
     pub plugin_cache_dir: Option<PathBuf>,
@@ -315,12 +381,48 @@ pub struct PluginFlags {
 /// `--plugin-config`: empty, or `<namespace>/<name>`.
 fn parse_plugin_config(text: &str) -> Result<String, String> {
     if !text.is_empty() {
-        text.parse::<crate::plugin::PluginConfigRef>()?;
+        text.parse::<PluginConfigRef>()?;
     }
     Ok(text.to_owned())
 }
 
+/// `<namespace>/<name>` of the plugin ConfigMap.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PluginConfigRef {
+    /// Its namespace.
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
+}
+
+impl FromStr for PluginConfigRef {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.split_once('/') {
+            Some((namespace, name)) if !namespace.is_empty() && !name.is_empty() && !name.contains('/') => {
+                Ok(PluginConfigRef {
+                    namespace: namespace.to_owned(),
+                    name: name.to_owned(),
+                })
+            }
+            _ => Err(format!("{text:?} is not <namespace>/<name>")),
+        }
+    }
+}
+
+impl fmt::Display for PluginConfigRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
+
 impl OperatorConfig {
+    /// The plugins directory in force (see [`resolve_plugins_dir`]).
+    pub fn plugins_dir(&self) -> PathBuf {
+        resolve_plugins_dir(self.plugins.plugins_dir.as_deref(), Some(&self.workspace_dir))
+    }
+
     /// The configuration as the JSON object plugins receive (`operator-config`).
     pub fn to_plugin_json(&self) -> serde_json::Value {
         // A struct of strings, numbers, booleans and lists always serialises; `Null` would only hide a bug.

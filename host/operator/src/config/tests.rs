@@ -88,7 +88,10 @@ fn new_operator_config_has_upstream_defaults() {
     assert!(m.enable_http2);
     assert_eq!(m.health_probe_bind_address, ":8090");
     assert!(!m.leader_elect);
-    assert_eq!(c.plugins.plugins_dir, PathBuf::from(default_plugins_dir()));
+    assert_eq!(
+        c.plugins.plugins_dir, None,
+        "resolved at start, never a build path"
+    );
     assert_eq!(c.plugins.plugin_cache_dir, None);
     assert_eq!(c.plugins.plugin_call_timeout, Duration::from_secs(30));
     assert_eq!(c.plugins.plugin_memory_limit, 64 << 20);
@@ -256,4 +259,55 @@ fn go_durations_parse_and_format() {
     assert_eq!(format_go_duration(Duration::from_millis(250)), "250ms");
     assert_eq!(parse_bytes("2Ki").unwrap(), 2048);
     assert!(parse_bytes("lots").is_err());
+}
+
+#[test]
+fn plugins_dir_defaults_beside_the_executable_then_in_the_workspace() {
+    assert_eq!(
+        plugins_dir_beside(Path::new("/operator/manager")),
+        Some(PathBuf::from("/operator/plugins"))
+    );
+    assert_eq!(
+        plugins_dir_beside(Path::new("/src/target/debug/deps/e2e-0123")),
+        Some(PathBuf::from("/src/target/debug/plugins")),
+        "cargo's test executables count as the binaries beside them"
+    );
+    let explicit = Path::new("/elsewhere/plugins");
+    assert_eq!(
+        resolve_plugins_dir(Some(explicit), Some(Path::new("/ws"))),
+        explicit
+    );
+    let beside = default_plugins_dir().expect("the test executable has a path");
+    let workspace = tempfile::tempdir().unwrap();
+    let resolved = resolve_plugins_dir(None, Some(workspace.path()));
+    if beside.is_dir() {
+        assert_eq!(resolved, beside);
+    } else {
+        assert_eq!(resolved, workspace.path().join("plugins"));
+    }
+    let c = parse(&["--workspace-dir=/nowhere/ws"]);
+    assert!(
+        c.plugins_dir() == beside || c.plugins_dir() == Path::new("/nowhere/ws/plugins"),
+        "{}",
+        c.plugins_dir().display()
+    );
+}
+
+#[test]
+fn boolean_flags_take_their_value_only_after_an_equals_sign() {
+    let c = parse(&["--leader-elect", "--is-local=false", "--no-json"]);
+    assert!(c.common.leader_elect && !c.common.is_local && c.common.no_json);
+    assert!(
+        Harness::try_parse_from(["test", "--leader-elect", "false"]).is_err(),
+        "like pflag, a bare boolean flag never swallows the next argument"
+    );
+}
+
+#[test]
+fn config_refs_parse_as_namespace_slash_name() {
+    let parsed: PluginConfigRef = "platform-mesh-system/plugins".parse().unwrap();
+    assert_eq!(parsed.to_string(), "platform-mesh-system/plugins");
+    for bad in ["plugins", "/plugins", "ns/", "a/b/c"] {
+        assert!(bad.parse::<PluginConfigRef>().is_err(), "{bad}");
+    }
 }

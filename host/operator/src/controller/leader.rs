@@ -198,7 +198,9 @@ impl LeaderElector {
         tracing::info!(lease = %self.settings.name, namespace = %self.settings.namespace,
             identity = %self.settings.identity, "waiting for leadership");
         loop {
-            if self.try_acquire(&mut observed).await {
+            // Bounded like a renewal: a hung request must not stall the candidate.
+            let attempt = tokio::time::timeout(self.settings.renew_deadline, self.try_acquire(&mut observed));
+            if attempt.await.unwrap_or(false) {
                 break;
             }
             tokio::select! {
@@ -308,25 +310,31 @@ impl LeaderElector {
     }
 
     /// Renews every retry period; returns when leadership is lost (not renewed within the deadline, or taken
-    /// by someone else) or when `stop` is cancelled.
+    /// by someone else) or when `stop` is cancelled. Every renewal is bounded by the time left until the
+    /// deadline: kube's client has no read timeout, and a request that hangs must not keep a leader that can no
+    /// longer renew in charge while a standby takes the lease over.
     async fn keep_renewing(&self, stop: &CancellationToken) {
         let s = &self.settings;
         let mut renewed = Instant::now();
         loop {
+            let left = s.renew_deadline.saturating_sub(renewed.elapsed());
             tokio::select! {
                 () = stop.cancelled() => {
                     // A normal stop is not a loss; park so the caller's `work` decides when to end.
                     std::future::pending::<()>().await;
                 }
-                () = tokio::time::sleep(s.retry_period) => {}
+                () = tokio::time::sleep(s.retry_period.min(left)) => {}
             }
-            match self.renew().await {
-                Ok(true) => renewed = Instant::now(),
-                Ok(false) => {
+            let left = s.renew_deadline.saturating_sub(renewed.elapsed());
+            match tokio::time::timeout(left, self.renew()).await {
+                Ok(Ok(true)) => renewed = Instant::now(),
+                Ok(Ok(false)) => {
                     tracing::warn!(identity = %s.identity, "another instance holds the leader lease");
                     return;
                 }
-                Err(error) => tracing::warn!(error = %error, "renewing the leader lease"),
+                Ok(Err(error)) => tracing::warn!(error = %error, "renewing the leader lease"),
+                Err(_) => tracing::warn!(deadline = ?s.renew_deadline,
+                    "renewing the leader lease did not finish before the renew deadline"),
             }
             if renewed.elapsed() >= s.renew_deadline {
                 return;
@@ -366,7 +374,8 @@ impl LeaderElector {
             occupied.commit(&PostParams::default()).await?;
             Ok(true)
         };
-        match released.await {
+        let released = tokio::time::timeout(s.renew_deadline, released);
+        match released.await.unwrap_or_else(|_| Ok(false)) {
             Ok(true) => tracing::info!(identity = %s.identity, "released the leader lease"),
             Ok(false) => {}
             Err(error) => tracing::warn!(error = %error, "releasing the leader lease"),
@@ -400,5 +409,79 @@ mod tests {
         observed.update(&spec);
         assert!(!observed.expired(Duration::from_secs(15)));
         assert!(observed.expired(Duration::ZERO));
+    }
+
+    /// A renew that hangs (the fault injector delays every Lease request by a minute) makes the leader step down
+    /// within the renew deadline instead of leading on while a standby takes the lease over.
+    #[tokio::test]
+    async fn a_hung_renew_makes_the_leader_step_down_within_the_deadline() {
+        use apiserver::{FaultAction, FaultRule, ServerConfig, sim::SimConfig};
+        use k8s_openapi::api::core::v1::Namespace;
+
+        let server = apiserver::start(ServerConfig {
+            simulators: SimConfig::none(),
+            ..ServerConfig::default()
+        })
+        .await
+        .expect("embedded server");
+        let client = server.client();
+        let ns = Namespace {
+            metadata: ObjectMeta {
+                name: Some("hung-renew".into()),
+                ..ObjectMeta::default()
+            },
+            ..Namespace::default()
+        };
+        Api::<Namespace>::all(client.clone())
+            .create(&PostParams::default(), &ns)
+            .await
+            .expect("namespace");
+        let settings = LeaseSettings {
+            identity: "leader".into(),
+            lease_duration: Duration::from_secs(5),
+            renew_deadline: Duration::from_millis(1500),
+            retry_period: Duration::from_millis(200),
+            ..LeaseSettings::new("hung-renew")
+        };
+        let elector = LeaderElector::new(client, settings.clone());
+        let (leading_tx, leading_rx) = tokio::sync::oneshot::channel();
+        let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<Instant>();
+        let faults = server.faults();
+        let run = tokio::spawn(async move {
+            elector
+                .run(CancellationToken::new(), |stop| async move {
+                    let _ = leading_tx.send(());
+                    stop.cancelled().await;
+                    let _ = stopped_tx.send(Instant::now());
+                })
+                .await
+        });
+        tokio::time::timeout(Duration::from_secs(10), leading_rx)
+            .await
+            .expect("leading within 10 s")
+            .expect("leading");
+        let hung = Instant::now();
+        faults.add(
+            FaultRule::new(FaultAction::Latency { millis: 60_000 }).resource("leases.coordination.k8s.io"),
+        );
+        let stopped = tokio::time::timeout(Duration::from_secs(20), stopped_rx)
+            .await
+            .expect("the work is stopped long before the hung request would return")
+            .expect("stopped");
+        let after = stopped.duration_since(hung);
+        // The deadline counts from the last good renewal, before the fault: the leader has stepped down before a
+        // standby could take the lease (the lease duration after that renewal). Without a bound on the renew
+        // request it would lead on for the minute the request hangs.
+        assert!(
+            after < settings.lease_duration,
+            "stepped down after {after:?}; deadline {:?}, lease {:?}",
+            settings.renew_deadline,
+            settings.lease_duration
+        );
+        let result = tokio::time::timeout(Duration::from_secs(20), run)
+            .await
+            .expect("run returns")
+            .expect("no panic");
+        assert!(matches!(result, Err(LeaderError::Lost { .. })), "{result:?}");
     }
 }

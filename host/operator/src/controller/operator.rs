@@ -11,17 +11,17 @@ use kube::{
 };
 
 use super::{
-    chain::disabled_by_flags,
+    chain_source::chain_source,
     managedprovider,
     platformmesh::{self, ControllerError, ControllerSettings},
     progress::ProgressSink,
-    provider, provider_chains, resource,
+    provider, resource,
 };
 use crate::{
     clusters::{Clusters, KcpAdmin},
     config::OperatorConfig,
     hostapi::{HostServices, ImageVersionStore},
-    lifecycle::{ChainSource, Lifecycle, LifecycleOptions, Target},
+    lifecycle::{Lifecycle, LifecycleOptions, Target},
     plugin::{
         LivePlugins, PluginConfigRef, PluginError, PluginRuntime, PluginSetHandle, RuntimeConfig, StartError,
         manifest::CONTROLLERS,
@@ -136,9 +136,22 @@ pub async fn run(
         infra: crate::metrics::instrument(clients.infra),
         ..clients
     };
-    let plugins = start_plugins(config, &clients).await?;
-    let lifecycle = platform_mesh_lifecycle(config, &plugins.handle);
     let shutdown = shutdown.shared();
+    // Not ready until the first plugin set is in service; a shutdown meanwhile (a source unreachable, retried)
+    // ends the start at once.
+    let starting = super::health::NotReady::hold();
+    // One set of cluster clients (one kcp client cache) for the plugins' host calls and the Provider controller.
+    let clusters = Arc::new(Clusters::new(
+        clients.runtime.clone(),
+        clients.infra.clone(),
+        clients.kcp_admin.clone(),
+    ));
+    let plugins = tokio::select! {
+        plugins = start_plugins_with(config, &clients, clusters.clone()) => plugins?,
+        () = shutdown.clone() => return Ok(()),
+    };
+    drop(starting);
+    let lifecycle = platform_mesh_lifecycle(config, &plugins.handle);
     let settings = ControllerSettings {
         concurrency: config.common.max_concurrent_reconciles,
         debug_label_value: config.common.debug_label_value.clone(),
@@ -153,13 +166,9 @@ pub async fn run(
     ));
     // The Provider controller waits for kcp and its virtual workspace by itself and never fails the operator.
     let providers = tokio::spawn(provider::run(
-        Arc::new(Clusters::new(
-            clients.runtime.clone(),
-            clients.infra.clone(),
-            clients.kcp_admin.clone(),
-        )),
+        clusters,
         provider::ProviderLifecycle {
-            chain: provider_chains::chain_source(&config.subroutines, &plugins.handle, provider::CONTROLLER),
+            chain: chain_source(&config.subroutines, &plugins.handle, provider::CONTROLLER),
             operator_config: config.to_plugin_json(),
         },
         provider_settings(config),
@@ -172,7 +181,7 @@ pub async fn run(
         Lifecycle::with_chain_source(
             managedprovider::CONTROLLER,
             Target::Runtime,
-            provider_chains::chain_source(&config.subroutines, &plugins.handle, managedprovider::CONTROLLER),
+            chain_source(&config.subroutines, &plugins.handle, managedprovider::CONTROLLER),
             LifecycleOptions::default(),
             config.to_plugin_json(),
         ),
@@ -203,26 +212,39 @@ pub fn provider_settings(config: &OperatorConfig) -> provider::ProviderSettings 
 }
 
 /// The plugin runtime and the first plugin set: from the plugin ConfigMap (`--plugin-config`) if it exists, else
-/// the built-in configuration for `--plugins-dir`.
+/// the built-in configuration for `--plugins-dir`. Fails closed: an enabled step whose plugin cannot be loaded for
+/// a reason that will not go away is an error naming the plugin and its path; an unreachable source is retried
+/// (see [`LivePlugins::start_with`]).
 pub async fn start_plugins(
     config: &OperatorConfig,
     clients: &OperatorClients,
 ) -> Result<LivePlugins, RunError> {
+    let clusters = Arc::new(Clusters::new(
+        clients.runtime.clone(),
+        clients.infra.clone(),
+        clients.kcp_admin.clone(),
+    ));
+    start_plugins_with(config, clients, clusters).await
+}
+
+/// [`start_plugins`] with the cluster clients the plugins' host calls use.
+pub async fn start_plugins_with(
+    config: &OperatorConfig,
+    clients: &OperatorClients,
+    clusters: Arc<Clusters>,
+) -> Result<LivePlugins, RunError> {
+    let plugins_dir = config.plugins_dir();
     let plugins_error = |source| RunError::Plugins {
-        dir: config.plugins.plugins_dir.display().to_string(),
+        dir: plugins_dir.display().to_string(),
         source,
     };
     let services = HostServices {
-        clusters: Arc::new(Clusters::new(
-            clients.runtime.clone(),
-            clients.infra.clone(),
-            clients.kcp_admin.clone(),
-        )),
+        clusters,
         image_versions: Arc::new(ImageVersionStore::new()),
         workspace_dir: config.workspace_dir.clone(),
     };
     let runtime_config = RuntimeConfig {
-        plugins_dir: config.plugins.plugins_dir.clone(),
+        plugins_dir: plugins_dir.clone(),
         workspace_dir: config.workspace_dir.clone(),
         cache_dir: config.plugins.plugin_cache_dir.clone(),
         call_timeout: config.plugins.plugin_call_timeout,
@@ -236,7 +258,13 @@ pub async fn start_plugins(
                 .map_err(RunError::PluginConfigFlag)?,
         ),
     };
-    let plugins = LivePlugins::start(runtime, clients.runtime.clone(), config_ref).await?;
+    let plugins = LivePlugins::start_with(
+        runtime,
+        clients.runtime.clone(),
+        config_ref,
+        Some(config.subroutines.clone()),
+    )
+    .await?;
     let current = plugins.handle.current();
     for controller in CONTROLLERS {
         let names = current.chain_names(controller);
@@ -253,7 +281,7 @@ pub fn platform_mesh_lifecycle(config: &OperatorConfig, plugins: &PluginSetHandl
     Lifecycle::with_chain_source(
         platformmesh::CONTROLLER,
         Target::Runtime,
-        live_chain(config, plugins, platformmesh::CONTROLLER),
+        chain_source(&config.subroutines, plugins, platformmesh::CONTROLLER),
         LifecycleOptions::default(),
         config.to_plugin_json(),
     )
@@ -266,25 +294,8 @@ pub fn resource_lifecycle(config: &OperatorConfig, plugins: &PluginSetHandle) ->
     Lifecycle::with_chain_source(
         resource::CONTROLLER,
         Target::Runtime,
-        live_chain(config, plugins, resource::CONTROLLER),
+        chain_source(&config.subroutines, plugins, resource::CONTROLLER),
         resource::lifecycle_options(),
         config.to_plugin_json(),
     )
-}
-
-/// `controller`'s chain from the plugin set in service, read at the start of every pass.
-pub fn live_chain(
-    config: &OperatorConfig,
-    plugins: &PluginSetHandle,
-    controller: &'static str,
-) -> ChainSource {
-    let flags = config.subroutines.clone();
-    let plugins = plugins.clone();
-    ChainSource::live(move || {
-        let set = plugins.current();
-        set.chain(controller, |plugin, subroutine| {
-            disabled_by_flags(&flags, controller, plugin, subroutine)
-        })
-        .into()
-    })
 }

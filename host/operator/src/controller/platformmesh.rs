@@ -10,21 +10,22 @@
 
 use std::{future::Future, sync::Arc, time::Duration};
 
-use futures::{FutureExt, StreamExt};
+use futures::FutureExt;
 use kube::{
     Api, Client, Resource, ResourceExt,
     api::ListParams,
-    runtime::{
-        Controller,
-        controller::{Action, Config},
-        watcher,
-    },
+    runtime::{Controller, controller::Config, watcher},
 };
 
-use super::{events::EventPublisher, predicate, profiles, progress::ProgressSink};
+use super::{
+    events::EventPublisher,
+    profiles,
+    progress::ProgressSink,
+    runner::{self, Policy, Runner},
+};
 use crate::{
     crd::PlatformMesh,
-    lifecycle::{Backoff, BackoffConfig, EngineError, KubeStore, Lifecycle, ObjectKey},
+    lifecycle::{BackoffConfig, ConditionChange, KubeStore, Lifecycle, ObjectKey, PassReport},
 };
 
 /// The controller name used in logs and progress events.
@@ -32,9 +33,6 @@ pub const CONTROLLER: &str = "platformmesh";
 
 /// The finalizer upstream's KcpSetup and ProviderSecret shared; each now has its own (spec §11.1 item 1).
 pub const RETIRED_FINALIZERS: [&str; 1] = ["platform-mesh.core.platform-mesh.io/finalizer"];
-
-/// How long in-flight reconciles may take to finish after the shutdown trigger.
-pub const SHUTDOWN_DRAIN: Duration = Duration::from_secs(5);
 
 /// Why the controller could not run.
 #[derive(Debug, thiserror::Error)]
@@ -50,15 +48,6 @@ pub enum ControllerError {
     Access(#[source] kube::Error),
 }
 
-/// A failed reconcile, as handed to the error policy.
-#[derive(Debug, thiserror::Error)]
-#[error("reconciling PlatformMesh {key}")]
-pub struct ReconcileError {
-    key: ObjectKey,
-    #[source]
-    source: EngineError,
-}
-
 /// Settings of the controller.
 #[derive(Clone, Debug)]
 pub struct ControllerSettings {
@@ -68,13 +57,32 @@ pub struct ControllerSettings {
     pub debug_label_value: String,
 }
 
-struct Context {
+/// What is the PlatformMesh controller's own: its store and its Events on the PlatformMesh.
+struct PlatformMeshPolicy {
     lifecycle: Lifecycle,
     store: KubeStore,
-    progress: ProgressSink,
     events: EventPublisher,
-    backoff: Backoff<ObjectKey>,
-    debug_label_value: String,
+}
+
+impl Policy for PlatformMeshPolicy {
+    type Object = PlatformMesh;
+    const CONTROLLER: &'static str = CONTROLLER;
+    const KIND: &'static str = "PlatformMesh";
+
+    fn key(&self, pm: &PlatformMesh) -> Option<ObjectKey> {
+        Some(ObjectKey::namespaced(
+            pm.namespace().unwrap_or_default(),
+            pm.name_any(),
+        ))
+    }
+
+    async fn pass(&self, _pm: &PlatformMesh, key: &ObjectKey) -> PassReport {
+        self.lifecycle.reconcile(&self.store, key).await
+    }
+
+    async fn publish(&self, pm: &PlatformMesh, _key: &ObjectKey, changes: &[ConditionChange]) {
+        self.events.publish(&pm.object_ref(&()), changes).await;
+    }
 }
 
 /// Runs the PlatformMesh controller until `shutdown` completes.
@@ -91,32 +99,26 @@ pub async fn run(
     let api: Api<PlatformMesh> = Api::all(client.clone());
     check_access(&api).await?;
     let resource = kube::api::ApiResource::erase::<PlatformMesh>(&());
-    let context = Arc::new(Context {
+    let policy = PlatformMeshPolicy {
         lifecycle,
         store: KubeStore::new(client.clone(), resource),
-        progress,
         events: EventPublisher::new(client.clone(), std::env::var("HOSTNAME").ok()),
-        backoff: Backoff::new(BackoffConfig::PLATFORM_MESH),
-        debug_label_value: settings.debug_label_value,
-    });
-    // kube-runtime's graceful shutdown also waits for every scheduled requeue (possibly minutes away); stop
-    // polling the controller a short drain period after the trigger, which aborts what is left.
+    };
+    let context = Arc::new(Runner::new(
+        policy,
+        BackoffConfig::PLATFORM_MESH,
+        settings.debug_label_value,
+        progress,
+    ));
     let shutdown = shutdown.shared();
-    let drained = shutdown.clone().then(|()| tokio::time::sleep(SHUTDOWN_DRAIN));
     let controller = Controller::new(api, watcher::Config::default().any_semantic())
         .with_config(Config::default().concurrency(settings.concurrency));
     let cache = controller.store();
-    controller
+    let results = controller
         .reconcile_all_on(profiles::profile_changes(client, cache))
-        .graceful_shutdown_on(shutdown)
-        .run(reconcile, error_policy, context)
-        .take_until(drained)
-        .for_each(|result| async move {
-            if let Err(error) = result {
-                tracing::debug!(error = %error, "controller event");
-            }
-        })
-        .await;
+        .graceful_shutdown_on(shutdown.clone())
+        .run(runner::reconcile, runner::error_policy, context);
+    runner::drive(CONTROLLER, results, shutdown).await;
     Ok(())
 }
 
@@ -146,31 +148,4 @@ async fn check_access(api: &Api<PlatformMesh>) -> Result<(), ControllerError> {
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(5));
     }
-}
-
-fn key_of(pm: &PlatformMesh) -> ObjectKey {
-    ObjectKey::namespaced(pm.namespace().unwrap_or_default(), pm.name_any())
-}
-
-async fn reconcile(pm: Arc<PlatformMesh>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
-    if !predicate::debug_label_matches(pm.metadata.labels.as_ref(), &ctx.debug_label_value) {
-        return Ok(Action::await_change());
-    }
-    let key = key_of(&pm);
-    let report = ctx.lifecycle.reconcile(&ctx.store, &key).await;
-    ctx.progress.emit(CONTROLLER, &key, &report.changes);
-    if !report.changes.is_empty() {
-        ctx.events.publish(&pm.object_ref(&()), &report.changes).await;
-    }
-    if let Some(source) = report.error {
-        return Err(ReconcileError { key, source });
-    }
-    ctx.backoff.forget(&key);
-    Ok(report
-        .requeue_after
-        .map_or_else(Action::await_change, Action::requeue))
-}
-
-fn error_policy(_pm: Arc<PlatformMesh>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
-    super::retry_failed_pass(error, &error.source, &error.key, &ctx.backoff)
 }

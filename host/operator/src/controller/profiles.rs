@@ -18,7 +18,7 @@ use futures::{Stream, StreamExt, channel::mpsc};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::{
     Api, Client, ResourceExt,
-    runtime::{reflector::Store, watcher},
+    runtime::{WatchStreamExt as _, reflector::Store, watcher},
 };
 use tokio::task::JoinHandle;
 
@@ -81,7 +81,8 @@ async fn watch_one(client: Client, (namespace, name): (String, String), sender: 
     let api: Api<ConfigMap> = Api::namespaced(client, &namespace);
     let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
     let mut seen = ChangeDetector::default();
-    let mut events = std::pin::pin!(watcher(api, config));
+    // With backoff: an API server that is gone must not turn this loop into a busy one.
+    let mut events = std::pin::pin!(watcher(api, config).default_backoff());
     while let Some(event) = events.next().await {
         match event {
             Ok(event) => {
@@ -89,7 +90,7 @@ async fn watch_one(client: Client, (namespace, name): (String, String), sender: 
                     return;
                 }
             }
-            // The watcher retries by itself (with backoff) on the next poll.
+            // The stream retries after its backoff on the next poll.
             Err(error) => tracing::debug!(%error, %namespace, %name, "profile watch"),
         }
     }

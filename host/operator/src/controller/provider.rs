@@ -30,7 +30,7 @@ use kube::{
     Api, Resource, ResourceExt,
     runtime::{
         WatchStreamExt, applier,
-        controller::{Action, Config},
+        controller::Config,
         reflector::{self, ObjectRef},
         watcher,
     },
@@ -39,17 +39,16 @@ use serde_json::Value;
 
 use super::{
     events::EventPublisher,
-    platformmesh::SHUTDOWN_DRAIN,
-    predicate,
     progress::ProgressSink,
+    runner::{self, Policy, Runner},
     vworkspace::{VirtualWorkspace, VirtualWorkspaceError, endpoint_url},
 };
 use crate::{
     clusters::Clusters,
     crd::Provider,
     lifecycle::{
-        Backoff, BackoffConfig, ChainSource, ConditionChange, EngineError, Lifecycle, LifecycleOptions,
-        ObjectKey, Target,
+        BackoffConfig, ChainSource, ConditionChange, Lifecycle, LifecycleOptions, ObjectKey, PassReport,
+        Target,
     },
 };
 
@@ -58,17 +57,6 @@ pub const CONTROLLER: &str = "provider";
 
 /// Upstream retries the bootstrap every 15 s.
 pub const BOOTSTRAP_RETRY: Duration = Duration::from_secs(15);
-
-/// A failed reconcile, as handed to the error policy.
-#[derive(Debug, thiserror::Error)]
-#[error("reconciling Provider {name} in logical cluster {cluster}")]
-pub struct ReconcileError {
-    cluster: String,
-    name: String,
-    key: ObjectKey,
-    #[source]
-    source: EngineError,
-}
 
 /// Settings of the Provider controller.
 #[derive(Clone, Debug)]
@@ -105,13 +93,43 @@ impl ProviderLifecycle {
     }
 }
 
-struct Context {
+/// What is the Provider controller's own: a lifecycle per logical cluster, the virtual workspace as the store,
+/// Events in the Provider's own logical cluster.
+struct ProviderPolicy {
     lifecycle: ProviderLifecycle,
-    store: Arc<VirtualWorkspace>,
-    progress: ProgressSink,
+    store: VirtualWorkspace,
     events: ClusterEvents,
-    backoff: Backoff<ObjectKey>,
-    debug_label_value: String,
+}
+
+impl Policy for ProviderPolicy {
+    type Object = Provider;
+    const CONTROLLER: &'static str = CONTROLLER;
+    const KIND: &'static str = "Provider";
+
+    /// `(logical cluster, name)`; a Provider without its cluster is left alone.
+    fn key(&self, provider: &Provider) -> Option<ObjectKey> {
+        let name = provider.name_any();
+        let Some(cluster) = provider.namespace() else {
+            tracing::warn!(provider = %name, "Provider without kcp.io/cluster annotation; ignored");
+            return None;
+        };
+        Some(ObjectKey::namespaced(cluster, name))
+    }
+
+    async fn pass(&self, _provider: &Provider, key: &ObjectKey) -> PassReport {
+        let cluster = key.namespace.as_deref().unwrap_or_default();
+        self.lifecycle
+            .for_cluster(cluster)
+            .reconcile(&self.store, key)
+            .await
+    }
+
+    async fn publish(&self, provider: &Provider, key: &ObjectKey, changes: &[ConditionChange]) {
+        let cluster = key.namespace.as_deref().unwrap_or_default();
+        self.events
+            .publish(cluster, &reference_of(provider), changes)
+            .await;
+    }
 }
 
 /// One [`EventPublisher`] per logical cluster, so that repeated events of one Provider fold into a series.
@@ -209,17 +227,20 @@ pub async fn run(
             return;
         }
     };
-    let context = Arc::new(Context {
+    let policy = ProviderPolicy {
         lifecycle,
-        store: Arc::new(workspace),
-        progress,
+        store: workspace,
         events: ClusterEvents {
             clusters,
             publishers: Mutex::new(HashMap::new()),
         },
-        backoff: Backoff::new(BackoffConfig::DEFAULT),
-        debug_label_value: settings.debug_label_value,
-    });
+    };
+    let context = Arc::new(Runner::new(
+        policy,
+        BackoffConfig::DEFAULT,
+        settings.debug_label_value,
+        progress,
+    ));
     let (reader, writer) = reflector::store::<Provider>();
     let events = watcher(
         Api::<Provider>::all(all),
@@ -230,22 +251,15 @@ pub async fn run(
     let queue = reflector::reflector(writer, events)
         .applied_objects()
         .map_ok(|provider| ObjectRef::from_obj(&provider));
-    let drained = shutdown.clone().then(|()| tokio::time::sleep(SHUTDOWN_DRAIN));
-    applier(
-        |provider, ctx| Box::pin(reconcile(provider, ctx)),
-        error_policy,
+    let results = applier(
+        |provider, ctx| Box::pin(runner::reconcile(provider, ctx)),
+        runner::error_policy,
         context,
         reader,
-        queue.take_until(shutdown),
+        queue.take_until(shutdown.clone()),
         Config::default().concurrency(settings.concurrency),
-    )
-    .take_until(drained)
-    .for_each(|result| async move {
-        if let Err(error) = result {
-            tracing::debug!(error = %error, "Provider controller event");
-        }
-    })
-    .await;
+    );
+    runner::drive(CONTROLLER, results, shutdown).await;
 }
 
 /// The logical cluster of a Provider read from kcp (its `kcp.io/cluster` annotation).
@@ -257,45 +271,6 @@ pub fn cluster_of(provider: &Provider) -> Option<String> {
 fn key_by_cluster(provider: &mut Provider) {
     provider.metadata.namespace = cluster_of(provider);
     provider.metadata.managed_fields = None;
-}
-
-async fn reconcile(provider: Arc<Provider>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
-    if !predicate::debug_label_matches(provider.metadata.labels.as_ref(), &ctx.debug_label_value) {
-        return Ok(Action::await_change());
-    }
-    let name = provider.name_any();
-    let Some(cluster) = provider.namespace() else {
-        tracing::warn!(provider = %name, "Provider without kcp.io/cluster annotation; ignored");
-        return Ok(Action::await_change());
-    };
-    let key = ObjectKey::namespaced(&cluster, &name);
-    let report = ctx
-        .lifecycle
-        .for_cluster(&cluster)
-        .reconcile(ctx.store.as_ref(), &key)
-        .await;
-    ctx.progress.emit(CONTROLLER, &key, &report.changes);
-    if !report.changes.is_empty() {
-        ctx.events
-            .publish(&cluster, &reference_of(&provider), &report.changes)
-            .await;
-    }
-    if let Some(source) = report.error {
-        return Err(ReconcileError {
-            cluster,
-            name,
-            key,
-            source,
-        });
-    }
-    ctx.backoff.forget(&key);
-    Ok(report
-        .requeue_after
-        .map_or_else(Action::await_change, Action::requeue))
-}
-
-fn error_policy(_provider: Arc<Provider>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
-    super::retry_failed_pass(error, &error.source, &error.key, &ctx.backoff)
 }
 
 #[cfg(test)]

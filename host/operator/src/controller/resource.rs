@@ -11,15 +11,15 @@
 //! - Every Resource is passed over again at least every [`RESYNC`], to repair drift of the values it sets.
 //! - Errors back off per Resource with upstream's 2 s / 60 s / 2 s / 1000 s limiter; the debug-label filter
 //!   applies like for every controller.
-//! - The OCM CRD may be missing (OCM not installed yet): the controller waits for it, checking every
-//!   [`CRD_POLL`], instead of failing the operator.
+//! - The OCM CRD may be missing (OCM not installed yet): the controller waits for it
+//!   ([`runner::wait_for_api`]) instead of failing the operator.
 
 use std::{future::Future, sync::Arc, time::Duration};
 
-use futures::{FutureExt, StreamExt};
+use futures::FutureExt;
 use kube::{
     Api, Client, ResourceExt,
-    api::{ApiResource, DynamicObject, GroupVersionKind, ListParams},
+    api::{ApiResource, DynamicObject, GroupVersionKind},
     runtime::{
         Controller,
         controller::{Action, Config},
@@ -29,24 +29,23 @@ use kube::{
 use serde::de::Error as _;
 use serde_json::Value;
 
-use super::{platformmesh::ControllerSettings, predicate};
+use super::{
+    platformmesh::ControllerSettings,
+    progress::ProgressSink,
+    runner::{self, Policy, Runner},
+};
 use crate::lifecycle::{
-    Backoff, BackoffConfig, EngineError, Lifecycle, LifecycleOptions, ObjectKey, ObjectStore, StoreError,
+    BackoffConfig, ConditionChange, Lifecycle, LifecycleOptions, ObjectKey, ObjectStore, PassReport,
+    StoreError,
 };
 
 /// The controller name: the chain it runs and the `controller` plugins see.
 pub const CONTROLLER: &str = "resource";
 
-/// How often a missing OCM Resource CRD is looked for again.
-pub const CRD_POLL: Duration = Duration::from_secs(30);
-
 /// How often every Resource is passed over again without a change: a release value someone else overwrote (say
 /// a Deployment pass that read the image version store just before this controller recorded a new version) is
 /// repaired within this period. A pass over an unchanged world only reads.
 pub const RESYNC: Duration = Duration::from_secs(300);
-
-/// How long in-flight reconciles may take to finish after the shutdown trigger.
-const SHUTDOWN_DRAIN: Duration = Duration::from_secs(5);
 
 /// The watched kind: `delivery.ocm.software/v1alpha1` `Resource`.
 pub fn api_resource() -> ApiResource {
@@ -63,19 +62,35 @@ pub fn lifecycle_options() -> LifecycleOptions {
     }
 }
 
-/// A failed reconcile, as handed to the error policy.
-#[derive(Debug, thiserror::Error)]
-#[error("reconciling Resource {key}")]
-pub struct ReconcileError {
-    key: ObjectKey,
-    #[source]
-    source: EngineError,
+/// What is the Resource controller's own: the watched object is the pass's store, no Events (no conditions),
+/// and a clean pass comes back by [`RESYNC`].
+struct ResourcePolicy {
+    lifecycle: Lifecycle,
 }
 
-struct Context {
-    lifecycle: Lifecycle,
-    backoff: Backoff<ObjectKey>,
-    debug_label_value: String,
+impl Policy for ResourcePolicy {
+    type Object = DynamicObject;
+    const CONTROLLER: &'static str = CONTROLLER;
+    const KIND: &'static str = "Resource";
+
+    fn key(&self, object: &DynamicObject) -> Option<ObjectKey> {
+        Some(ObjectKey::namespaced(
+            object.namespace().unwrap_or_default(),
+            object.name_any(),
+        ))
+    }
+
+    async fn pass(&self, object: &DynamicObject, key: &ObjectKey) -> PassReport {
+        self.lifecycle
+            .reconcile(&WatchedObject(to_json(object)), key)
+            .await
+    }
+
+    async fn publish(&self, _object: &DynamicObject, _key: &ObjectKey, _changes: &[ConditionChange]) {}
+
+    fn next(&self, requested: Option<Duration>) -> Action {
+        Action::requeue(next_pass(requested))
+    }
 }
 
 /// Runs the Resource controller until `shutdown` completes. Never fails: a missing CRD is waited for, watch
@@ -89,59 +104,20 @@ pub async fn run(
     let shutdown = shutdown.shared();
     let resource = api_resource();
     let api: Api<DynamicObject> = Api::all_with(client, &resource);
-    let crd_present = wait_for_crd(&api);
-    tokio::select! {
-        () = crd_present => {}
-        () = shutdown.clone() => return,
+    if !runner::wait_for_api(&api, "OCM Resource", shutdown.clone()).await {
+        return;
     }
-    let context = Arc::new(Context {
-        lifecycle,
-        backoff: Backoff::new(BackoffConfig::DEFAULT),
-        debug_label_value: settings.debug_label_value,
-    });
-    // Like the PlatformMesh controller: stop polling a short drain period after the trigger, since kube-runtime's
-    // graceful shutdown would otherwise wait for scheduled requeues.
-    let drained = shutdown.clone().then(|()| tokio::time::sleep(SHUTDOWN_DRAIN));
-    Controller::new_with(api, watcher::Config::default().any_semantic(), resource)
+    let context = Arc::new(Runner::new(
+        ResourcePolicy { lifecycle },
+        BackoffConfig::DEFAULT,
+        settings.debug_label_value,
+        ProgressSink::none(),
+    ));
+    let results = Controller::new_with(api, watcher::Config::default().any_semantic(), resource)
         .with_config(Config::default().concurrency(settings.concurrency))
-        .graceful_shutdown_on(shutdown)
-        .run(reconcile, error_policy, context)
-        .take_until(drained)
-        .for_each(|result| async move {
-            if let Err(error) = result {
-                tracing::debug!(error = %error, "resource controller event");
-            }
-        })
-        .await;
-}
-
-/// Returns once Resources can be listed, logging why not while they cannot.
-async fn wait_for_crd(api: &Api<DynamicObject>) {
-    let mut logged = false;
-    loop {
-        match api.list(&ListParams::default().limit(1)).await {
-            Ok(_) => {
-                if logged {
-                    tracing::info!("OCM Resources can be listed now; starting the Resource controller");
-                }
-                return;
-            }
-            Err(error) => {
-                if !logged {
-                    let hint = match &error {
-                        kube::Error::Api(status) if status.code == 404 => {
-                            "the OCM Resource CRD (resources.delivery.ocm.software) is not installed"
-                        }
-                        _ => "listing OCM Resources failed",
-                    };
-                    tracing::warn!(error = %super::error_chain(&error), retry_in = ?CRD_POLL,
-                        "{hint}; the Resource controller waits");
-                    logged = true;
-                }
-                tokio::time::sleep(CRD_POLL).await;
-            }
-        }
-    }
+        .graceful_shutdown_on(shutdown.clone())
+        .run(runner::reconcile, runner::error_policy, context);
+    runner::drive(CONTROLLER, results, shutdown).await;
 }
 
 /// The watched object as the pass's object store: the lifecycle reads it from here instead of fetching it again.
@@ -180,31 +156,9 @@ fn to_json(object: &DynamicObject) -> Value {
     value
 }
 
-async fn reconcile(object: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
-    if !predicate::debug_label_matches(object.metadata.labels.as_ref(), &ctx.debug_label_value) {
-        return Ok(Action::await_change());
-    }
-    let key = ObjectKey::namespaced(object.namespace().unwrap_or_default(), object.name_any());
-    let report = ctx
-        .lifecycle
-        .reconcile(&WatchedObject(to_json(&object)), &key)
-        .await;
-    if let Some(source) = report.error {
-        return Err(ReconcileError { key, source });
-    }
-    ctx.backoff.forget(&key);
-    Ok(Action::requeue(next_pass(report.requeue_after)))
-}
-
 /// When to pass over a Resource again after a clean pass: when the chain asked, but no later than [`RESYNC`].
 fn next_pass(requested: Option<Duration>) -> Duration {
     requested.map_or(RESYNC, |after| after.min(RESYNC))
-}
-
-fn error_policy(_object: Arc<DynamicObject>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
-    let delay = ctx.backoff.next_delay(&error.key);
-    tracing::warn!(error = %super::error_chain(error), retry_in = ?delay, "reconcile failed");
-    Action::requeue(delay)
 }
 
 #[cfg(test)]
@@ -219,17 +173,6 @@ mod tests {
             (resource.kind.as_str(), resource.plural.as_str()),
             ("Resource", "resources")
         );
-    }
-
-    #[test]
-    fn shipped_resource_chain_is_the_upstream_one() {
-        let manifest =
-            crate::plugin::PluginManifest::parse(crate::plugin::DEFAULT_PLUGIN_CONFIG).expect("valid");
-        let upstream: Vec<&str> = super::super::chain::RESOURCE_ORDER
-            .iter()
-            .map(|e| e.plugin)
-            .collect();
-        assert_eq!(manifest.chains[CONTROLLER], upstream);
     }
 
     #[test]

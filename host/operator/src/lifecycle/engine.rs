@@ -70,6 +70,12 @@ pub enum EngineError {
     /// Persisting metadata or status failed.
     #[error("persisting changes")]
     Persist(#[source] StoreError),
+    /// The pass did not finish within its time limit (a request that hung); what it did so far stays.
+    #[error("the pass did not finish within {after:?}")]
+    TimedOut {
+        /// The limit.
+        after: Duration,
+    },
     /// A subroutine failed and persisting the pass failed too.
     #[error("subroutine {name} failed: {message}; persisting changes also failed")]
     SubroutineAndPersist {
@@ -103,6 +109,15 @@ impl EngineError {
             _ => false,
         }
     }
+}
+
+/// The shortest requeue a subroutine can ask for: a plugin returning 1 ms would otherwise keep a worker busy
+/// with passes over one object.
+pub const MIN_REQUEUE: Duration = Duration::from_secs(1);
+
+/// A requested requeue, raised to [`MIN_REQUEUE`].
+pub fn clamp_requeue(after: Duration) -> Duration {
+    after.max(MIN_REQUEUE)
 }
 
 /// What a pass did.
@@ -336,7 +351,7 @@ impl<'l> Pass<'l> {
     }
 
     fn track_requeue(&mut self, after: Option<Duration>) {
-        if let Some(after) = after.filter(|d| !d.is_zero()) {
+        if let Some(after) = after.filter(|d| !d.is_zero()).map(clamp_requeue) {
             self.min_requeue = Some(self.min_requeue.map_or(after, |m| m.min(after)));
         }
     }
@@ -473,5 +488,17 @@ impl<'l> Pass<'l> {
             let generation = self.generation;
             self.merge_status(Some(&json!({"observedGeneration": generation})));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requeues_below_a_second_are_raised() {
+        assert_eq!(clamp_requeue(Duration::from_millis(1)), MIN_REQUEUE);
+        assert_eq!(clamp_requeue(Duration::ZERO), MIN_REQUEUE);
+        assert_eq!(clamp_requeue(Duration::from_secs(30)), Duration::from_secs(30));
     }
 }

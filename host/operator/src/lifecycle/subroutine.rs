@@ -5,29 +5,7 @@ use std::{future::Future, pin::Pin, time::Duration};
 
 use serde_json::Value;
 
-/// Where an object lives, as seen by a subroutine (mirrors the WIT `target`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Target {
-    /// The cluster the operator watches.
-    Runtime,
-    /// The cluster where Flux or Argo CD run.
-    Infra,
-    /// A kcp workspace, by path (`root:orgs`).
-    Kcp(String),
-    /// A cluster reached through a kubeconfig in a Secret of the runtime cluster.
-    Remote(KubeconfigRef),
-}
-
-/// A kubeconfig stored in a Secret of the runtime cluster (mirrors the WIT `kubeconfig-ref`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct KubeconfigRef {
-    /// The Secret's namespace.
-    pub namespace: String,
-    /// The Secret's name.
-    pub name: String,
-    /// The data key holding the kubeconfig.
-    pub key: String,
-}
+pub use crate::target::{KubeconfigRef, Target};
 
 /// Everything one call of a subroutine gets.
 #[derive(Clone, Debug)]

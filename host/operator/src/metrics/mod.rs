@@ -370,17 +370,6 @@ impl Metrics {
         self.plugin_set_swaps.get_or_create(&ResultLabel { result }).inc();
     }
 
-    /// The sum of `platform_mesh_operator_api_requests_total` over codes for `verb`.
-    pub fn api_requests_for(&self, verb: &str) -> u64 {
-        // Family has no iteration API; the encoded text is the authoritative view and cheap at this size.
-        let text = self.encode();
-        let prefix = "platform_mesh_operator_api_requests_total{";
-        text.lines()
-            .filter(|l| l.starts_with(prefix) && l.contains(&format!("verb=\"{verb}\"")))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-            .sum()
-    }
-
     /// The OpenMetrics text of every metric.
     pub fn encode(&self) -> String {
         let mut text = String::new();

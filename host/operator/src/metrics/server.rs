@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use axum::{Router, http::header, response::IntoResponse, routing::get};
 use tokio_util::sync::CancellationToken;
 
-use crate::controller::health::{HealthError, parse_bind_address};
+use crate::listen::{parse_go_address, serve_router};
 
 /// The OpenMetrics content type Prometheus negotiates.
 const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -39,10 +39,7 @@ async fn metrics() -> impl IntoResponse {
 
 /// Parses `--metrics-bind-address`; `None` when disabled.
 pub fn bind_address(text: &str, secure: bool) -> Result<Option<SocketAddr>, MetricsError> {
-    let address = parse_bind_address(text).map_err(|e| match e {
-        HealthError::Address(a) => MetricsError::Address(a),
-        HealthError::Bind { address, source } => MetricsError::Bind { address, source },
-    })?;
+    let address = parse_go_address(text).map_err(|_| MetricsError::Address(text.to_owned()))?;
     if address.is_some() && secure {
         return Err(MetricsError::SecureUnsupported);
     }
@@ -52,7 +49,7 @@ pub fn bind_address(text: &str, secure: bool) -> Result<Option<SocketAddr>, Metr
 /// Serves `/metrics` on `address` until `shutdown` is cancelled; returns the bound address.
 pub async fn serve(address: SocketAddr, shutdown: CancellationToken) -> Result<SocketAddr, MetricsError> {
     let app = Router::new().route("/metrics", get(metrics));
-    crate::controller::health::serve_router(address, app, shutdown, "metrics server")
+    serve_router(address, app, shutdown, "metrics server")
         .await
         .map_err(|source| MetricsError::Bind { address, source })
 }

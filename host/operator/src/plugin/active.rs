@@ -9,7 +9,7 @@ use std::{
 };
 
 use super::call::WasmSubroutine;
-use crate::lifecycle::Subroutine;
+use crate::{chains, config::SubroutinesConfig, lifecycle::Subroutine};
 
 /// One immutable, fully loaded plugin set: every plugin compiled, version-checked and smoke-called.
 pub struct ActivePlugins {
@@ -65,6 +65,21 @@ impl ActivePlugins {
             .filter_map(|name| self.plugins.get(name).map(|p| (name, p)))
             .filter(|(name, plugin)| !skip(name, plugin.name()))
             .map(|(_, plugin)| plugin.clone() as Arc<dyn Subroutine>)
+            .collect()
+    }
+
+    /// `controller`'s chain by the one rule of [`crate::chains`]: the chain the configuration declares, else the
+    /// enabled upstream entries this set has (by plugin name, then subroutine name); in both cases without the
+    /// steps `flags` switch off.
+    pub fn chain_for(&self, controller: &str, flags: &SubroutinesConfig) -> Vec<Arc<dyn Subroutine>> {
+        if !self.chain_names(controller).is_empty() {
+            return self.chain(controller, |plugin, subroutine| {
+                chains::disabled_by_flags(flags, controller, plugin, subroutine)
+            });
+        }
+        chains::enabled_entries(flags, controller)
+            .iter()
+            .filter_map(|entry| self.get(entry.plugin).or_else(|| self.get(entry.subroutine)))
             .collect()
     }
 

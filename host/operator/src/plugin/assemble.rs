@@ -37,6 +37,14 @@ pub enum AssembleError {
         #[source]
         source: PluginError,
     },
+    /// A chain names a plugin the configuration does not declare.
+    #[error("chains.{controller}: plugin {plugin} is not declared")]
+    UndeclaredPlugin {
+        /// The chain.
+        controller: String,
+        /// The name it uses.
+        plugin: String,
+    },
     /// Two plugins of one chain report the same subroutine name, so their conditions would collide.
     #[error("chains.{controller}: plugins {first} and {second} both report subroutine {subroutine}")]
     DuplicateSubroutine {
@@ -52,10 +60,17 @@ pub enum AssembleError {
 }
 
 impl AssembleError {
+    /// Whether assembling may succeed later unchanged (a source unreachable); everything else — a missing file,
+    /// a wrong digest, a failed compile, a WIT version mismatch — is permanent.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, AssembleError::Fetch { source, .. } if source.is_transient())
+    }
+
     /// The configured name of the plugin at fault, if one is.
     pub fn plugin(&self) -> Option<&str> {
         match self {
             AssembleError::Fetch { plugin, .. } | AssembleError::Load { plugin, .. } => Some(plugin),
+            AssembleError::UndeclaredPlugin { plugin, .. } => Some(plugin),
             AssembleError::DuplicateSubroutine { .. } => None,
         }
     }
@@ -111,7 +126,8 @@ pub async fn assemble(
     Ok(ActivePlugins::new(origin, plugins, manifest.chains.clone()))
 }
 
-/// Every chain runs each subroutine name at most once.
+/// Every chain names declared plugins only (a step without its plugin never silently drops out) and runs each
+/// subroutine name at most once.
 pub fn check_chains(
     chains: &BTreeMap<String, Vec<String>>,
     plugins: &BTreeMap<String, Arc<WasmSubroutine>>,
@@ -120,7 +136,12 @@ pub fn check_chains(
     for (controller, names) in chains {
         let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
         for name in names {
-            let Some(plugin) = plugins.get(name) else { continue };
+            let Some(plugin) = plugins.get(name) else {
+                return Err(AssembleError::UndeclaredPlugin {
+                    controller: controller.clone(),
+                    plugin: name.clone(),
+                });
+            };
             if let Some(first) = seen.insert(plugin.name(), name) {
                 return Err(AssembleError::DuplicateSubroutine {
                     controller: controller.clone(),

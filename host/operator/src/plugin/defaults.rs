@@ -1,22 +1,20 @@
 //! The built-in plugin configuration used when no plugin ConfigMap is configured (or it is deleted): the
 //! default configuration shipped in `deploy/plugin-config/plugins.yaml`, compiled into the binary, applied to the
-//! plugins directory the operator was given.
+//! plugins directory the operator was given. It fails closed:
 //!
-//! - A declared plugin whose file is not in the plugins directory is left out (a build without it), and so is
-//!   its place in the chains.
-//! - A `*.wasm` in the plugins directory that the default configuration does not declare is loaded with
-//!   permissive permissions and a warning, in no chain: so a newly added plugin is at least reachable by name
-//!   until it gets its declared permissions.
+//! - A declared plugin whose file is missing is an error when an enabled step of a chain needs it (the error
+//!   names the plugin and the path); a plugin only disabled steps use is left out, and so is its place in the
+//!   chains: steps switched off by flag need no plugin.
+//! - A `*.wasm` in the plugins directory that the configuration does not declare is not loaded: it has no
+//!   declared permissions, and nothing but a declaration may grant it any.
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{Map, Value};
-
 use super::{
-    manifest::{Limits, ManifestError, PluginManifest, PluginSpec},
+    manifest::{ManifestError, PluginManifest},
     source::{Source, resolve_file},
 };
-use crate::hostapi::Permissions;
+use crate::{chains, config::SubroutinesConfig};
 
 /// The default configuration, as shipped in `deploy/plugin-config/plugins.yaml`.
 pub const DEFAULT_PLUGIN_CONFIG: &str = include_str!("../../../../deploy/plugin-config/plugins.yaml");
@@ -36,6 +34,19 @@ pub enum DefaultsError {
         #[source]
         source: std::io::Error,
     },
+    /// An enabled step needs a plugin whose file is not there.
+    #[error(
+        "plugin {plugin}: {path} does not exist, and chain {controller} needs it (set --plugins-dir, or switch the \
+         step off with its --subroutines-*-enabled flag)"
+    )]
+    Missing {
+        /// The configured name.
+        plugin: String,
+        /// Where it was looked for.
+        path: PathBuf,
+        /// A chain with an enabled step that runs it.
+        controller: String,
+    },
 }
 
 fn wasm_files(dir: &Path) -> Result<Vec<PathBuf>, DefaultsError> {
@@ -53,25 +64,46 @@ fn wasm_files(dir: &Path) -> Result<Vec<PathBuf>, DefaultsError> {
     Ok(paths)
 }
 
-/// The built-in configuration for the plugins in `plugins_dir`.
-pub fn builtin_manifest(plugins_dir: &Path) -> Result<PluginManifest, DefaultsError> {
+/// The built-in configuration for the plugins in `plugins_dir`. `flags` says which steps are enabled (`None`:
+/// every step of every chain is needed).
+pub fn builtin_manifest(
+    plugins_dir: &Path,
+    flags: Option<&SubroutinesConfig>,
+) -> Result<PluginManifest, DefaultsError> {
     let mut manifest = PluginManifest::parse(DEFAULT_PLUGIN_CONFIG).map_err(DefaultsError::Manifest)?;
-    let present = |spec: &PluginSpec| match &spec.source {
-        Source::File(path) => resolve_file(path, plugins_dir).is_file(),
-        _ => true,
+    // Listing first: a missing directory is reported as such, not as its first missing plugin.
+    let files = wasm_files(plugins_dir)?;
+    let needed_by = |name: &str| {
+        manifest.chains.iter().find_map(|(controller, names)| {
+            let enabled = names.iter().any(|n| n == name)
+                && flags.is_none_or(|flags| !chains::disabled_by_flags(flags, controller, name, name));
+            enabled.then(|| controller.clone())
+        })
     };
-    manifest.plugins.retain(|spec| {
-        let keep = present(spec);
-        if !keep {
-            tracing::debug!(plugin = %spec.name, source = %spec.source, "default plugin not built; left out");
+    let mut left_out = Vec::new();
+    for spec in &manifest.plugins {
+        let Source::File(path) = &spec.source else {
+            continue;
+        };
+        let path = resolve_file(path, plugins_dir);
+        if path.is_file() {
+            continue;
         }
-        keep
-    });
-    let declared: Vec<String> = manifest.plugins.iter().map(|p| p.name.clone()).collect();
-    for chain in manifest.chains.values_mut() {
-        chain.retain(|name| declared.contains(name));
+        if let Some(controller) = needed_by(&spec.name) {
+            return Err(DefaultsError::Missing {
+                plugin: spec.name.clone(),
+                path,
+                controller,
+            });
+        }
+        tracing::debug!(plugin = %spec.name, path = %path.display(), "plugin of disabled steps only not present; left out");
+        left_out.push(spec.name.clone());
     }
-    let declared_files: Vec<PathBuf> = manifest
+    manifest.plugins.retain(|spec| !left_out.contains(&spec.name));
+    for names in manifest.chains.values_mut() {
+        names.retain(|name| !left_out.contains(name));
+    }
+    let declared: Vec<PathBuf> = manifest
         .plugins
         .iter()
         .filter_map(|p| match &p.source {
@@ -79,28 +111,9 @@ pub fn builtin_manifest(plugins_dir: &Path) -> Result<PluginManifest, DefaultsEr
             _ => None,
         })
         .collect();
-    for path in wasm_files(plugins_dir)? {
-        if declared_files.contains(&path) {
-            continue;
-        }
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().replace('_', "-"))
-            .unwrap_or_default();
-        if manifest.plugin(&stem).is_some() {
-            tracing::warn!(file = %path.display(), "a plugin of this name is already declared; file ignored");
-            continue;
-        }
-        tracing::warn!(plugin = %stem, file = %path.display(),
-            "plugin has no declared permissions in the default configuration; it runs with full access");
-        manifest.plugins.push(PluginSpec {
-            name: stem,
-            source: Source::File(path),
-            sha256: None,
-            permissions: Permissions::permissive(),
-            config: Value::Object(Map::new()),
-            limits: Limits::default(),
-        });
+    for path in files.iter().filter(|path| !declared.contains(path)) {
+        tracing::warn!(file = %path.display(),
+            "not loading a plugin the built-in configuration does not declare; declare it with its permissions in a plugin ConfigMap");
     }
     Ok(manifest)
 }
@@ -108,13 +121,44 @@ pub fn builtin_manifest(plugins_dir: &Path) -> Result<PluginManifest, DefaultsEr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::controller::chain::PLATFORM_MESH_ORDER;
+    use crate::chains::CHAINS;
+
+    fn flags() -> SubroutinesConfig {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Flags {
+            #[command(flatten)]
+            subroutines: SubroutinesConfig,
+        }
+        Flags::parse_from(["test"]).subroutines
+    }
+
+    /// A plugins directory with a file for every shipped plugin but `except`.
+    fn shipped_except(except: &[&str]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = PluginManifest::parse(DEFAULT_PLUGIN_CONFIG).unwrap();
+        for spec in &manifest.plugins {
+            let Source::File(path) = &spec.source else {
+                continue;
+            };
+            if !except.contains(&spec.name.as_str()) {
+                std::fs::write(resolve_file(path, dir.path()), b"").unwrap();
+            }
+        }
+        dir
+    }
 
     #[test]
-    fn shipped_configuration_is_valid_and_matches_the_upstream_order() {
+    fn shipped_configuration_is_valid_and_matches_the_upstream_chains() {
         let manifest = PluginManifest::parse(DEFAULT_PLUGIN_CONFIG).expect("valid");
-        let upstream: Vec<&str> = PLATFORM_MESH_ORDER.iter().map(|e| e.plugin).collect();
-        assert_eq!(manifest.chains["platformmesh"], upstream);
+        for chain in CHAINS {
+            let upstream: Vec<&str> = chain.entries.iter().map(|e| e.plugin).collect();
+            assert_eq!(
+                manifest.chains[chain.controller], upstream,
+                "{}",
+                chain.controller
+            );
+        }
         for spec in &manifest.plugins {
             assert!(
                 !spec.permissions.rules().is_empty(),
@@ -125,15 +169,53 @@ mod tests {
     }
 
     #[test]
-    fn missing_files_are_left_out_and_undeclared_files_join_without_a_chain() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("wait.wasm"), b"").unwrap();
+    fn a_missing_plugin_of_an_enabled_step_is_an_error_naming_plugin_and_path() {
+        let dir = shipped_except(&["kcp-setup"]);
+        let error = builtin_manifest(dir.path(), Some(&flags())).unwrap_err();
+        let text = error.to_string();
+        assert!(text.starts_with("plugin kcp-setup: "), "{text}");
+        assert!(
+            text.contains(&dir.path().join("kcp_setup.wasm").display().to_string()),
+            "{text}"
+        );
+        assert!(
+            builtin_manifest(dir.path(), None).is_err(),
+            "without flags every step is needed"
+        );
+    }
+
+    #[test]
+    fn steps_switched_off_by_flag_need_no_plugin() {
+        let dir = shipped_except(&["kcp-setup", "feature-toggles"]);
+        let mut flags = flags();
+        flags.subroutines_kcp_setup_enabled = false;
+        let manifest = builtin_manifest(dir.path(), Some(&flags)).expect("kcp-setup is switched off");
+        assert!(manifest.plugin("kcp-setup").is_none());
+        assert!(manifest.plugin("feature-toggles").is_none(), "off by default");
+        assert_eq!(
+            manifest.chains["platformmesh"],
+            ["deployment", "provider-secret", "wait"]
+        );
+        let all = shipped_except(&[]);
+        let manifest = builtin_manifest(all.path(), Some(&flags)).unwrap();
+        assert!(
+            manifest.plugin("kcp-setup").is_some(),
+            "present plugins stay declared"
+        );
+    }
+
+    #[test]
+    fn undeclared_files_are_not_loaded() {
+        let dir = shipped_except(&[]);
         std::fs::write(dir.path().join("vendor_thing.wasm"), b"").unwrap();
-        let manifest = builtin_manifest(dir.path()).unwrap();
-        let names: Vec<&str> = manifest.plugins.iter().map(|p| p.name.as_str()).collect();
-        assert_eq!(names, ["wait", "vendor-thing"]);
-        assert_eq!(manifest.chains["platformmesh"], ["wait"]);
-        assert_eq!(manifest.plugins[1].permissions, Permissions::permissive());
-        assert!(builtin_manifest(&dir.path().join("missing")).is_err());
+        let manifest = builtin_manifest(dir.path(), Some(&flags())).unwrap();
+        assert!(manifest.plugins.iter().all(|p| p.name != "vendor-thing"));
+        assert!(
+            manifest
+                .plugins
+                .iter()
+                .all(|p| p.permissions != crate::hostapi::Permissions::permissive())
+        );
+        assert!(builtin_manifest(&dir.path().join("missing"), None).is_err());
     }
 }

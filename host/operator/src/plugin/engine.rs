@@ -105,7 +105,13 @@ pub fn compile_component(
         path: path.to_owned(),
         source: e.into_boxed_dyn_error(),
     };
-    let Some(cache_dir) = cache_dir else {
+    let Some(cache_dir) = cache_dir.filter(|dir| match private_cache_dir(dir) {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::warn!(dir = %dir.display(), %error, "not using the compiled-plugin cache; compiling in memory");
+            false
+        }
+    }) else {
         return Component::new(engine, wasm).map_err(compile_error);
     };
     let cached = cache_dir.join(format!("{}.cwasm", cache_key(engine, wasm)));
@@ -122,13 +128,98 @@ pub fn compile_component(
     deserialize_cached(engine, &cached).map_err(compile_error)
 }
 
+/// Makes sure the cache directory is the operator's alone: its files are run as machine code, so a directory
+/// someone else owns or may write to is refused (a symlink too). A missing directory is created with mode 0700.
+fn private_cache_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _};
+        if fs::symlink_metadata(dir).is_err() {
+            fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+        }
+        let meta = fs::symlink_metadata(dir)?;
+        if !meta.is_dir() {
+            return Err(std::io::Error::other("not a directory (symbolic links are refused)"));
+        }
+        if meta.mode() & 0o022 != 0 {
+            return Err(std::io::Error::other(format!(
+                "writable by group or others (mode {:o})",
+                meta.mode() & 0o777
+            )));
+        }
+        // The process's own user, as Linux shows it on /proc/self.
+        if let Ok(me) = fs::metadata("/proc/self").map(|m| m.uid())
+            && meta.uid() != me
+        {
+            return Err(std::io::Error::other(format!(
+                "owned by user {}, not by this process's user {me}",
+                meta.uid()
+            )));
+        }
+    }
+    #[cfg(not(unix))]
+    fs::create_dir_all(dir)?;
+    Ok(())
+}
+
+/// A name no other writer picks: two replicas sharing a cache volume both run as pid 1.
+fn temp_name(path: &Path) -> PathBuf {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    hasher.write_u128(nanos);
+    path.with_extension(format!("tmp-{:016x}", hasher.finish()))
+}
+
 fn write_atomically(dir: &Path, path: &PathBuf, bytes: &[u8]) -> Result<(), PluginError> {
+    use std::io::Write as _;
     let cache_error = |source| PluginError::Cache {
         path: path.clone(),
         source,
     };
     fs::create_dir_all(dir).map_err(cache_error)?;
-    let temp = path.with_extension(format!("tmp{}", std::process::id()));
-    fs::write(&temp, bytes).map_err(cache_error)?;
+    let temp = temp_name(path);
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let written = options.open(&temp).and_then(|mut file| file.write_all(bytes));
+    if let Err(error) = written {
+        let _ = fs::remove_file(&temp);
+        return Err(cache_error(error));
+    }
     fs::rename(&temp, path).map_err(cache_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_names_differ_within_one_process() {
+        let path = Path::new("/cache/x.cwasm");
+        assert_ne!(temp_name(path), temp_name(path));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_cache_dir_others_may_write_to_is_refused() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let root = tempfile::tempdir().unwrap();
+        let fresh = root.path().join("new/cache");
+        private_cache_dir(&fresh).expect("created private");
+        let mode = fs::metadata(&fresh).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        let shared = root.path().join("shared");
+        fs::create_dir(&shared).unwrap();
+        fs::set_permissions(&shared, fs::Permissions::from_mode(0o777)).unwrap();
+        let error = private_cache_dir(&shared).unwrap_err();
+        assert!(error.to_string().contains("writable by group or others"), "{error}");
+        let link = root.path().join("link");
+        std::os::unix::fs::symlink(&fresh, &link).unwrap();
+        assert!(private_cache_dir(&link).is_err(), "a symlink is refused");
+    }
 }

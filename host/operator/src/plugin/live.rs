@@ -10,7 +10,7 @@
 //! plugins and versions, message), and the handle's [`super::SwapStatus`]. Writing the annotation does not
 //! trigger a new attempt: attempts are keyed by the content of `plugins.yaml`.
 
-use std::{fmt, str::FromStr, time::Duration};
+use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -18,6 +18,7 @@ use kube::{
     Api, Client, Resource,
     api::{Patch, PatchParams},
     runtime::{
+        WatchStreamExt as _,
         events::{Event, EventType, Recorder, Reporter},
         watcher,
     },
@@ -31,7 +32,8 @@ use super::{
     defaults::builtin_manifest,
     manifest::{CONFIG_KEY, PluginManifest},
 };
-use crate::controller::error_chain;
+pub use crate::config::PluginConfigRef;
+use crate::{config::SubroutinesConfig, errors::error_chain};
 
 /// The annotation on the plugin ConfigMap that reports the last swap attempt.
 pub const STATUS_ANNOTATION: &str = "plugins.platform-mesh.io/status";
@@ -41,37 +43,9 @@ pub const BUILTIN: &str = "built-in default";
 
 const RETRY_MIN: Duration = Duration::from_secs(10);
 const RETRY_MAX: Duration = Duration::from_secs(300);
-
-/// `<namespace>/<name>` of the plugin ConfigMap.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PluginConfigRef {
-    /// Its namespace.
-    pub namespace: String,
-    /// Its name.
-    pub name: String,
-}
-
-impl FromStr for PluginConfigRef {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        match text.split_once('/') {
-            Some((namespace, name)) if !namespace.is_empty() && !name.is_empty() && !name.contains('/') => {
-                Ok(PluginConfigRef {
-                    namespace: namespace.to_owned(),
-                    name: name.to_owned(),
-                })
-            }
-            _ => Err(format!("{text:?} is not <namespace>/<name>")),
-        }
-    }
-}
-
-impl fmt::Display for PluginConfigRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.namespace, self.name)
-    }
-}
+/// Backoff of the first load while a source is unreachable.
+const START_RETRY_MIN: Duration = Duration::from_millis(500);
+const START_RETRY_MAX: Duration = Duration::from_secs(30);
 
 /// Why the first plugin set could not be loaded; the operator does not start.
 #[derive(Debug, thiserror::Error)]
@@ -79,15 +53,6 @@ pub enum StartError {
     /// The built-in configuration failed.
     #[error("loading the built-in plugin configuration")]
     Builtin(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// The plugin ConfigMap could not be read.
-    #[error("reading the plugin ConfigMap {config}")]
-    Read {
-        /// The ConfigMap.
-        config: PluginConfigRef,
-        /// The cause.
-        #[source]
-        source: kube::Error,
-    },
     /// The plugin ConfigMap is invalid or one of its plugins failed to load.
     #[error("plugin ConfigMap {config}: {reason}")]
     Invalid {
@@ -117,28 +82,55 @@ fn wanted(config_map: Option<&ConfigMap>) -> Wanted {
     }
 }
 
-/// Loads the set `wanted` describes; the error is one line naming the plugin and field at fault.
+/// Why a set could not be loaded: one line naming the plugin and field at fault, and whether trying again
+/// unchanged may succeed (a source unreachable).
+#[derive(Debug)]
+struct LoadError {
+    message: String,
+    transient: bool,
+}
+
+impl LoadError {
+    fn permanent(message: String) -> Self {
+        LoadError {
+            message,
+            transient: false,
+        }
+    }
+}
+
+/// Loads the set `wanted` describes; `flags` says which chain steps are enabled (built-in configuration only).
 async fn load(
     runtime: &PluginRuntime,
     client: &Client,
     config: Option<&PluginConfigRef>,
     wanted: &Wanted,
-) -> Result<ActivePlugins, String> {
+    flags: Option<&SubroutinesConfig>,
+) -> Result<ActivePlugins, LoadError> {
     let (manifest, origin) = match wanted {
         Wanted::Builtin => (
-            builtin_manifest(&runtime.config().plugins_dir).map_err(|e| error_chain(&e))?,
+            builtin_manifest(&runtime.config().plugins_dir, flags)
+                .map_err(|e| LoadError::permanent(error_chain(&e)))?,
             BUILTIN.to_owned(),
         ),
-        Wanted::MissingKey => return Err(format!("the ConfigMap has no data key {CONFIG_KEY}")),
+        Wanted::MissingKey => {
+            return Err(LoadError::permanent(format!(
+                "the ConfigMap has no data key {CONFIG_KEY}"
+            )));
+        }
         Wanted::Text(text) => {
-            let manifest = PluginManifest::parse(text).map_err(|e| format!("{CONFIG_KEY}: {e}"))?;
+            let manifest = PluginManifest::parse(text)
+                .map_err(|e| LoadError::permanent(format!("{CONFIG_KEY}: {e}")))?;
             let origin = config.map_or_else(|| "ConfigMap".to_owned(), |c| format!("ConfigMap {c}"));
             (manifest, origin)
         }
     };
     assemble(runtime, &manifest, &origin, Some(client))
         .await
-        .map_err(|e| error_chain(&e))
+        .map_err(|e| LoadError {
+            message: error_chain(&e),
+            transient: e.is_transient(),
+        })
 }
 
 /// The plugin set in service and, with `--plugin-config`, what keeps it in step with the ConfigMap.
@@ -152,62 +144,105 @@ struct ConfigWatch {
     runtime: PluginRuntime,
     client: Client,
     config: PluginConfigRef,
+    flags: Option<SubroutinesConfig>,
     /// What the set in service was made from.
     serving: Wanted,
 }
 
 impl LivePlugins {
-    /// Loads the first plugin set: the ConfigMap's if it exists, else the built-in configuration. An invalid
-    /// ConfigMap at start is an error: there is no earlier set to keep.
+    /// Loads the first plugin set: the ConfigMap's if it exists, else the built-in configuration, in which every
+    /// step of every chain needs its plugin. See [`Self::start_with`].
     pub async fn start(
         runtime: PluginRuntime,
         client: Client,
         config: Option<PluginConfigRef>,
     ) -> Result<Self, StartError> {
+        Self::start_with(runtime, client, config, None).await
+    }
+
+    /// Loads the first plugin set: the ConfigMap's if it exists, else the built-in configuration; `flags` says
+    /// which steps are enabled (steps switched off need no plugin). It fails closed: a reason that will not go
+    /// away (a missing file, a wrong digest, a failed compile, a WIT mismatch, an invalid ConfigMap) is an
+    /// error, as there is no earlier set to keep; a reason that may (the API server or a registry unreachable)
+    /// is retried with backoff, for as long as the caller waits.
+    pub async fn start_with(
+        runtime: PluginRuntime,
+        client: Client,
+        config: Option<PluginConfigRef>,
+        flags: Option<SubroutinesConfig>,
+    ) -> Result<Self, StartError> {
+        let mut delay = START_RETRY_MIN;
+        loop {
+            match Self::try_start(&runtime, &client, config.as_ref(), flags.as_ref()).await {
+                Ok(Some(started)) => {
+                    return Ok(LivePlugins {
+                        handle: started.0,
+                        watch: config.map(|config| ConfigWatch {
+                            runtime,
+                            client,
+                            config,
+                            flags,
+                            serving: started.1,
+                        }),
+                    });
+                }
+                Ok(None) => {}
+                Err(error) => return Err(error),
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(START_RETRY_MAX);
+        }
+    }
+
+    /// One attempt; `Ok(None)` after a transient failure (logged).
+    async fn try_start(
+        runtime: &PluginRuntime,
+        client: &Client,
+        config: Option<&PluginConfigRef>,
+        flags: Option<&SubroutinesConfig>,
+    ) -> Result<Option<(PluginSetHandle, Wanted)>, StartError> {
         let Some(config) = config else {
-            let set = load(&runtime, &client, None, &Wanted::Builtin)
-                .await
-                .map_err(|e| StartError::Builtin(e.into()))?;
-            return Ok(LivePlugins {
-                handle: PluginSetHandle::new(set),
-                watch: None,
-            });
+            return match load(runtime, client, None, &Wanted::Builtin, flags).await {
+                Ok(set) => Ok(Some((PluginSetHandle::new(set), Wanted::Builtin))),
+                Err(error) if error.transient => {
+                    tracing::warn!(error = %error.message, "loading the built-in plugin configuration; retrying");
+                    Ok(None)
+                }
+                Err(error) => Err(StartError::Builtin(error.message.into())),
+            };
         };
         let api: Api<ConfigMap> = Api::namespaced(client.clone(), &config.namespace);
-        let found = api
-            .get_opt(&config.name)
-            .await
-            .map_err(|source| StartError::Read {
-                config: config.clone(),
-                source,
-            })?;
+        let found = match api.get_opt(&config.name).await {
+            Ok(found) => found,
+            Err(error) => {
+                tracing::warn!(%config, error = %error_chain(&error), "reading the plugin ConfigMap; retrying");
+                return Ok(None);
+            }
+        };
         if found.is_none() {
             tracing::warn!(%config,
                 "the plugin ConfigMap does not exist; running the built-in plugin configuration until it does");
         }
         let serving = wanted(found.as_ref());
-        let set = load(&runtime, &client, Some(&config), &serving)
-            .await
-            .map_err(|reason| StartError::Invalid {
-                config: config.clone(),
-                reason,
-            })?;
+        let set = match load(runtime, client, Some(config), &serving, flags).await {
+            Ok(set) => set,
+            Err(error) if error.transient => {
+                tracing::warn!(%config, error = %error.message, "loading the plugin set; retrying");
+                return Ok(None);
+            }
+            Err(error) => {
+                return Err(StartError::Invalid {
+                    config: config.clone(),
+                    reason: error.message,
+                });
+            }
+        };
         let handle = PluginSetHandle::new(set);
         record_metric(true);
         if let Some(cm) = &found {
-            SwapReporter::new(&client, &config)
-                .report(cm, &handle, None)
-                .await;
+            SwapReporter::new(client, config).report(cm, &handle, None).await;
         }
-        Ok(LivePlugins {
-            handle,
-            watch: Some(ConfigWatch {
-                runtime,
-                client,
-                config,
-                serving,
-            }),
-        })
+        Ok(Some((handle, serving)))
     }
 
     /// Keeps the set in step with the ConfigMap until `shutdown` completes; returns at once without
@@ -313,7 +348,8 @@ impl ConfigWatch {
         let config = self.config.clone();
         let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), &config.namespace);
         let selector = watcher::Config::default().fields(&format!("metadata.name={}", config.name));
-        let mut events = std::pin::pin!(watcher(api, selector));
+        // With backoff: an API server that is gone must not turn this loop into a busy one.
+        let mut events = std::pin::pin!(watcher(api, selector).default_backoff());
         let mut shutdown = std::pin::pin!(shutdown);
         let reporter = SwapReporter::new(&self.client, &config);
         let mut latest: Option<Option<ConfigMap>> = None;
@@ -351,7 +387,15 @@ impl ConfigWatch {
                 retry = None;
             }
             self.serving = want.clone();
-            match load(&self.runtime, &self.client, Some(&config), &want).await {
+            match load(
+                &self.runtime,
+                &self.client,
+                Some(&config),
+                &want,
+                self.flags.as_ref(),
+            )
+            .await
+            {
                 Ok(set) => {
                     handle.swap(set);
                     retry = None;
@@ -362,7 +406,7 @@ impl ConfigWatch {
                             "plugin ConfigMap deleted; built-in plugin configuration swapped in"),
                     }
                 }
-                Err(reason) => {
+                Err(LoadError { message: reason, .. }) => {
                     handle.record_failure(&reason);
                     record_metric(false);
                     let delay = retry.map_or(RETRY_MIN, |(_, d)| (d * 2).min(RETRY_MAX));
@@ -393,15 +437,6 @@ fn record_metric(swapped: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn config_refs_parse_as_namespace_slash_name() {
-        let parsed: PluginConfigRef = "platform-mesh-system/plugins".parse().unwrap();
-        assert_eq!(parsed.to_string(), "platform-mesh-system/plugins");
-        for bad in ["plugins", "/plugins", "ns/", "a/b/c"] {
-            assert!(bad.parse::<PluginConfigRef>().is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn wanted_reads_the_key_or_falls_back_to_the_builtin_set() {

@@ -41,8 +41,8 @@ const MAX_DEADLINE: Duration = Duration::from_secs(600);
 pub struct PluginManifest {
     /// The plugins, in the order they were declared.
     pub plugins: Vec<PluginSpec>,
-    /// Controller (`platformmesh`, …) → plugin names in chain order. A controller without an entry runs no
-    /// subroutines.
+    /// Controller (`platformmesh`, …) → plugin names in chain order. A controller without an entry runs the
+    /// enabled upstream steps whose plugins are declared (see [`crate::chains`]).
     pub chains: BTreeMap<String, Vec<String>>,
 }
 

@@ -88,6 +88,17 @@ pub enum OciError {
     },
 }
 
+impl OciError {
+    /// Whether the pull may succeed later unchanged (the registry unreachable, slow or failing midway), as
+    /// opposed to an artifact that is wrong and stays wrong.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            OciError::Pull { .. } | OciError::Timeout { .. } | OciError::Download { .. }
+        )
+    }
+}
+
 /// Parses the text after `oci://`; it must name a tag or a digest.
 pub fn parse_reference(reference: &str) -> Result<Reference, OciError> {
     let parsed: Reference = reference.parse().map_err(|source| OciError::Reference {

@@ -159,6 +159,21 @@ pub enum FetchError {
     },
 }
 
+impl FetchError {
+    /// Whether fetching may succeed later unchanged: the API server or the registry unreachable. A missing file,
+    /// a missing ConfigMap key, a wrong digest or a malformed artifact stays wrong until someone fixes it.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            FetchError::ConfigMapRead { source, .. } => match source {
+                kube::Error::Api(status) => status.code == 429 || status.code >= 500,
+                _ => true,
+            },
+            FetchError::Oci(error) => error.is_transient(),
+            FetchError::File { .. } | FetchError::ConfigMapKey { .. } | FetchError::Digest { .. } => false,
+        }
+    }
+}
+
 /// The resolved path of a file source.
 pub fn resolve_file(path: &Path, plugins_dir: &Path) -> PathBuf {
     if path.is_absolute() {

@@ -15,7 +15,7 @@ use super::{
     manifest::{CONFIG_KEY, PluginManifest, PluginSpec},
     source::{Source, fetch, resolve_file, sha256_hex, verify_digest},
 };
-use crate::{controller::error_chain, hostapi::Permissions};
+use crate::{errors::error_chain, hostapi::Permissions};
 
 /// The verdict on one plugin.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -102,7 +102,7 @@ pub fn default_config() -> Result<OperatorConfig, RenderError> {
 pub fn read_platform_mesh(path: &Path) -> Result<Value, RenderError> {
     let documents = embedded::read_documents(path).map_err(|e| RenderError::Input {
         path: path.display().to_string(),
-        message: crate::controller::error_chain(&e),
+        message: crate::errors::error_chain(&e),
     })?;
     documents
         .into_iter()
@@ -179,7 +179,7 @@ async fn offline_cluster() -> Result<apiserver::Server, RenderError> {
     let client = server.client();
     embedded::install_crds(&client)
         .await
-        .map_err(|e| setup(&crate::controller::error_chain(&e)))?;
+        .map_err(|e| setup(&crate::errors::error_chain(&e)))?;
     apiserver::sim::crds::install(&client, &third_party_kinds())
         .await
         .map_err(|e| setup(&e))?;
@@ -229,7 +229,7 @@ async fn render_against(
     runtime: &apiserver::Server,
     infra: &apiserver::Server,
 ) -> Result<Vec<Group>, RenderError> {
-    let setup = |e: embedded::EmbeddedError| RenderError::Setup(crate::controller::error_chain(&e));
+    let setup = |e: embedded::EmbeddedError| RenderError::Setup(crate::errors::error_chain(&e));
     let pm = &input.platform_mesh;
     let (cm_namespace, cm_name) = profile_reference(pm);
     let pm_namespace = pm["metadata"]["namespace"].as_str().unwrap_or("default");
@@ -274,11 +274,11 @@ async fn render_against(
         RuntimeConfig::new(&input.plugins_dir, &input.workspace_dir),
         services,
     )
-    .map_err(|e| plugin_error(crate::controller::error_chain(&e)))?;
+    .map_err(|e| plugin_error(crate::errors::error_chain(&e)))?;
     let deployment = plugins
         .load_file(&plugin_path)
         .await
-        .map_err(|e| plugin_error(crate::controller::error_chain(&e)))?;
+        .map_err(|e| plugin_error(crate::errors::error_chain(&e)))?;
     let mut config = input.config.clone();
     config.subroutines.subroutines_deployment_enable_istio = false;
     let context = CallContext {

@@ -12,7 +12,7 @@ use platform_mesh_operator::{
 use serde_json::{Value, json};
 
 async fn run_outcome(
-    h: &plugin_support::Harness,
+    h: &crate::plugin_support::Harness,
     config: Value,
     annotations: Value,
 ) -> Result<StepResult, String> {
@@ -252,9 +252,11 @@ fn runtime_refuses_a_missing_workspace() {
     );
     let services = platform_mesh_operator::hostapi::HostServices {
         clusters: std::sync::Arc::new(platform_mesh_operator::clusters::Clusters::new(
-            plugin_support::fake_api::client(vec![]),
-            plugin_support::fake_api::client(vec![]),
-            platform_mesh_operator::clusters::KcpAdmin::Config(Box::new(plugin_support::fake_api::config())),
+            crate::plugin_support::fake_api::client(vec![]),
+            crate::plugin_support::fake_api::client(vec![]),
+            platform_mesh_operator::clusters::KcpAdmin::Config(Box::new(
+                crate::plugin_support::fake_api::config(),
+            )),
         )),
         image_versions: Default::default(),
         workspace_dir: h.workspace.path().to_owned(),

@@ -8,7 +8,7 @@ use crate::plugin_support::{context, harness, harness_with, object, test_plugin}
 use platform_mesh_operator::{lifecycle::Outcome, plugin::PluginOptions};
 use serde_json::json;
 
-async fn failure_of(h: &plugin_support::Harness, plugin: &str) -> String {
+async fn failure_of(h: &crate::plugin_support::Harness, plugin: &str) -> String {
     let sub = h
         .runtime
         .load_file(&test_plugin(plugin))
@@ -21,7 +21,7 @@ async fn failure_of(h: &plugin_support::Harness, plugin: &str) -> String {
     err.message
 }
 
-async fn outcome_still_works(h: &plugin_support::Harness) {
+async fn outcome_still_works(h: &crate::plugin_support::Harness) {
     let sub = h
         .runtime
         .load_file(&test_plugin("test_outcome"))
@@ -85,7 +85,7 @@ async fn memory_hog_hits_the_cap() {
     outcome_still_works(&h).await;
 }
 
-async fn fs_probe(h: &plugin_support::Harness, config: serde_json::Value) -> String {
+async fn fs_probe(h: &crate::plugin_support::Harness, config: serde_json::Value) -> String {
     let options = PluginOptions {
         config,
         ..Default::default()
