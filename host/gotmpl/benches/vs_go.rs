@@ -175,10 +175,19 @@ fn main() {
     let (files, data) = load(&root, &data_dir);
     let cached = Renderer::default();
     let bytes = pass(&cached, &files, &data);
-    let with_parse = measure(iters, || {
+    // For profiling one phase: `GOTMPL_BENCH_ONLY=compiled` (or `parse`) skips the other.
+    let only = std::env::var("GOTMPL_BENCH_ONLY").unwrap_or_default();
+    let iters_for = |phase: &str| {
+        if only.is_empty() || only == phase {
+            iters
+        } else {
+            1
+        }
+    };
+    let with_parse = measure(iters_for("parse"), || {
         std::hint::black_box(pass(&Renderer::default(), &files, &data));
     });
-    let compiled = measure(iters, || {
+    let compiled = measure(iters_for("compiled"), || {
         std::hint::black_box(pass(&cached, &files, &data));
     });
     let ours = [with_parse, compiled];

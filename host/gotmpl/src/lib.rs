@@ -49,7 +49,7 @@ pub mod yaml;
 pub use error::{Error, ErrorKind, Result};
 pub use merge::merge;
 pub use parse::parser::{MAX_NESTING, PAREN_LEVELS};
-pub use render::{Data, Document, Renderer};
+pub use render::{Data, Document, MAX_CACHED_TEMPLATES, Renderer};
 pub use value::MAX_DEPTH as MAX_VALUE_DEPTH;
 
 /// Which upstream function map a template is rendered with.

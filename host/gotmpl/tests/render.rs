@@ -175,6 +175,27 @@ fn cache_recompiles_changed_content() {
 }
 
 #[test]
+fn cache_holds_texts_of_one_name_side_by_side_and_is_bounded() {
+    let r = Renderer::default();
+    for text in ["one", "two", "one", "two"] {
+        assert_eq!(
+            r.render_str("same", text, &json!({}), FuncMap::Deployment)
+                .unwrap(),
+            text
+        );
+    }
+    assert_eq!(r.cached_templates(), 2);
+    for i in 0..gotmpl::MAX_CACHED_TEMPLATES + 10 {
+        let text = format!("t{i}");
+        assert_eq!(
+            r.render_str("n", &text, &json!({}), FuncMap::Deployment).unwrap(),
+            text
+        );
+    }
+    assert_eq!(r.cached_templates(), gotmpl::MAX_CACHED_TEMPLATES);
+}
+
+#[test]
 fn render_dir_walks_filters_and_stops_on_error() {
     let base = std::env::temp_dir().join(format!("gotmpl-dir-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&base);

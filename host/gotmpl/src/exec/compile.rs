@@ -7,6 +7,7 @@
 //! variables are minijinja namespaces, so assignments inside `if`/`range` bodies persist as in Go.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use minijinja::value::Value;
 
@@ -19,7 +20,7 @@ use crate::value::Complex;
 #[derive(Debug, Clone)]
 pub struct Site {
     /// The Go template being executed (a `define`d name or the file's name).
-    pub template: String,
+    pub template: Arc<str>,
     /// Byte offset in the file.
     pub pos: usize,
     /// Go's `String()` of the node.
@@ -95,14 +96,14 @@ pub fn compile(file: &str, parsed: &Parsed, map: FuncMap) -> Program {
         map,
         sites: Vec::new(),
         consts: Vec::new(),
-        template: String::new(),
+        template: Arc::from(""),
         names: parsed.templates.keys().cloned().collect(),
         next: 0,
         dot: String::new(),
     };
     let mut sources = Vec::new();
     for (name, list) in &parsed.templates {
-        c.template = name.clone();
+        c.template = Arc::from(name.as_str());
         let dot = c.fresh("d");
         let dollar = parsed.dollars.get(name).copied().unwrap_or(0);
         let mut out = format!("{{% set {dot} = __arg %}}{{% set v{dollar} = namespace(v={dot}) %}}");
@@ -122,7 +123,7 @@ struct Compiler {
     map: FuncMap,
     sites: Vec<Site>,
     consts: Vec<Value>,
-    template: String,
+    template: Arc<str>,
     names: std::collections::BTreeSet<String>,
     next: usize,
     /// The minijinja variable holding Go's `.` at this point.
@@ -347,7 +348,8 @@ impl Compiler {
         };
         let s = self.site(pos, context, false);
         let mode = usize::from(matches!(op.term, Term::Dot)) | if has_args { 2 } else { 0 };
-        let mut call = format!("g_field({}, {base}", s * 4 + mode);
+        let func = if op.fields.len() == 1 { "g_field1" } else { "g_field" };
+        let mut call = format!("{func}({}, {base}", s * 4 + mode);
         for f in &op.fields {
             // Field names are Go identifiers (letters, digits, `_`): safe inside a string literal.
             let _ = write!(call, ", \"{f}\"");

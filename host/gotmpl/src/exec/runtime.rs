@@ -61,6 +61,15 @@ fn raise(fault: Fault) -> MjError {
 /// Mode bit 1: the base is `.` (a nil dot is an error rather than "missing"); bit 2: the command has
 /// arguments (an error when the last field is a map key).
 fn field(site_mode: usize, base: Value, names: Rest<Value>) -> Result<Value, MjError> {
+    field_chain(site_mode, base, &names)
+}
+
+/// `g_field1(site * 4 + mode, base, name)`: the common one-field chain, without collecting the names.
+fn field1(site_mode: usize, base: Value, name: Value) -> Result<Value, MjError> {
+    field_chain(site_mode, base, std::slice::from_ref(&name))
+}
+
+fn field_chain(site_mode: usize, base: Value, names: &[Value]) -> Result<Value, MjError> {
     let (site, mode) = (site_mode / 4, site_mode % 4);
     let mut cur = base;
     for (i, key) in names.iter().enumerate() {
@@ -149,6 +158,7 @@ pub fn install(env: &mut Environment<'static>, map: FuncMap) {
         .map_err(|_| MjError::new(MjKind::WriteFailure, "writing the output failed"))
     });
     env.add_function("g_field", field);
+    env.add_function("g_field1", field1);
     env.add_function("g_range", range);
     env.add_function("g_fail", |site: usize| -> Result<Value, MjError> {
         Err(raise(Fault::At(site, String::new())))

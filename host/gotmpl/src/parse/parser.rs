@@ -173,6 +173,12 @@ impl Parser<'_> {
         self.peek().clone()
     }
 
+    /// The next non-space token, without copying it.
+    fn peek_tok(&mut self) -> &Tok {
+        self.skip_space();
+        &self.peek().tok
+    }
+
     fn err<T>(&self, msg: impl Into<String>) -> Result<T, ParseError> {
         let line = self.toks[self.seen.min(self.toks.len() - 1)].line;
         Err(ParseError {
@@ -273,7 +279,7 @@ impl Parser<'_> {
     /// Parses nodes until `{{end}}` or `{{else}}`.
     fn item_list(&mut self) -> Result<(List, Stop), ParseError> {
         let mut list = Vec::new();
-        while self.peek_non_space().tok != Tok::Eof {
+        while *self.peek_tok() != Tok::Eof {
             match self.text_or_action()? {
                 Ok(n) => list.push(n),
                 Err(stop) => return Ok((list, stop)),
@@ -356,7 +362,7 @@ impl Parser<'_> {
         let mut else_ = Vec::new();
         if let Stop::Else(chain) = stop {
             let kw = if context == "if" { "if" } else { "with" };
-            if chain > 0 && context != "range" && self.peek_non_space().tok == Tok::Keyword(kw) {
+            if chain > 0 && context != "range" && *self.peek_tok() == Tok::Keyword(kw) {
                 self.next();
                 let nested = self.control(context)?;
                 else_.push(if context == "if" {
@@ -407,7 +413,7 @@ impl Parser<'_> {
             Tok::Str(_, text) => text.clone(),
             _ => String::new(),
         };
-        let pipe = if self.peek_non_space().tok == Tok::Right {
+        let pipe = if *self.peek_tok() == Tok::Right {
             self.next();
             None
         } else {
@@ -507,7 +513,7 @@ impl Parser<'_> {
                     self.next();
                     names.push(name);
                     if context == "range" && names.len() < 2 {
-                        if matches!(self.peek_non_space().tok, Tok::Variable(_)) {
+                        if matches!(self.peek_tok(), Tok::Variable(_)) {
                             continue;
                         }
                         return self.err("range can only initialize variables");

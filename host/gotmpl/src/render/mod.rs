@@ -3,7 +3,7 @@
 mod dir;
 mod run;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -38,15 +38,25 @@ impl Data {
     }
 }
 
-/// Renders Go templates. Cheap to share (`Send + Sync`); compiled templates are cached per path and function
-/// map, and recompiled when the file content changes.
+/// Renders Go templates. Cheap to share (`Send + Sync`); compiled templates are cached by path (or name),
+/// function map and content, at most [`MAX_CACHED_TEMPLATES`] of them (the oldest entry makes room).
 pub struct Renderer {
     limits: Limits,
-    cache: Mutex<HashMap<CacheKey, (u64, Arc<Compiled>)>>,
+    cache: Mutex<Cache>,
 }
 
-/// Cache key: the path (or name) and the function map; the value also holds the content hash.
-type CacheKey = (String, FuncMap);
+/// How many compiled templates a [`Renderer`] keeps.
+pub const MAX_CACHED_TEMPLATES: usize = 256;
+
+/// Cache key: the path (or name), the function map and the content hash.
+type CacheKey = (String, FuncMap, u64);
+
+#[derive(Default)]
+struct Cache {
+    entries: HashMap<CacheKey, Arc<Compiled>>,
+    /// Keys in insertion order, for eviction.
+    order: VecDeque<CacheKey>,
+}
 
 fn content_hash(text: &str) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -59,26 +69,41 @@ impl Renderer {
     pub fn new(limits: Limits) -> Self {
         Renderer {
             limits,
-            cache: Mutex::new(HashMap::new()),
+            cache: Mutex::new(Cache::default()),
         }
     }
 
     /// The compiled form of `text`, from the cache when the same key has the same content.
     fn compiled(&self, key: &str, name: &str, text: &str, funcs: FuncMap) -> Result<Arc<Compiled>, Error> {
-        let hash = content_hash(text);
-        let cache_key = (key.to_string(), funcs);
+        let cache_key = (key.to_string(), funcs, content_hash(text));
         if let Ok(cache) = self.cache.lock()
-            && let Some((h, c)) = cache.get(&cache_key)
-            && *h == hash
+            && let Some(c) = cache.entries.get(&cache_key)
             && &*c.source == text
         {
             return Ok(c.clone());
         }
         let compiled = Arc::new(run::build(name, text, funcs, &self.limits)?);
         if let Ok(mut cache) = self.cache.lock() {
-            cache.insert(cache_key, (hash, compiled.clone()));
+            while cache.entries.len() >= MAX_CACHED_TEMPLATES {
+                let Some(oldest) = cache.order.pop_front() else {
+                    break;
+                };
+                cache.entries.remove(&oldest);
+            }
+            if cache
+                .entries
+                .insert(cache_key.clone(), compiled.clone())
+                .is_none()
+            {
+                cache.order.push_back(cache_key);
+            }
         }
         Ok(compiled)
+    }
+
+    /// Number of compiled templates held (for tests of the bound).
+    pub fn cached_templates(&self) -> usize {
+        self.cache.lock().map(|c| c.entries.len()).unwrap_or(0)
     }
 
     /// Renders `text` as the template `name` with `data` as `.`.

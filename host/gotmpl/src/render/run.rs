@@ -141,7 +141,8 @@ impl Compiled {
             .get_template(&self.program.main)
             .and_then(|t| t.render_captured_to(ctx, &mut out).map(|_| ()));
         match result {
-            Ok(_) => Ok(String::from_utf8_lossy(&out.buf).into_owned()),
+            Ok(_) => Ok(String::from_utf8(out.buf)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())),
             Err(e) => Err(self.map_error(e, out.exceeded, limits)),
         }
     }
