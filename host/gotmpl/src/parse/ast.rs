@@ -114,23 +114,31 @@ pub enum Term {
 impl Operand {
     /// Go's `String()` of the operand.
     pub fn text(&self) -> String {
-        let base = match &self.term {
-            Term::Dot => {
-                if self.fields.is_empty() {
-                    ".".to_string()
-                } else {
-                    String::new()
-                }
+        let mut out = String::new();
+        self.write_text(&mut out);
+        out
+    }
+
+    /// Appends Go's `String()` of the operand to `out`.
+    pub fn write_text(&self, out: &mut String) {
+        match &self.term {
+            Term::Dot if self.fields.is_empty() => out.push('.'),
+            Term::Dot => {}
+            Term::Var(v) => out.push_str(&v.name),
+            Term::Ident(n) => out.push_str(n),
+            Term::Nil => out.push_str("nil"),
+            Term::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Term::Int(_, t) | Term::Float(_, t) | Term::Complex(_, _, t) | Term::Str(_, t) => out.push_str(t),
+            Term::Pipe(p) => {
+                out.push('(');
+                p.write_text(out);
+                out.push(')');
             }
-            Term::Var(v) => v.name.clone(),
-            Term::Ident(n) => n.clone(),
-            Term::Nil => "nil".into(),
-            Term::Bool(b) => b.to_string(),
-            Term::Int(_, t) | Term::Float(_, t) | Term::Complex(_, _, t) | Term::Str(_, t) => t.clone(),
-            Term::Pipe(p) => format!("({})", p.text()),
-        };
-        let fields: String = self.fields.iter().map(|f| format!(".{f}")).collect();
-        base + &fields
+        }
+        for f in &self.fields {
+            out.push('.');
+            out.push_str(f);
+        }
     }
 
     /// Whether this is a literal constant (Go type-checks literals differently from computed values).
@@ -146,24 +154,47 @@ impl Operand {
 impl Cmd {
     /// Go's `String()` of the command.
     pub fn text(&self) -> String {
-        self.args.iter().map(Operand::text).collect::<Vec<_>>().join(" ")
+        let mut out = String::new();
+        self.write_text(&mut out);
+        out
+    }
+
+    /// Appends Go's `String()` of the command to `out`.
+    pub fn write_text(&self, out: &mut String) {
+        for (i, a) in self.args.iter().enumerate() {
+            if i > 0 {
+                out.push(' ');
+            }
+            a.write_text(out);
+        }
     }
 }
 
 impl Pipe {
     /// Go's `String()` of the pipeline.
     pub fn text(&self) -> String {
-        let mut s = String::new();
+        let mut out = String::new();
+        self.write_text(&mut out);
+        out
+    }
+
+    /// Appends Go's `String()` of the pipeline to `out`.
+    pub fn write_text(&self, out: &mut String) {
         if !self.decl.is_empty() {
-            s = self
-                .decl
-                .iter()
-                .map(|v| v.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ");
-            s.push_str(if self.assign { " = " } else { " := " });
+            for (i, v) in self.decl.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(&v.name);
+            }
+            out.push_str(if self.assign { " = " } else { " := " });
         }
-        s + &self.cmds.iter().map(Cmd::text).collect::<Vec<_>>().join(" | ")
+        for (i, c) in self.cmds.iter().enumerate() {
+            if i > 0 {
+                out.push_str(" | ");
+            }
+            c.write_text(out);
+        }
     }
 }
 
