@@ -159,7 +159,7 @@ pub fn println(args: &[Value]) -> Result<Value, FnErr> {
 pub fn printf(args: &[Value]) -> Result<Value, FnErr> {
     arity_min(args, 1)?;
     let f = str_arg(args, 0)?;
-    Ok(Value::from(sprintf(&f, &args[1..])))
+    Ok(Value::from(sprintf(f, &args[1..])))
 }
 
 /// The string the escapers work on: a single string argument as is, otherwise `fmt.Sprint` of all.

@@ -82,9 +82,9 @@ pub fn int_arg(args: &[Value], index: usize) -> Result<i64, FnErr> {
 }
 
 /// A `string` parameter.
-pub fn str_arg(args: &[Value], index: usize) -> Result<String, FnErr> {
+pub fn str_arg(args: &[Value], index: usize) -> Result<&str, FnErr> {
     match value::kind(&args[index]) {
-        GoKind::String => Ok(args[index].as_str().unwrap_or_default().to_string()),
+        GoKind::String => Ok(args[index].as_str().unwrap_or_default()),
         got => Err(FnErr::Arg {
             index,
             want: "string",

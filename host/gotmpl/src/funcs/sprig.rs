@@ -153,14 +153,14 @@ pub fn replace(args: &[Value]) -> Result<Value, FnErr> {
     let (old, new, src) = (str_arg(args, 0)?, str_arg(args, 1)?, str_arg(args, 2)?);
     if old.is_empty() {
         // strings.Replace with an empty old string inserts `new` around every character.
-        let mut out = new.clone();
+        let mut out = new.to_string();
         for c in src.chars() {
             out.push(c);
-            out.push_str(&new);
+            out.push_str(new);
         }
         return Ok(Value::from(out));
     }
-    Ok(Value::from(src.replace(&old, &new)))
+    Ok(Value::from(src.replace(old, new)))
 }
 
 /// `hasKey MAP KEY`.
@@ -179,7 +179,7 @@ pub fn has_key(args: &[Value]) -> Result<Value, FnErr> {
     }
     let key = str_arg(args, 1)?;
     Ok(Value::from(
-        value::kind(&args[0]) == GoKind::Map && value::map_get(&args[0], &key).is_some(),
+        value::kind(&args[0]) == GoKind::Map && value::map_get(&args[0], key).is_some(),
     ))
 }
 
@@ -232,7 +232,7 @@ pub fn b64enc(args: &[Value]) -> Result<Value, FnErr> {
 pub fn b64dec(args: &[Value]) -> Result<Value, FnErr> {
     arity(args, 1)?;
     let s = str_arg(args, 0)?;
-    Ok(Value::from(match STANDARD.decode(&s) {
+    Ok(Value::from(match STANDARD.decode(s) {
         Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
         Err(base64::DecodeError::InvalidByte(at, _)) | Err(base64::DecodeError::InvalidLastSymbol(at, _)) => {
             format!("illegal base64 data at input byte {at}")
@@ -255,7 +255,7 @@ pub fn required(args: &[Value]) -> Result<Value, FnErr> {
         _ => false,
     };
     if missing {
-        Err(FnErr::Call(msg))
+        Err(FnErr::Call(msg.to_string()))
     } else {
         Ok(v.clone())
     }

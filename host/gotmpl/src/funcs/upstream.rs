@@ -73,17 +73,19 @@ pub fn nindent(args: &[Value]) -> Result<Value, FnErr> {
     };
     let last = lines.iter().rposition(|l| !blank(l)).unwrap_or(first);
     let pad = padding(n, lines.len(), s.len())?;
-    let body: Vec<String> = lines[first..=last]
-        .iter()
-        .map(|l| {
-            if blank(l) {
-                (*l).to_string()
-            } else {
-                format!("{pad}{l}")
-            }
-        })
-        .collect();
-    Ok(Value::from(format!("\n{}\n", body.join("\n"))))
+    let mut out = String::with_capacity(s.len() + (last - first + 1) * pad.len() + 2);
+    out.push('\n');
+    for (i, l) in lines[first..=last].iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if !blank(l) {
+            out.push_str(&pad);
+        }
+        out.push_str(l);
+    }
+    out.push('\n');
+    Ok(Value::from(out))
 }
 
 /// `indent N STRING` (manifest map): pads every non-empty line; no leading newline, nothing trimmed.
