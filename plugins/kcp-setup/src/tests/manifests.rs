@@ -1,7 +1,8 @@
 //! The manifests and the per-file rules: toggles in the template data (`Test_HasFeatureToggle`), the
 //! authentication template (`Test_WorkspaceAuthConfigTemplate_*`), skipped ContentConfigurations
 //! (`Test_ApplyManifestFromFile_*`), extra default bindings (§6.6), extra workspaces (`Test_ApplyExtraWorkspaces_*`),
-//! bad input, and child workspaces looked up in their parent (§11.3 item 29).
+//! bad input, child workspaces looked up in their parent (§11.3 item 29), and the welcome clients and orgs model
+//! as the Go operator ships them.
 
 use platform_mesh_plugin_sdk::{ClusterError, Outcome, Target, testing::FakeHost};
 use serde_json::{Value, json};
@@ -287,5 +288,91 @@ fn terminal_toggle_adds_the_terminal_binding_to_account_and_org_types() {
             let bindings = wt["spec"]["defaultAPIBindings"].as_array().unwrap();
             assert_eq!(bindings.contains(&terminal), expected, "{name}: {bindings:?}");
         }
+    }
+}
+
+fn welcome_ipc(host: &FakeHost) -> Value {
+    stored(
+        host,
+        "root:platform-mesh-system",
+        (
+            "core.platform-mesh.io",
+            "v1alpha1",
+            "IdentityProviderConfiguration",
+        ),
+        "welcome",
+    )
+    .unwrap()
+}
+
+#[test]
+fn welcome_clients_render_as_the_go_operator_ships_them() {
+    let host = kcp_host();
+    converge(&host, &ctx(json!({})), 6);
+    let spec = welcome_ipc(&host)["spec"].clone();
+    assert_eq!(spec["registrationAllowed"], false);
+    assert_eq!(
+        spec["clients"],
+        json!([
+            {"clientName": "welcome", "clientType": "confidential",
+             "redirectUris": ["https://portal.localhost:8443/callback*"],
+             "postLogoutRedirectUris": ["https://portal.localhost:8443/logout*"],
+             "secretRef": {"name": "portal-client-secret-welcome", "namespace": "default"}},
+            {"clientName": "welcome-kubectl", "clientType": "public",
+             "redirectUris": ["http://localhost:8000/*", "http://localhost:18000/*"],
+             "secretRef": {"name": "welcome-kubectl-client-secret", "namespace": "default"}},
+        ])
+    );
+
+    let host = kcp_host();
+    let mut with_flags = ctx(json!({}));
+    with_flags.operator_config = json!({
+        "idpRegistrationAllowed": true,
+        "idpWelcomeAdditionalRedirectUris": ["https://extra.example/*"],
+        "idpWelcomeAdditionalPostLogoutRedirectUris": ["https://extra.example/bye"],
+    });
+    converge(&host, &with_flags, 6);
+    let spec = welcome_ipc(&host)["spec"].clone();
+    assert_eq!(spec["registrationAllowed"], true);
+    let welcome = &spec["clients"][0];
+    assert_eq!(
+        welcome["redirectUris"],
+        json!([
+            "https://portal.localhost:8443/callback*",
+            "https://extra.example/*"
+        ])
+    );
+    assert_eq!(
+        welcome["postLogoutRedirectUris"],
+        json!([
+            "https://portal.localhost:8443/logout*",
+            "https://extra.example/bye"
+        ])
+    );
+    assert_eq!(
+        spec["clients"][1]["redirectUris"],
+        json!(["http://localhost:8000/*", "http://localhost:18000/*"]),
+        "the additional URIs are the welcome client's only"
+    );
+}
+
+#[test]
+fn orgs_store_carries_the_account_relations_of_the_go_operator() {
+    let host = kcp_host();
+    converge(&host, &ctx(json!({})), 6);
+    let store = stored(
+        &host,
+        "root:orgs",
+        ("core.platform-mesh.io", "v1alpha1", "Store"),
+        "orgs",
+    )
+    .unwrap();
+    let model = store["spec"]["coreModule"].as_str().unwrap();
+    for verb in ["create", "list", "get", "watch"] {
+        let relation = format!("define {verb}_core_platform-mesh_io_accounts: member");
+        assert!(model.contains(&relation), "{relation} in {model}");
+    }
+    for absent in ["update_core", "delete_core", "define parent", "from parent"] {
+        assert!(!model.contains(absent), "{absent} is not upstream's: {model}");
     }
 }
