@@ -5,19 +5,47 @@
 //! embedded API server) or from the cluster-admin Secret in the runtime cluster (read lazily on first use, since
 //! kcp usually does not exist when the operator starts); the server URL keeps only scheme and host and gets the
 //! path `/clusters/<workspace path>`.
+//!
+//! The admin configuration follows its Secret: it is read again when older than [`KCP_ADMIN_MAX_AGE`], and on
+//! [`Clusters::refresh_kcp_admin`] (the host calls it once per plugin call that reaches kcp, so every pass sees
+//! the current Secret); when the Secret's resourceVersion changed, the configuration is rebuilt and every
+//! workspace client made from the old one is dropped. A rotated client certificate or kcp CA is thus picked up
+//! by the next pass, without a restart.
+//!
+//! Kubeconfigs from Secrets (remote clusters, the admin Secret's `kubeconfig` key) are untrusted and checked by
+//! [`kubeconfig`] before any client is built. Every cache here is bounded ([`bounded`]): its keys come from
+//! plugins.
 
-use std::{collections::HashMap, sync::Mutex};
+mod bounded;
+pub mod kubeconfig;
+#[cfg(test)]
+mod rotation_tests;
+
+use std::{
+    sync::Mutex,
+    time::{Duration, Instant},
+};
 
 use base64::Engine as _;
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api, Client, Config,
-    config::{KubeConfigOptions, Kubeconfig},
     core::{ApiResource, GroupVersionKind},
     discovery::{Scope, pinned_kind},
 };
 
-use crate::lifecycle::{KubeconfigRef, Target};
+pub use self::bounded::BoundedMap;
+use crate::target::{KubeconfigRef, Target};
+
+/// How long a kcp admin configuration read from its Secret is used without reading the Secret again, for
+/// callers that do not ask for a refresh themselves (the Provider controller's event publisher and bootstrap).
+pub const KCP_ADMIN_MAX_AGE: Duration = Duration::from_secs(30);
+/// At most this many kcp workspace clients are kept (least recently used first out).
+pub const MAX_KCP_CLIENTS: usize = 256;
+/// At most this many clients of remote clusters (kubeconfig Secrets) are kept.
+pub const MAX_REMOTE_CLIENTS: usize = 64;
+/// At most this many discovered kinds (per target and kind) are kept.
+pub const MAX_DISCOVERED_KINDS: usize = 2048;
 
 /// Why a client or a kind could not be resolved.
 #[derive(Debug, thiserror::Error)]
@@ -76,8 +104,12 @@ pub enum KcpAdminError {
         name: String,
         key: &'static str,
     },
-    #[error("parsing the admin kubeconfig")]
-    Kubeconfig(#[source] kube::config::KubeconfigError),
+    #[error("Secret {namespace}/{name}: {reason}")]
+    Kubeconfig {
+        namespace: String,
+        name: String,
+        reason: kubeconfig::Refused,
+    },
     #[error("invalid kcp URL {url:?}")]
     Url { url: String },
 }
@@ -101,11 +133,27 @@ pub struct Clusters {
     runtime: Client,
     infra: Client,
     kcp_admin: KcpAdmin,
-    kcp_config: tokio::sync::Mutex<Option<Config>>,
-    kcp_clients: Mutex<HashMap<String, Client>>,
+    kcp_config: tokio::sync::Mutex<KcpAdminState>,
+    /// Workspace clients with the generation of the admin configuration they were made from.
+    kcp_clients: Mutex<BoundedMap<String, (u64, Client)>>,
     /// Remote clients with the resourceVersion of the Secret they were built from.
-    remote_clients: Mutex<HashMap<KubeconfigRef, (String, Client)>>,
-    discovery: Mutex<HashMap<(String, GroupVersionKind), (ApiResource, bool)>>,
+    remote_clients: Mutex<BoundedMap<KubeconfigRef, (String, Client)>>,
+    discovery: Mutex<BoundedMap<(String, GroupVersionKind), (ApiResource, bool)>>,
+}
+
+/// The admin configuration in use, the Secret version it came from and when that was last compared.
+#[derive(Default)]
+struct KcpAdminState {
+    config: Option<Config>,
+    version: Option<String>,
+    checked: Option<Instant>,
+    /// Counts rebuilds; workspace clients of an older generation are not used again.
+    generation: u64,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Every update under these locks is a single insert or removal, so a poisoned lock is still consistent.
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn target_key(target: &Target) -> String {
@@ -131,10 +179,10 @@ impl Clusters {
             runtime,
             infra,
             kcp_admin,
-            kcp_config: tokio::sync::Mutex::new(None),
-            kcp_clients: Mutex::new(HashMap::new()),
-            remote_clients: Mutex::new(HashMap::new()),
-            discovery: Mutex::new(HashMap::new()),
+            kcp_config: tokio::sync::Mutex::new(KcpAdminState::default()),
+            kcp_clients: Mutex::new(BoundedMap::new(MAX_KCP_CLIENTS)),
+            remote_clients: Mutex::new(BoundedMap::new(MAX_REMOTE_CLIENTS)),
+            discovery: Mutex::new(BoundedMap::new(MAX_DISCOVERED_KINDS)),
         }
     }
 
@@ -173,14 +221,10 @@ impl Clusters {
             .map_err(|e| failed(format!("reading the Secret: {e}")))?
             .ok_or_else(|| failed("the Secret does not exist".into()))?;
         let version = stored.metadata.resource_version.clone().unwrap_or_default();
-        if let Some((seen, client)) = self
-            .remote_clients
-            .lock()
-            .expect("remote client cache lock")
-            .get(secret)
-            && *seen == version
+        if let Some((seen, client)) = lock(&self.remote_clients).get(secret)
+            && seen == version
         {
-            return Ok(client.clone());
+            return Ok(client);
         }
         let text = stored
             .data
@@ -189,24 +233,22 @@ impl Clusters {
             .map(|b| String::from_utf8_lossy(&b.0).into_owned())
             .filter(|t| !t.is_empty())
             .ok_or_else(|| failed("the key is missing or empty".into()))?;
-        let kubeconfig =
-            Kubeconfig::from_yaml(&text).map_err(|e| failed(format!("parsing the kubeconfig: {e}")))?;
-        let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        let kubeconfig = kubeconfig::parse_untrusted(&text).map_err(|e| failed(e.to_string()))?;
+        let config = kubeconfig::config_of(kubeconfig)
             .await
-            .map_err(|e| failed(format!("loading the kubeconfig: {e}")))?;
+            .map_err(|e| failed(e.to_string()))?;
         let client = Client::try_from(config).map_err(|e| failed(format!("building a client: {e}")))?;
-        self.remote_clients
-            .lock()
-            .expect("remote client cache lock")
-            .insert(secret.clone(), (version, client.clone()));
+        lock(&self.remote_clients).insert(secret.clone(), (version, client.clone()));
         Ok(client)
     }
 
     async fn kcp_client(&self, path: &str) -> Result<Client, ClusterError> {
-        if let Some(client) = self.kcp_clients.lock().expect("kcp client cache lock").get(path) {
-            return Ok(client.clone());
+        let (mut config, generation) = self.kcp_admin_state(KCP_ADMIN_MAX_AGE).await?;
+        if let Some((made_from, client)) = lock(&self.kcp_clients).get(&path.to_owned())
+            && made_from == generation
+        {
+            return Ok(client);
         }
-        let mut config = self.kcp_admin_config().await?;
         config.cluster_url = workspace_url(&config.cluster_url, path).ok_or_else(|| {
             ClusterError::KcpAdmin(KcpAdminError::Url {
                 url: config.cluster_url.to_string(),
@@ -217,29 +259,77 @@ impl Clusters {
             source,
         })?;
         let client = crate::metrics::instrument(client);
-        self.kcp_clients
-            .lock()
-            .expect("kcp client cache lock")
-            .insert(path.to_owned(), client.clone());
+        lock(&self.kcp_clients).insert(path.to_owned(), (generation, client.clone()));
         Ok(client)
     }
 
-    /// The admin configuration, read once successfully and then cached; failures are retried on the next call.
+    /// The admin configuration, read again from its Secret when older than [`KCP_ADMIN_MAX_AGE`]. Failures are
+    /// retried on the next call.
     pub async fn kcp_admin_config(&self) -> Result<Config, ClusterError> {
-        let mut cached = self.kcp_config.lock().await;
-        if let Some(config) = cached.as_ref() {
-            return Ok(config.clone());
-        }
-        let config = match &self.kcp_admin {
-            KcpAdmin::Config(config) => (**config).clone(),
-            KcpAdmin::Secret { namespace, name, url } => {
-                admin_config_from_secret(&self.runtime, namespace, name, url)
-                    .await
-                    .map_err(ClusterError::KcpAdmin)?
+        Ok(self.kcp_admin_state(KCP_ADMIN_MAX_AGE).await?.0)
+    }
+
+    /// Compares the admin Secret with the one the configuration was built from now, and rebuilds the
+    /// configuration (dropping the workspace clients) if it changed.
+    pub async fn refresh_kcp_admin(&self) -> Result<(), ClusterError> {
+        self.kcp_admin_state(Duration::ZERO).await.map(|_| ())
+    }
+
+    async fn kcp_admin_state(&self, max_age: Duration) -> Result<(Config, u64), ClusterError> {
+        let mut state = self.kcp_config.lock().await;
+        let (namespace, name, url) = match &self.kcp_admin {
+            KcpAdmin::Config(config) => {
+                if state.config.is_none() {
+                    state.config = Some((**config).clone());
+                }
+                return Ok(((**config).clone(), state.generation));
             }
+            KcpAdmin::Secret { namespace, name, url } => (namespace, name, url),
         };
-        *cached = Some(config.clone());
-        Ok(config)
+        if let (Some(config), Some(checked)) = (state.config.as_ref(), state.checked)
+            && checked.elapsed() < max_age
+        {
+            return Ok((config.clone(), state.generation));
+        }
+        let read = Api::<Secret>::namespaced(self.runtime.clone(), namespace)
+            .get(name)
+            .await;
+        let secret = match (read, state.config.clone()) {
+            (Ok(secret), _) => secret,
+            // A passing API error keeps the configuration in use; a Secret that is gone does not.
+            (Err(kube::Error::Api(status)), Some(_)) if status.code == 404 => {
+                state.config = None;
+                return Err(read_error(namespace, name, kube::Error::Api(status)));
+            }
+            (Err(error), Some(config)) => {
+                let error = chain(&error);
+                tracing::warn!(secret = %format!("{namespace}/{name}"), %error,
+                    "reading the kcp admin Secret; the configuration read before stays in use");
+                return Ok((config, state.generation));
+            }
+            (Err(error), None) => return Err(read_error(namespace, name, error)),
+        };
+        let version = secret.metadata.resource_version.clone();
+        if let Some(config) = state.config.clone()
+            && version.is_some()
+            && state.version == version
+        {
+            state.checked = Some(Instant::now());
+            return Ok((config, state.generation));
+        }
+        let config = admin_config_from_secret(secret, namespace, name, url)
+            .await
+            .map_err(ClusterError::KcpAdmin)?;
+        if state.config.is_some() {
+            tracing::info!(secret = %format!("{namespace}/{name}"),
+                "the kcp admin Secret changed; kcp clients are rebuilt from it");
+        }
+        state.generation += 1;
+        state.config = Some(config.clone());
+        state.version = version;
+        state.checked = Some(Instant::now());
+        lock(&self.kcp_clients).retain(|_| false);
+        Ok((config, state.generation))
     }
 
     /// The API resource and whether it is namespaced. Found kinds are cached; a miss asks discovery again, so
@@ -251,8 +341,8 @@ impl Clusters {
         gvk: &GroupVersionKind,
     ) -> Result<(ApiResource, bool), ClusterError> {
         let key = (target_key(target), gvk.clone());
-        if let Some(found) = self.discovery.lock().expect("discovery cache lock").get(&key) {
-            return Ok(found.clone());
+        if let Some(found) = lock(&self.discovery).get(&key) {
+            return Ok(found);
         }
         let api_version = gvk.api_version();
         let resolved = match pinned_kind(client, gvk).await {
@@ -280,30 +370,40 @@ impl Clusters {
                 });
             }
         };
-        self.discovery
-            .lock()
-            .expect("discovery cache lock")
-            .insert(key, resolved.clone());
+        lock(&self.discovery).insert(key, resolved.clone());
         Ok(resolved)
     }
 }
 
+/// An error with its causes, `outer: inner`.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn read_error(namespace: &str, name: &str, source: kube::Error) -> ClusterError {
+    ClusterError::KcpAdmin(KcpAdminError::Read {
+        namespace: namespace.into(),
+        name: name.into(),
+        source,
+    })
+}
+
 /// Spec §2.8: a `kubeconfig` key wins (every cluster's server replaced by `url`); otherwise `ca.crt`, `tls.crt`
-/// and `tls.key` make up a client-certificate configuration.
+/// and `tls.key` make up a client-certificate configuration. The kubeconfig is held to the rules of every
+/// kubeconfig from a Secret: inline data only.
 async fn admin_config_from_secret(
-    runtime: &Client,
+    secret: Secret,
     namespace: &str,
     name: &str,
     url: &str,
 ) -> Result<Config, KcpAdminError> {
-    let secret = Api::<Secret>::namespaced(runtime.clone(), namespace)
-        .get(name)
-        .await
-        .map_err(|source| KcpAdminError::Read {
-            namespace: namespace.into(),
-            name: name.into(),
-            source,
-        })?;
     let data = secret.data.unwrap_or_default();
     if data.is_empty() {
         return Err(KcpAdminError::NoData {
@@ -311,11 +411,16 @@ async fn admin_config_from_secret(
             name: name.into(),
         });
     }
+    let refused = |reason| KcpAdminError::Kubeconfig {
+        namespace: namespace.into(),
+        name: name.into(),
+        reason,
+    };
     let value = |key: &str| data.get(key).map(|b| b.0.clone()).filter(|b| !b.is_empty());
     let kubeconfig = match value("kubeconfig") {
         Some(text) => {
             let mut kubeconfig =
-                Kubeconfig::from_yaml(&String::from_utf8_lossy(&text)).map_err(KcpAdminError::Kubeconfig)?;
+                kubeconfig::parse_untrusted(&String::from_utf8_lossy(&text)).map_err(refused)?;
             for cluster in &mut kubeconfig.clusters {
                 if let Some(cluster) = cluster.cluster.as_mut() {
                     cluster.server = Some(url.to_owned());
@@ -343,12 +448,10 @@ async fn admin_config_from_secret(
                 "current-context": "admin",
             });
             // JSON is valid YAML, so the kubeconfig parser reads the synthesised document as is.
-            Kubeconfig::from_yaml(&yaml.to_string()).map_err(KcpAdminError::Kubeconfig)?
+            kubeconfig::parse_untrusted(&yaml.to_string()).map_err(refused)?
         }
     };
-    Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-        .await
-        .map_err(KcpAdminError::Kubeconfig)
+    kubeconfig::config_of(kubeconfig).await.map_err(refused)
 }
 
 #[cfg(test)]

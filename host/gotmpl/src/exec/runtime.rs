@@ -3,7 +3,7 @@
 
 use std::cell::{Cell, RefCell};
 
-use minijinja::value::{Rest, Value};
+use minijinja::value::Value;
 use minijinja::{Environment, Error as MjError, ErrorKind as MjKind};
 
 use super::compile::mj_func;
@@ -60,8 +60,8 @@ fn raise(fault: Fault) -> MjError {
 ///
 /// Mode bit 1: the base is `.` (a nil dot is an error rather than "missing"); bit 2: the command has
 /// arguments (an error when the last field is a map key).
-fn field(site_mode: usize, base: Value, names: Rest<Value>) -> Result<Value, MjError> {
-    field_chain(site_mode, base, &names)
+fn field(site_mode: usize, base: Value, names: &[Value]) -> Result<Value, MjError> {
+    field_chain(site_mode, base, names)
 }
 
 /// `g_field1(site * 4 + mode, base, name)`: the common one-field chain, without collecting the names.
@@ -179,8 +179,8 @@ pub fn install(env: &mut Environment<'static>, map: FuncMap) {
     for (name, f) in funcs::functions(map) {
         env.add_function(
             mj_func(map, name),
-            move |site: usize, args: Rest<Value>| -> Result<Value, MjError> {
-                let out = f(&args).map_err(|e| raise(Fault::Func(site, e)))?;
+            move |site: usize, args: &[Value]| -> Result<Value, MjError> {
+                let out = f(args).map_err(|e| raise(Fault::Func(site, e)))?;
                 // A guard against values that grow without bound (e.g. a string doubled in a loop).
                 if out.as_str().is_some_and(|s| s.len() > output_cap()) {
                     return Err(raise(Fault::Func(site, FnErr::TooLarge)));

@@ -4,7 +4,12 @@ use std::time::Duration;
 
 use serde::Serializer;
 
-/// Parses a Go duration (`1m`, `30s`, `1h30m`, `250ms`, `1.5s`).
+/// The longest duration Go represents (`math.MaxInt64` nanoseconds, about 292 years); longer ones are refused,
+/// as Go's `time.ParseDuration` refuses them.
+pub const MAX_GO_DURATION: Duration = Duration::new(9_223_372_036, 854_775_807);
+
+/// Parses a Go duration (`1m`, `30s`, `1h30m`, `250ms`, `1.5s`). Durations longer than [`MAX_GO_DURATION`] are
+/// an error naming the value.
 pub fn parse_go_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     if text == "0" {
@@ -38,7 +43,10 @@ pub fn parse_go_duration(text: &str) -> Result<Duration, String> {
         rest = &rest[unit_len..];
         total += number * seconds;
     }
-    Ok(Duration::from_secs_f64(total))
+    Duration::try_from_secs_f64(total)
+        .ok()
+        .filter(|d| *d <= MAX_GO_DURATION)
+        .ok_or_else(|| format!("duration {text:?} is out of range (at most 2562047h47m16s)"))
 }
 
 /// Formats a duration the way Go prints one (`1m0s`, `30s`, `1h0m0s`, `250ms`).
@@ -88,4 +96,32 @@ pub fn parse_bytes(text: &str) -> Result<usize, String> {
     number
         .checked_mul(factor)
         .ok_or_else(|| format!("byte size {text:?} is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absurd_durations_are_refused_with_their_value() {
+        for text in [
+            "99999999999999999999h",
+            "2562048h",
+            "1e400s",
+            "9999999999999999999999999999999999999s",
+        ] {
+            let err = parse_go_duration(text).unwrap_err();
+            assert!(err.contains(text) || err.contains("invalid"), "{text}: {err}");
+        }
+        let err = parse_go_duration("99999999999999999999h").unwrap_err();
+        assert_eq!(
+            err,
+            "duration \"99999999999999999999h\" is out of range (at most 2562047h47m16s)"
+        );
+        assert_eq!(
+            parse_go_duration("2562047h").unwrap(),
+            Duration::from_secs(2_562_047 * 3600)
+        );
+        assert_eq!(parse_go_duration("1h30m").unwrap(), Duration::from_secs(5400));
+    }
 }

@@ -1,6 +1,17 @@
 //! Mapping of kube and cluster errors onto the WIT `error` variant.
+//!
+//! A remote cluster's server is chosen by whoever wrote its kubeconfig Secret, so what it answers is not passed
+//! on verbatim: plugins copy error messages into status conditions, which would make the operator a reader of
+//! any address it can reach. Its errors keep their kind, the HTTP status and at most [`MAX_REMOTE_MESSAGE`] bytes
+//! of a Kubernetes `Status` message (control characters removed); any other body is not quoted at all.
 
-use crate::{clusters::ClusterError, plugin::bindings::types::Error};
+use crate::{clusters::ClusterError, plugin::bindings::types::Error, target::Target};
+
+/// The most of a remote server's own message passed on to a plugin.
+pub const MAX_REMOTE_MESSAGE: usize = 256;
+
+/// kube's reason for an error body that is not a Kubernetes `Status` (the body becomes the message).
+const UNPARSED_BODY: &str = "Failed to parse error data";
 
 /// The whole cause chain in one line, `outer: inner: root`.
 pub fn chain(error: &dyn std::error::Error) -> String {
@@ -37,6 +48,51 @@ pub fn from_kube(error: kube::Error) -> Error {
         kube::Error::SerdeError(_) => Error::Invalid(chain(&error)),
         _ => Error::Other(chain(&error)),
     }
+}
+
+/// [`from_kube`] for calls to `target`: bounded and sanitised for remote clusters.
+pub fn from_kube_on(target: &Target, error: kube::Error) -> Error {
+    if !matches!(target, Target::Remote(_)) {
+        return from_kube(error);
+    }
+    let message = match &error {
+        kube::Error::Api(status) if status.reason == UNPARSED_BODY => {
+            format!(
+                "the remote cluster answered HTTP {} with a body that is not a Kubernetes Status",
+                status.code
+            )
+        }
+        kube::Error::Api(status) => format!(
+            "the remote cluster answered HTTP {} {}: {}",
+            status.code,
+            clean(&status.reason, 64),
+            clean(&status.message, MAX_REMOTE_MESSAGE)
+        ),
+        kube::Error::SerdeError(_) => "the remote cluster's answer is not a Kubernetes object".to_owned(),
+        _ => clean(&chain(&error), MAX_REMOTE_MESSAGE),
+    };
+    match from_kube(error) {
+        Error::NotFound(_) => Error::NotFound(message),
+        Error::AlreadyExists(_) => Error::AlreadyExists(message),
+        Error::Forbidden(_) => Error::Forbidden(message),
+        Error::Conflict(_) => Error::Conflict(message),
+        Error::Invalid(_) => Error::Invalid(message),
+        Error::Unavailable(_) => Error::Unavailable(message),
+        Error::Other(_) => Error::Other(message),
+    }
+}
+
+/// At most `max` bytes of `text` (cut at a character boundary), control characters replaced by spaces.
+fn clean(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if out.len() + c.len_utf8() > max {
+            out.push('…');
+            break;
+        }
+        out.push(if c.is_control() { ' ' } else { c });
+    }
+    out
 }
 
 /// Unknown kinds are `not-found`; a cluster that cannot be reached is `unavailable`.
@@ -100,6 +156,52 @@ mod tests {
                 "{code} {reason}"
             );
         }
+    }
+
+    fn remote() -> Target {
+        Target::Remote(crate::target::KubeconfigRef {
+            namespace: "tenant".into(),
+            name: "kubeconfig".into(),
+            key: "kubeconfig".into(),
+        })
+    }
+
+    #[test]
+    fn remote_bodies_that_are_not_a_status_are_not_quoted() {
+        let body = "<html>internal metadata: SECRET-CREDENTIAL</html>";
+        let mut status = Status::failure(&format!("{body:?}"), UNPARSED_BODY);
+        status.code = 404;
+        let (kind, message) = parts(from_kube_on(
+            &remote(),
+            kube::Error::Api(Box::new(status.clone())),
+        ));
+        assert_eq!(kind, "not-found");
+        assert_eq!(
+            message,
+            "the remote cluster answered HTTP 404 with a body that is not a Kubernetes Status"
+        );
+        let (_, local) = parts(from_kube_on(&Target::Infra, kube::Error::Api(Box::new(status))));
+        assert!(
+            local.contains("SECRET-CREDENTIAL"),
+            "own clusters keep their messages"
+        );
+    }
+
+    #[test]
+    fn remote_status_messages_are_bounded_and_cleaned() {
+        let long = format!("denied\n\u{1b}[31m{}", "é".repeat(10_000));
+        let mut status = Status::failure(&long, "Forbidden");
+        status.code = 403;
+        let (kind, message) = parts(from_kube_on(&remote(), kube::Error::Api(Box::new(status))));
+        assert_eq!(kind, "forbidden");
+        let prefix = "the remote cluster answered HTTP 403 Forbidden: ";
+        assert!(message.starts_with(prefix), "{message}");
+        assert!(
+            message.len() <= prefix.len() + MAX_REMOTE_MESSAGE + '…'.len_utf8(),
+            "{}",
+            message.len()
+        );
+        assert!(!message.chars().any(char::is_control), "{message:?}");
     }
 
     #[test]

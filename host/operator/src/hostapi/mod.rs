@@ -12,14 +12,24 @@ mod image_versions;
 mod log;
 mod permissions;
 pub mod retry;
+#[cfg(test)]
+mod security_tests;
 mod templates;
 #[cfg(test)]
 mod tests;
+mod validate;
 
-use std::{path::PathBuf, sync::Arc};
+use std::{
+    path::PathBuf,
+    sync::{Arc, atomic::AtomicBool},
+};
 
+pub use cluster::{LIST_PAGE, MAX_LIST_BYTES};
+pub use errors::MAX_REMOTE_MESSAGE;
 pub use image_versions::{ImageVersion, ImageVersionStore};
-pub use permissions::{Access, Permissions, Rule, Verb, glob_match};
+pub use log::{MAX_LOG_FIELDS, MAX_LOG_TEXT};
+pub use permissions::{Access, IMAGE_VERSIONS, Permissions, Rule, StoreVerb, Verb, glob_match};
+pub use templates::{MAX_TEMPLATE_CACHE_KEYS, MAX_YAML_BYTES};
 
 use crate::{
     clusters::Clusters,
@@ -43,6 +53,8 @@ pub struct HostCall {
     plugin: Arc<str>,
     object_key: String,
     permissions: Arc<Permissions>,
+    /// Whether this call has compared the kcp admin Secret with the kcp clients' credentials yet.
+    kcp_refreshed: AtomicBool,
 }
 
 impl HostCall {
@@ -58,6 +70,7 @@ impl HostCall {
             plugin,
             object_key,
             permissions,
+            kcp_refreshed: AtomicBool::new(false),
         }
     }
 
@@ -69,29 +82,51 @@ impl HostCall {
 
 impl crate::plugin::bindings::types::Host for HostCall {}
 
+/// The image-versions imports trap when refused: their WIT signatures have no error, and a plugin calling
+/// without permission or beyond the store's bounds is broken, not unlucky.
 impl image_versions_wit::Host for HostCall {
-    async fn set(&mut self, namespace: String, name: String, entry: WitImageVersion) {
+    async fn set(&mut self, namespace: String, name: String, entry: WitImageVersion) -> wasmtime::Result<()> {
+        self.store_access(StoreVerb::Set, &namespace, &name)?;
         self.services
             .image_versions
-            .set(&namespace, &name, &entry.path, &entry.version);
+            .set(&namespace, &name, &entry.path, &entry.version)
+            .map_err(|e| self.refused(e))
     }
 
-    async fn get(&mut self, namespace: String, name: String) -> Vec<WitImageVersion> {
+    async fn get(&mut self, namespace: String, name: String) -> wasmtime::Result<Vec<WitImageVersion>> {
+        self.store_access(StoreVerb::Get, &namespace, &name)?;
         let entries = self.services.image_versions.get(&namespace, &name);
-        entries
+        Ok(entries
             .into_iter()
             .map(|e| WitImageVersion {
                 path: e.path,
                 version: e.version,
             })
-            .collect()
+            .collect())
     }
 
-    async fn set_unsuspended(&mut self, namespace: String, name: String) {
+    async fn set_unsuspended(&mut self, namespace: String, name: String) -> wasmtime::Result<()> {
+        self.store_access(StoreVerb::Set, &namespace, &name)?;
         self.services.image_versions.set_unsuspended(&namespace, &name);
+        Ok(())
     }
 
-    async fn is_unsuspended(&mut self, namespace: String, name: String) -> bool {
-        self.services.image_versions.is_unsuspended(&namespace, &name)
+    async fn is_unsuspended(&mut self, namespace: String, name: String) -> wasmtime::Result<bool> {
+        self.store_access(StoreVerb::Get, &namespace, &name)?;
+        Ok(self.services.image_versions.is_unsuspended(&namespace, &name))
+    }
+}
+
+impl HostCall {
+    fn refused(&self, message: String) -> wasmtime::Error {
+        wasmtime::Error::msg(format!("plugin {}: image-versions: {message}", self.plugin))
+    }
+
+    /// Permission for `verb` on the release, whose namespace and name must be Kubernetes names.
+    fn store_access(&self, verb: StoreVerb, namespace: &str, name: &str) -> wasmtime::Result<()> {
+        validate::namespace(namespace)
+            .and_then(|()| validate::name(name))
+            .and_then(|()| self.permissions.check_store(verb, namespace))
+            .map_err(|e| self.refused(e))
     }
 }

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::lifecycle::Target;
+use crate::target::Target;
 
 /// Cluster operations, as named in permission rules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,8 +65,16 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D:
 /// rule matches its target, group, kind and verb, and its namespace (an empty `namespaces` list allows every
 /// namespace and cluster-scoped objects; otherwise a cluster-wide request needs the pattern `*`).
 ///
+/// The namespace checked is the one the object really lives in, known after discovery: for a cluster-scoped
+/// kind that is none, whatever namespace the plugin wrote, so a rule limited to namespaces never grants a
+/// ClusterRoleBinding.
+///
 /// Secrets are the exception to patterns: a core `Secret` is reachable only through a rule that names the kind
 /// `Secret` literally, so `kinds: ["*"]` never grants reading credentials by accident.
+///
+/// The image version store (`image-versions` imports) is the target `image-versions`, named literally and alone
+/// in its rule, with the verbs `get` (get, is-unsuspended) and `set` (set, set-unsuspended), no groups or kinds,
+/// and optionally the namespaces of the releases: `{targets: [image-versions], verbs: [get, set]}`.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
@@ -141,6 +149,28 @@ pub const VERBS: [Verb; 9] = [
     Verb::RequestToken,
 ];
 
+/// The target naming the image version store.
+pub const IMAGE_VERSIONS: &str = "image-versions";
+
+/// Operations on the image version store, as named in rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreVerb {
+    /// `get` and `is-unsuspended`.
+    Get,
+    /// `set` and `set-unsuspended`.
+    Set,
+}
+
+impl StoreVerb {
+    /// The name used in rules.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreVerb::Get => "get",
+            StoreVerb::Set => "set",
+        }
+    }
+}
+
 fn kind_allowed(kinds: &[String], group: &str, kind: &str) -> bool {
     if group.is_empty() && kind == "Secret" {
         return kinds.iter().any(|k| k == "Secret" || k == "secret");
@@ -152,6 +182,9 @@ impl Rule {
     /// Checks that the rule can match something: at least one target, group, kind and verb, targets of the
     /// form `runtime`, `infra`, `kcp`, `kcp:<path glob>` or `*`, and known verbs (or `*`).
     pub fn validate(&self) -> Result<(), String> {
+        if self.targets.iter().any(|t| t == IMAGE_VERSIONS) {
+            return self.validate_image_versions();
+        }
         for (field, list) in [
             ("targets", &self.targets),
             ("groups", &self.groups),
@@ -173,7 +206,7 @@ impl Rule {
             if !known {
                 return Err(format!(
                     "unknown target {target:?} (expected runtime, infra, kcp, kcp:<workspace path glob>, remote, \
-                     remote:<namespace>/<secret glob> or *)"
+                     remote:<namespace>/<secret glob>, image-versions or *)"
                 ));
             }
         }
@@ -189,16 +222,49 @@ impl Rule {
         Ok(())
     }
 
+    fn validate_image_versions(&self) -> Result<(), String> {
+        if self.targets.len() != 1 {
+            return Err("the target image-versions stands alone in its rule".into());
+        }
+        if !self.groups.is_empty() || !self.kinds.is_empty() {
+            return Err("a rule for image-versions names no groups or kinds".into());
+        }
+        if self.verbs.is_empty() {
+            return Err("`verbs` must name get, set or *".into());
+        }
+        match self
+            .verbs
+            .iter()
+            .find(|v| !matches!(v.as_str(), "get" | "set" | "*"))
+        {
+            Some(verb) => Err(format!(
+                "unknown verb {verb:?} for image-versions (expected get, set or *)"
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn allows_store(&self, verb: StoreVerb, namespace: &str) -> bool {
+        self.targets.iter().any(|t| t == IMAGE_VERSIONS)
+            && any(&self.verbs, verb.as_str())
+            && (self.namespaces.is_empty() || any(&self.namespaces, namespace))
+    }
+
     fn allows(&self, access: &Access<'_>) -> bool {
-        self.targets.iter().any(|t| target_matches(t, access.target))
-            && any(&self.groups, access.group)
-            && kind_allowed(&self.kinds, access.group, access.kind)
-            && any(&self.verbs, access.verb.as_str())
+        self.allows_anywhere(access)
             && match access.namespace {
                 _ if self.namespaces.is_empty() => true,
                 Some(ns) => any(&self.namespaces, ns),
                 None => self.namespaces.iter().any(|p| p == "*"),
             }
+    }
+
+    /// Target, group, kind and verb match, in some namespace or cluster-wide.
+    fn allows_anywhere(&self, access: &Access<'_>) -> bool {
+        self.targets.iter().any(|t| target_matches(t, access.target))
+            && any(&self.groups, access.group)
+            && kind_allowed(&self.kinds, access.group, access.kind)
+            && any(&self.verbs, access.verb.as_str())
     }
 }
 
@@ -217,17 +283,24 @@ impl Permissions {
         Permissions { rules }
     }
 
-    /// Everything on every cluster, Secrets included: for plugins loaded without declared permissions (tests,
-    /// and shipped plugins the default configuration does not list yet).
+    /// Everything on every cluster, Secrets and the image version store included: for plugins loaded without
+    /// declared permissions (tests, and shipped plugins the default configuration does not list yet).
     pub fn permissive() -> Self {
         let all = || vec!["*".to_owned()];
-        Permissions::new(vec![Rule {
-            targets: vec!["runtime".into(), "infra".into(), "kcp".into(), "remote".into()],
-            groups: all(),
-            kinds: vec!["*".into(), "Secret".into()],
-            verbs: all(),
-            namespaces: Vec::new(),
-        }])
+        Permissions::new(vec![
+            Rule {
+                targets: vec!["runtime".into(), "infra".into(), "kcp".into(), "remote".into()],
+                groups: all(),
+                kinds: vec!["*".into(), "Secret".into()],
+                verbs: all(),
+                namespaces: Vec::new(),
+            },
+            Rule {
+                targets: vec![IMAGE_VERSIONS.into()],
+                verbs: all(),
+                ..Rule::default()
+            },
+        ])
     }
 
     /// The rules.
@@ -235,26 +308,51 @@ impl Permissions {
         &self.rules
     }
 
-    /// `Ok` if a rule allows `access`, else a message naming the missing permission.
+    /// `Ok` if some rule allows `access` in some namespace or cluster-wide: the check before the kind's scope is
+    /// known, so that nothing is asked of a cluster for a plugin that may not touch the kind at all.
+    pub fn check_kind(&self, access: &Access<'_>) -> Result<(), String> {
+        if self.rules.iter().any(|rule| rule.allows_anywhere(access)) {
+            return Ok(());
+        }
+        Err(missing(access))
+    }
+
+    /// `Ok` if a rule allows `access`, else a message naming the missing permission. `access.namespace` must be
+    /// the namespace the object lives in (`None` for cluster-scoped kinds).
     pub fn check(&self, access: &Access<'_>) -> Result<(), String> {
         if self.rules.iter().any(|rule| rule.allows(access)) {
             return Ok(());
         }
-        let group = if access.group.is_empty() {
-            "core"
-        } else {
-            access.group
-        };
-        let scope = access
-            .namespace
-            .map_or_else(|| "cluster-wide".to_owned(), |ns| format!("in namespace {ns}"));
+        Err(missing(access))
+    }
+
+    /// `Ok` if a rule allows `verb` on the image versions of releases in `namespace`.
+    pub fn check_store(&self, verb: StoreVerb, namespace: &str) -> Result<(), String> {
+        if self.rules.iter().any(|rule| rule.allows_store(verb, namespace)) {
+            return Ok(());
+        }
         Err(format!(
-            "missing permission: {} {} ({group}) {scope} on {}",
-            access.verb.as_str(),
-            access.kind,
-            target_name(access.target)
+            "missing permission: {} image-versions in namespace {namespace}",
+            verb.as_str()
         ))
     }
+}
+
+fn missing(access: &Access<'_>) -> String {
+    let group = if access.group.is_empty() {
+        "core"
+    } else {
+        access.group
+    };
+    let scope = access
+        .namespace
+        .map_or_else(|| "cluster-wide".to_owned(), |ns| format!("in namespace {ns}"));
+    format!(
+        "missing permission: {} {} ({group}) {scope} on {}",
+        access.verb.as_str(),
+        access.kind,
+        target_name(access.target)
+    )
 }
 
 #[cfg(test)]
@@ -474,7 +572,7 @@ mod tests {
 
     #[test]
     fn remote_targets_match_remote_rules() {
-        let remote = Target::Remote(crate::lifecycle::KubeconfigRef {
+        let remote = Target::Remote(crate::target::KubeconfigRef {
             namespace: "pm".into(),
             name: "edge".into(),
             key: "kubeconfig".into(),
@@ -494,5 +592,70 @@ mod tests {
         let missing = runtime_only.check(&access(&remote)).unwrap_err();
         assert!(missing.ends_with("on remote:pm/edge"), "{missing}");
         assert!(Permissions::permissive().check(&access(&remote)).is_ok());
+    }
+
+    #[test]
+    fn cluster_scoped_objects_need_a_rule_without_namespace_restriction() {
+        let team = Permissions::new(vec![rule(&["runtime"], &["*"], &["*"], &["apply"], &["team-a"])]);
+        let claimed = access(
+            &Target::Runtime,
+            "rbac.authorization.k8s.io",
+            "ClusterRoleBinding",
+            Verb::Apply,
+            Some("team-a"),
+        );
+        assert!(team.check_kind(&claimed).is_ok(), "the kind is touched somewhere");
+        let resolved = Access {
+            namespace: None,
+            ..claimed
+        };
+        assert!(
+            team.check(&resolved).is_err(),
+            "cluster-scoped: no namespace to match"
+        );
+        let explicit = Permissions::new(vec![rule(&["runtime"], &["*"], &["*"], &["apply"], &["*"])]);
+        assert!(explicit.check(&resolved).is_ok(), "`*` allows cluster scope");
+        assert!(
+            team.check_kind(&access(&Target::Infra, "", "ConfigMap", Verb::Apply, None))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn image_version_rules_stand_alone_and_name_get_or_set() {
+        let get: Rule =
+            serde_json::from_value(serde_json::json!({"targets": ["image-versions"], "verbs": ["get"]}))
+                .unwrap();
+        get.validate().unwrap();
+        let perms = Permissions::new(vec![get]);
+        assert!(perms.check_store(StoreVerb::Get, "x").is_ok());
+        assert_eq!(
+            perms.check_store(StoreVerb::Set, "x").unwrap_err(),
+            "missing permission: set image-versions in namespace x"
+        );
+        let wildcard = Permissions::new(vec![rule(&["*"], &["*"], &["*"], &["*"], &[])]);
+        assert!(
+            wildcard.check_store(StoreVerb::Get, "x").is_err(),
+            "`*` targets clusters only"
+        );
+        assert!(Permissions::permissive().check_store(StoreVerb::Set, "x").is_ok());
+        for (bad, says) in [
+            (
+                rule(&["image-versions", "runtime"], &[], &[], &["get"], &[]),
+                "alone",
+            ),
+            (
+                rule(&["image-versions"], &["*"], &[], &["get"], &[]),
+                "no groups or kinds",
+            ),
+            (rule(&["image-versions"], &[], &[], &["apply"], &[]), "\"apply\""),
+            (rule(&["image-versions"], &[], &[], &[], &[]), "get, set or *"),
+        ] {
+            let err = bad.validate().unwrap_err();
+            assert!(err.contains(says), "{err}");
+        }
+        let scoped = Permissions::new(vec![rule(&["image-versions"], &[], &[], &["*"], &["pm-*"])]);
+        assert!(scoped.check_store(StoreVerb::Set, "pm-system").is_ok());
+        assert!(scoped.check_store(StoreVerb::Set, "kube-system").is_err());
     }
 }

@@ -1,8 +1,50 @@
 //! Status conditions on the in-memory object (`status.conditions`), with Kubernetes "set status condition"
 //! semantics: find by type, overwrite reason/message/observedGeneration, change `lastTransitionTime` only when the
 //! status flips. Conditions are never reordered or removed.
+//!
+//! What is written always passes the `metav1.Condition` schema, whatever a plugin returned: messages are cut
+//! to [`MAX_MESSAGE_BYTES`] (Kubernetes' limit, 32768; at a character boundary, ending with how much was left out)
+//! and reasons that do not match the reason pattern or exceed [`MAX_REASON_BYTES`] are reduced to one that does,
+//! so that a huge failure message (a trap with a MiB of stderr) still becomes a condition that persists.
 
 use serde_json::{Map, Value, json};
+
+/// The longest condition message written, in bytes (the `metav1.Condition` limit).
+pub const MAX_MESSAGE_BYTES: usize = 32768;
+/// The longest condition reason written (the `metav1.Condition` limit).
+pub const MAX_REASON_BYTES: usize = 1024;
+
+/// `message` within [`MAX_MESSAGE_BYTES`]: whole if it fits, else cut at a character boundary and ended with
+/// the number of bytes left out.
+pub fn bounded_message(message: &str) -> String {
+    if message.len() <= MAX_MESSAGE_BYTES {
+        return message.to_owned();
+    }
+    // The suffix is at most 40 bytes; cut so that message and suffix fit together.
+    let mut end = MAX_MESSAGE_BYTES - 40;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes truncated)", &message[..end], message.len() - end)
+}
+
+/// `reason` as the condition schema accepts it (`^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$`, at most
+/// [`MAX_REASON_BYTES`]): other characters dropped, leading non-letters dropped, trailing `,`/`:` dropped;
+/// [`reason::UNKNOWN`] if nothing is left.
+pub fn valid_reason(reason: &str) -> String {
+    let kept: String = reason
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ',' | ':'))
+        .skip_while(|c| !c.is_ascii_alphabetic())
+        .take(MAX_REASON_BYTES)
+        .collect();
+    let kept = kept.trim_end_matches([',', ':']);
+    if kept.is_empty() {
+        reason::UNKNOWN.to_owned()
+    } else {
+        kept.to_owned()
+    }
+}
 
 /// Condition reasons written by the engine.
 pub mod reason {
@@ -150,21 +192,23 @@ pub fn set(object: &mut Value, desired: &DesiredCondition, generation: i64, now:
         return;
     };
     let status = desired.status.as_str();
+    let reason = valid_reason(&desired.reason);
+    let message = bounded_message(&desired.message);
     match list.iter_mut().find(|c| c["type"] == desired.type_.as_str()) {
         Some(existing) => {
             if existing["status"] != status || existing.get("lastTransitionTime").is_none() {
                 existing["lastTransitionTime"] = Value::from(now);
             }
             existing["status"] = Value::from(status);
-            existing["reason"] = Value::from(desired.reason.as_str());
-            existing["message"] = Value::from(desired.message.as_str());
+            existing["reason"] = Value::from(reason);
+            existing["message"] = Value::from(message);
             existing["observedGeneration"] = Value::from(generation);
         }
         None => list.push(json!({
             "type": desired.type_,
             "status": status,
-            "reason": desired.reason,
-            "message": desired.message,
+            "reason": reason,
+            "message": message,
             "observedGeneration": generation,
             "lastTransitionTime": now,
         })),
@@ -291,5 +335,98 @@ mod tests {
         let diff = changes(&before, &after);
         assert_eq!(diff.len(), 1);
         assert_eq!(diff[0].type_, "B");
+    }
+
+    #[test]
+    fn a_huge_message_is_cut_to_the_bound_at_a_character_boundary() {
+        let at = "m".repeat(MAX_MESSAGE_BYTES);
+        assert_eq!(bounded_message(&at), at, "exactly at the bound: whole");
+        let huge = format!("trap: {}", "é".repeat(1 << 19));
+        let mut obj = json!({});
+        set(&mut obj, &desired(Status::False, "Error", &huge), 1, "t");
+        let written = find(&obj, "A").unwrap()["message"].as_str().unwrap().to_owned();
+        assert!(written.len() <= MAX_MESSAGE_BYTES, "{}", written.len());
+        assert!(written.starts_with("trap: éé"));
+        assert!(
+            written.ends_with(" bytes truncated)"),
+            "{}",
+            &written[written.len() - 60..]
+        );
+        let over = format!("{}é", "m".repeat(MAX_MESSAGE_BYTES - 1));
+        assert!(bounded_message(&over).len() <= MAX_MESSAGE_BYTES);
+    }
+
+    #[test]
+    fn reasons_always_match_the_schema() {
+        assert_eq!(valid_reason("RootShardNotReady"), "RootShardNotReady");
+        assert_eq!(valid_reason("Err,or:x_1"), "Err,or:x_1");
+        assert_eq!(valid_reason("not ready!"), "notready");
+        assert_eq!(valid_reason("9lives:"), "lives");
+        assert_eq!(valid_reason("  "), "Unknown");
+        assert_eq!(valid_reason(&"R".repeat(5000)).len(), MAX_REASON_BYTES);
+        let mut obj = json!({});
+        set(
+            &mut obj,
+            &desired(Status::False, "bad reason/with spaces", "m"),
+            1,
+            "t",
+        );
+        assert_eq!(find(&obj, "A").unwrap()["reason"], "badreasonwithspaces");
+    }
+
+    /// Against the embedded API server, which validates the CRD's condition schema: the bounded condition is
+    /// stored, the same message unbounded is refused (so without the bound no condition would persist).
+    #[tokio::test]
+    async fn a_one_mib_failure_message_becomes_a_condition_that_persists() {
+        use kube::{
+            Api,
+            api::{DynamicObject, Patch, PatchParams, PostParams},
+            core::{ApiResource, GroupVersionKind},
+        };
+
+        let server = apiserver::start(apiserver::ServerConfig::default())
+            .await
+            .expect("API server starts");
+        crate::embedded::install_crds(&server.client())
+            .await
+            .expect("CRDs");
+        let resource = ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("core.platform-mesh.io", "v1alpha1", "PlatformMesh"),
+            "platformmeshes",
+        );
+        let api: Api<DynamicObject> = Api::namespaced_with(server.client(), "default", &resource);
+        let object: DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "core.platform-mesh.io/v1alpha1", "kind": "PlatformMesh",
+            "metadata": {"name": "pm", "namespace": "default"}, "spec": {}}))
+        .expect("object");
+        api.create(&PostParams::default(), &object)
+            .await
+            .expect("created");
+
+        let failure = format!("wasm trap: {}", "stderr line\n".repeat((1 << 20) / 12));
+        let mut status = json!({});
+        set(
+            &mut status,
+            &desired(Status::False, "Error", &failure),
+            1,
+            "2026-01-01T00:00:00Z",
+        );
+        let patch = json!({"status": status["status"]});
+        let stored = api
+            .patch_status("pm", &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .expect("the bounded condition is accepted");
+        let message = stored.data["status"]["conditions"][0]["message"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(message.ends_with("bytes truncated)") && message.len() <= MAX_MESSAGE_BYTES);
+
+        let mut unbounded = patch.clone();
+        unbounded["status"]["conditions"][0]["message"] = Value::from(failure);
+        let refused = api
+            .patch_status("pm", &PatchParams::default(), &Patch::Merge(&unbounded))
+            .await;
+        assert!(refused.is_err(), "the unbounded message fails validation");
+        server.shutdown().await;
     }
 }
