@@ -32,6 +32,18 @@ struct Args {
     snapshot: Option<PathBuf>,
 }
 
+/// The warning printed when the server listens beyond loopback: requests without a token are the admin, so anyone
+/// who reaches the address can read and change everything it stores.
+fn exposure_warning(listen: &SocketAddr) -> Option<String> {
+    (!listen.ip().is_loopback()).then(|| {
+        format!(
+            "warning: listening on {listen}, which is not a loopback address: requests without a bearer token are \
+             served as the unauthenticated admin, so anyone who can reach this address can read and change every \
+             object (Secrets included); listen on 127.0.0.1 unless this network is trusted"
+        )
+    })
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -41,6 +53,9 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
+    if let Some(warning) = exposure_warning(&args.listen) {
+        eprintln!("{warning}");
+    }
     let config = ServerConfig {
         listen: args.listen,
         snapshot: args.snapshot,
@@ -67,4 +82,21 @@ async fn main() -> anyhow::Result<()> {
     }
     server.shutdown().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_loopback_listen_addresses_warn_and_loopback_ones_do_not() {
+        for exposed in ["0.0.0.0:6443", "[::]:0", "10.1.2.3:8080"] {
+            let warning = exposure_warning(&exposed.parse().unwrap()).expect(exposed);
+            assert!(warning.starts_with("warning: listening on"), "{warning}");
+            assert!(warning.contains("unauthenticated admin"), "{warning}");
+        }
+        for private in ["127.0.0.1:0", "127.0.0.2:6443", "[::1]:0"] {
+            assert_eq!(exposure_warning(&private.parse().unwrap()), None, "{private}");
+        }
+    }
 }
