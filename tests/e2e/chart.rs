@@ -12,8 +12,9 @@ use platform_mesh_operator::cli::{Cli, Command};
 use serde_json::{Value, json};
 
 /// Kinds the chart may render, with their API versions and whether they are namespaced.
-const KINDS: [(&str, &str, bool); 8] = [
+const KINDS: [(&str, &str, bool); 9] = [
     ("v1", "ServiceAccount", true),
+    ("networking.k8s.io/v1", "NetworkPolicy", true),
     ("v1", "ConfigMap", true),
     ("v1", "Service", true),
     ("apps/v1", "Deployment", true),
@@ -148,6 +149,105 @@ fn validate_deployment(file: &str, deployment: &Value) -> anyhow::Result<()> {
             |e| e["name"] == "PMO_POD_NAME" && e["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
         ),
         "{file}: PMO_POD_NAME for the istio sidecar check of the operator's own pod"
+    );
+    Ok(())
+}
+
+/// The rendered object of `kind` named `name`.
+fn object<'a>(objects: &'a [(String, Value)], kind: &str, name: &str) -> anyhow::Result<&'a Value> {
+    objects
+        .iter()
+        .map(|(_, o)| o)
+        .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+        .with_context(|| format!("the chart renders {kind} {name}"))
+}
+
+#[test]
+fn network_policy_admits_only_scrapes_and_probes() -> anyhow::Result<()> {
+    let objects = chart_support::render(&chart_support::default_values()?, RELEASE, NAMESPACE)?;
+    let policy = object(&objects, "NetworkPolicy", RELEASE)?;
+    let deployment = object(&objects, "Deployment", RELEASE)?;
+    ensure!(
+        policy["spec"]["podSelector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"],
+        "the policy selects the operator's pods: {}",
+        policy["spec"]["podSelector"]
+    );
+    ensure!(policy["spec"]["policyTypes"] == json!(["Ingress"]));
+    let ports: Vec<&Value> = policy["spec"]["ingress"]
+        .as_array()
+        .context("ingress rules")?
+        .iter()
+        .flat_map(|rule| rule["ports"].as_array().into_iter().flatten())
+        .collect();
+    ensure!(
+        ports
+            == [
+                &json!({"protocol": "TCP", "port": 9090}),
+                &json!({"protocol": "TCP", "port": 8090})
+            ],
+        "only the metrics and health ports: {ports:?}"
+    );
+
+    // Scrapers narrowed by values; the probe port keeps admitting the kubelet from any address.
+    let mut values = chart_support::default_values()?;
+    let prometheus =
+        json!({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}});
+    values["networkPolicy"]["metricsFrom"] = json!([prometheus]);
+    let narrowed = chart_support::render(&values, RELEASE, NAMESPACE)?;
+    let policy = object(&narrowed, "NetworkPolicy", RELEASE)?;
+    ensure!(
+        policy["spec"]["ingress"][0]["from"] == json!([prometheus]),
+        "{}",
+        policy["spec"]
+    );
+    ensure!(
+        policy["spec"]["ingress"][1].get("from").is_none(),
+        "{}",
+        policy["spec"]
+    );
+
+    values["networkPolicy"]["enabled"] = json!(false);
+    let without = chart_support::render(&values, RELEASE, NAMESPACE)?;
+    ensure!(without.iter().all(|(_, o)| o["kind"] != "NetworkPolicy"));
+    Ok(())
+}
+
+#[test]
+fn managed_provider_admin_role_is_for_platform_admins_only() -> anyhow::Result<()> {
+    let objects = chart_support::render(&chart_support::default_values()?, RELEASE, NAMESPACE)?;
+    let role = object(
+        &objects,
+        "ClusterRole",
+        &format!("{RELEASE}-managedprovider-admin"),
+    )?;
+    let labels = role["metadata"]["labels"].as_object().context("labels")?;
+    ensure!(labels.get("platform-mesh.io/aggregate-to-platform-admin") == Some(&json!("true")));
+    ensure!(
+        labels
+            .keys()
+            .all(|k| !k.starts_with("rbac.authorization.k8s.io/aggregate-to-")),
+        "never aggregated into the built-in view/edit/admin roles: {labels:?}"
+    );
+    ensure!(
+        role["rules"][0]
+            == json!({"apiGroups": ["providers.platform-mesh.io"], "resources": ["managedproviders"],
+                                   "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]}),
+        "{}",
+        role["rules"]
+    );
+    // Nothing in the chart binds it: platform admins are the installer's to name.
+    ensure!(
+        objects
+            .iter()
+            .all(|(_, o)| o["roleRef"]["name"] != role["metadata"]["name"])
+    );
+    let mut values = chart_support::default_values()?;
+    values["rbac"]["platformAdminRole"] = json!(false);
+    let without = chart_support::render(&values, RELEASE, NAMESPACE)?;
+    ensure!(
+        without
+            .iter()
+            .all(|(_, o)| o["metadata"]["name"] != role["metadata"]["name"])
     );
     Ok(())
 }
