@@ -100,6 +100,24 @@ fn output_size_is_capped() {
 }
 
 #[test]
+fn huge_printf_precisions_pad_instead_of_panicking() {
+    // Rust's formatter refuses precisions above 65535; Go allows up to a million.
+    let out = render(
+        "{{ printf \"%.100000f|%.70000E|%#.70000G\" 1.5 2.5 0.5 }}",
+        json!({}),
+    )
+    .unwrap();
+    let parts: Vec<&str> = out.split('|').collect();
+    assert_eq!(parts[0].len(), 2 + 100_000);
+    assert!(parts[0].starts_with("1.5000"));
+    assert_eq!(
+        parts[1],
+        format!("2.{}E+00", "5".to_string() + &"0".repeat(69_999))
+    );
+    assert_eq!(parts[2], format!("0.5{}", "0".repeat(69_999)));
+}
+
+#[test]
 fn manifest_and_or_short_circuit() {
     let r = Renderer::default();
     let data = json!({"x": null, "y": {"z": "Z"}});

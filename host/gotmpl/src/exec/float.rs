@@ -3,6 +3,11 @@
 //! Digits come from Rust's formatter, which rounds correctly like Go's; the layout rules (when `%g` switches to
 //! an exponent, how many digits `%G` keeps, the `#` flag) follow Go's.
 
+/// More decimal digits than any double needs: its exact value has at most 767 significant digits and 1074
+/// digits after the point. Rust's formatter refuses precisions above 65535, so larger ones are padded with the
+/// zeros they would produce.
+const EXACT_DIGITS: usize = 1100;
+
 /// Decimal digits of `|f|`: the value is `0.d₁d₂… × 10^dp`. Zero has no digits and `dp == 0`, as in Go.
 struct Digits {
     d: Vec<u8>,
@@ -16,7 +21,7 @@ fn digits(f: f64, sig: Option<usize>) -> Digits {
         return Digits { d: Vec::new(), dp: 0 };
     }
     let s = match sig {
-        Some(n) => format!("{:.*e}", n.max(1) - 1, f.abs()),
+        Some(n) => format!("{:.*e}", n.clamp(1, EXACT_DIGITS) - 1, f.abs()),
         None => format!("{:e}", f.abs()),
     };
     let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
@@ -98,7 +103,10 @@ pub fn format_float(f: f64, fmt: char, prec: Option<usize>) -> String {
             fmt_e(&mut out, &digs, p, fmt);
         }
         'f' => match prec {
-            Some(p) => out.push_str(&format!("{:.*}", p, f.abs())),
+            Some(p) => {
+                out.push_str(&format!("{:.*}", p.min(EXACT_DIGITS), f.abs()));
+                out.extend(std::iter::repeat_n('0', p.saturating_sub(EXACT_DIGITS)));
+            }
             None => {
                 let digs = digits(f, None);
                 fmt_f(&mut out, &digs, (digs.d.len() as i32 - digs.dp).max(0) as usize);
@@ -224,6 +232,8 @@ mod tests {
             (123456789.0, 'g', None, "1.23456789e+08"),
             (3.0, 'f', Some(0), "3"),
             (1e-7, 'g', Some(3), "1e-07"),
+            (1.5, 'f', Some(1200), &format!("1.5{}", "0".repeat(1199))),
+            (2.5, 'e', Some(70000), &format!("2.5{}e+00", "0".repeat(69999))),
         ];
         for &(f, fmt, prec, want) in cases {
             assert_eq!(format_float(f, fmt, prec), want, "{f} {fmt} {prec:?}");
