@@ -101,7 +101,9 @@ fn slice_bound(v: &Value, cap: usize) -> Result<usize, FnErr> {
     }
 }
 
-/// `slice x i j k`: Go's `x[i:j:k]` for lists and strings.
+/// `slice x i j k`: Go's `x[i:j:k]` for lists and strings. Indexes are checked against the capacity: a list's is
+/// the one Go's JSON decoding gives it (see [`super::capacity`]), and the elements between its length and
+/// capacity are nil, as in Go.
 pub fn slice(args: &[Value]) -> Result<Value, FnErr> {
     arity_min(args, 1)?;
     let x = &args[0];
@@ -125,9 +127,14 @@ pub fn slice(args: &[Value]) -> Result<Value, FnErr> {
             )));
         }
     };
-    let mut b = [0usize, len, len];
+    let cap = if is_str {
+        len
+    } else {
+        super::capacity::decoded_list_cap(len)
+    };
+    let mut b = [0usize, len, cap];
     for (n, v) in idx.iter().enumerate() {
-        b[n] = slice_bound(v, len)?;
+        b[n] = slice_bound(v, cap)?;
     }
     if idx.len() < 2 {
         b[1] = len;
@@ -142,7 +149,12 @@ pub fn slice(args: &[Value]) -> Result<Value, FnErr> {
         let s = x.as_str().unwrap_or_default().as_bytes();
         return Ok(Value::from(String::from_utf8_lossy(&s[b[0]..b[1]]).into_owned()));
     }
-    Ok(Value::from(value::list_items(x)[b[0]..b[1]].to_vec()))
+    let items = value::list_items(x);
+    Ok(Value::from(
+        (b[0]..b[1])
+            .map(|i| items.get(i).cloned().unwrap_or(Value::from(())))
+            .collect::<Vec<_>>(),
+    ))
 }
 
 /// `print`.

@@ -4,6 +4,7 @@
 //! which the executor turns into Go's messages with the right node position.
 
 mod builtin;
+mod capacity;
 mod compare;
 mod sprig;
 mod upstream;
