@@ -4,8 +4,9 @@
 //! - every `core.platform-mesh.io/v1alpha1` IdentityProviderConfiguration in any kcp logical cluster (the operator
 //!   reads `welcome` in `root:platform-mesh-system`) gets `status.managedClients`: one entry per
 //!   `spec.clients[].clientName` (else one entry named after the object) of the form `{clientId: <name>,
-//!   secretRef: {name: <name>-client-secret, namespace: default}}`, as the security-operator does once it has
-//!   created the OIDC clients;
+//!   registrationClientUri: https://idp.sim/clients/<name>, secretRef: {name: <name>-client-secret, namespace:
+//!   default}}` (every field the shipped schema requires), as the security-operator does once it has created the
+//!   OIDC clients;
 //! - in namespace `platform-mesh-system` of the plain cluster, Secrets of type `kubernetes.io/tls` with `ca.crt`,
 //!   `tls.crt`, `tls.key` (one components CA signs all three):
 //!   - `domain-certificate` at start;
@@ -146,7 +147,8 @@ pub fn managed_clients(name: &str, spec: &Value) -> Value {
     let map: serde_json::Map<String, Value> = names
         .into_iter()
         .map(|n| {
-            let entry = json!({"clientId": n, "secretRef": {"name": format!("{n}-client-secret"), "namespace": "default"}});
+            let entry = json!({"clientId": n, "registrationClientUri": format!("https://idp.sim/clients/{n}"),
+                               "secretRef": {"name": format!("{n}-client-secret"), "namespace": "default"}});
             (n, entry)
         })
         .collect();
