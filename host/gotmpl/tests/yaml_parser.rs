@@ -197,8 +197,10 @@ fn helm_values_updates() {
 /// Arbitrary JSON values that survive Go's round trip unchanged: floats are non-integral (integral ones come back
 /// as integers), strings avoid the characters Go rejects (DEL, C1 controls, U+FFFE/U+FFFF) or folds (NEL), and no
 /// key is `<<`: yaml.v2 emits that key plain and reads it back as a merge key, so Go cannot round-trip it either.
+/// U+2028/U+2029 are left out too: `to_yaml` writes them as Go does (a line break, then indentation), but the
+/// reader keeps that indentation where yaml.v2 drops it (COMPATIBILITY.md, YAML reader).
 fn json_value() -> impl Strategy<Value = Value> {
-    let text = "[^\u{7f}-\u{9f}\u{fffe}\u{ffff}]{0,12}";
+    let text = "[^\u{7f}-\u{9f}\u{2028}\u{2029}\u{fffe}\u{ffff}]{0,12}";
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),

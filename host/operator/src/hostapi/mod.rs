@@ -29,7 +29,7 @@ pub use errors::MAX_REMOTE_MESSAGE;
 pub use image_versions::{ImageVersion, ImageVersionStore};
 pub use log::{MAX_LOG_FIELDS, MAX_LOG_TEXT};
 pub use permissions::{Access, IMAGE_VERSIONS, Permissions, Rule, StoreVerb, Verb, glob_match};
-pub use templates::{MAX_TEMPLATE_CACHE_KEYS, MAX_YAML_BYTES};
+pub use templates::MAX_YAML_BYTES;
 
 use crate::{
     clusters::Clusters,

@@ -4,16 +4,13 @@
 //! `..`, absolute paths and symbolic links that lead outside it fail in the open itself, not in a string check.
 //! Rendering and YAML work is CPU work, so it runs on the blocking pool.
 //!
-//! One renderer serves the whole process: its compiled-template cache is then shared by every plugin and call,
-//! and its default limits (fuel, output size) bound every render. The cache is keyed by template name or path,
-//! which plugins choose; after [`MAX_TEMPLATE_CACHE_KEYS`] distinct keys the renderer starts over with an empty
-//! cache. YAML given to `parse-yaml` and JSON given to `to-yaml` are at most [`MAX_YAML_BYTES`].
+//! One renderer serves the whole process: its compiled-template cache (bounded in `gotmpl`) is then shared by
+//! every plugin and call, and its default limits (fuel, output size) bound every render. YAML given to
+//! `parse-yaml` and JSON given to `to-yaml` are at most [`MAX_YAML_BYTES`].
 
 use std::{
-    collections::HashSet,
-    hash::{DefaultHasher, Hash, Hasher},
     path::{Component, Path, PathBuf},
-    sync::{Arc, LazyLock, Mutex},
+    sync::{Arc, OnceLock},
 };
 
 use cap_std::{ambient_authority, fs::Dir};
@@ -22,67 +19,15 @@ use serde_json::Value;
 use super::HostCall;
 use crate::plugin::bindings::templates::{self, Document, Funcs, RenderError, RenderOptions, Technology};
 
-/// Distinct template names and paths the renderer caches before it starts over.
-pub const MAX_TEMPLATE_CACHE_KEYS: usize = 512;
 /// The largest text `parse-yaml` parses and the largest JSON `to-yaml` serialises.
 pub const MAX_YAML_BYTES: usize = 4 << 20;
 
-struct Shared {
-    renderer: Arc<gotmpl::Renderer>,
-    keys: HashSet<u64>,
-}
-
-static SHARED: LazyLock<Mutex<Shared>> = LazyLock::new(|| {
-    Mutex::new(Shared {
-        renderer: Arc::new(gotmpl::Renderer::default()),
-        keys: HashSet::new(),
-    })
-});
-
-/// The process-wide renderer.
-#[cfg(test)]
-fn renderer() -> Arc<gotmpl::Renderer> {
-    SHARED
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .renderer
+/// The process-wide renderer (its compiled-template cache is bounded by `gotmpl::MAX_CACHED_TEMPLATES`).
+pub fn renderer() -> Arc<gotmpl::Renderer> {
+    static RENDERER: OnceLock<Arc<gotmpl::Renderer>> = OnceLock::new();
+    RENDERER
+        .get_or_init(|| Arc::new(gotmpl::Renderer::default()))
         .clone()
-}
-
-/// The renderer for templates cached under `keys`; a fresh one (empty cache) when they would take the number
-/// of distinct keys past the bound.
-fn renderer_for<'a>(
-    keys: impl IntoIterator<Item = &'a str>,
-    funcs: gotmpl::FuncMap,
-) -> Arc<gotmpl::Renderer> {
-    let mut shared = SHARED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let mut hashes: Vec<u64> = keys
-        .into_iter()
-        .map(|key| {
-            let mut hasher = DefaultHasher::new();
-            (key, funcs).hash(&mut hasher);
-            hasher.finish()
-        })
-        .collect();
-    hashes.sort_unstable();
-    hashes.dedup();
-    let new = hashes.iter().filter(|h| !shared.keys.contains(h)).count();
-    if shared.keys.len() + new > MAX_TEMPLATE_CACHE_KEYS {
-        tracing::debug!(keys = shared.keys.len(), "template cache full; starting over");
-        shared.renderer = Arc::new(gotmpl::Renderer::default());
-        shared.keys.clear();
-    }
-    shared.keys.extend(hashes);
-    shared.renderer.clone()
-}
-
-#[cfg(test)]
-fn cached_keys() -> usize {
-    SHARED
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .keys
-        .len()
 }
 
 fn error(source: &str, message: impl Into<String>) -> RenderError {
@@ -273,15 +218,13 @@ fn render_dir_in(
             !technology.is_some_and(|t| skipped(&base, t))
         })
         .collect();
-    // Cache keys are the files' full paths, as the renderer names them in its messages.
-    let full: Vec<PathBuf> = files.iter().map(|p| workspace.join(p)).collect();
-    let keys: Vec<String> = full.iter().map(|p| p.display().to_string()).collect();
-    let renderer = renderer_for(keys.iter().map(String::as_str), funcs);
+    let renderer = renderer();
     let mut out = Vec::new();
-    for (path, full) in files.iter().zip(&full) {
+    for path in &files {
         let source = root.read_to_string(path).map_err(|e| refused(dir, path, &e))?;
+        // The renderer names files by their full paths in its messages and cache.
         let rendered = renderer
-            .render_file(full, &source, data, funcs)
+            .render_file(&workspace.join(path), &source, data, funcs)
             .map_err(from_gotmpl)?;
         out.extend(documents(rendered, Some(&path.display().to_string())));
     }
@@ -320,8 +263,7 @@ impl templates::Host for HostCall {
             let root = open_workspace(workspace, &path)?;
             let source = root.read_to_string(&rel).map_err(|e| refused(&path, &rel, &e))?;
             let full = workspace.join(&rel);
-            let key = full.display().to_string();
-            let docs = renderer_for([key.as_str()], funcs)
+            let docs = renderer()
                 .render_file(&full, &source, &data, funcs)
                 .map_err(from_gotmpl)?;
             Ok(documents(docs, Some(&path)))
@@ -339,7 +281,7 @@ impl templates::Host for HostCall {
         let data = vars(&name, &vars_json)?;
         let funcs = func_map(funcs);
         self.blocking(&name.clone(), move |_| {
-            renderer_for([name.as_str()], funcs)
+            renderer()
                 .render_str(&name, &text, &data, funcs)
                 .map_err(from_gotmpl)
         })
@@ -436,7 +378,7 @@ mod tests {
         let rel = relative(path)?;
         let root = open_workspace(ws, path)?;
         let source = root.read_to_string(&rel).map_err(|e| refused(path, &rel, &e))?;
-        let docs = renderer_for([path], gotmpl::FuncMap::Deployment)
+        let docs = renderer()
             .render_file(
                 &ws.join(&rel),
                 &source,
@@ -472,17 +414,5 @@ mod tests {
         assert_eq!(sources, ["inside/a.yaml"]);
         // A link that stays inside the workspace is an ordinary file.
         assert_eq!(render_file_in(&ws, "alias.yaml").unwrap()[0].json, r#"{"a":1}"#);
-    }
-
-    #[test]
-    fn the_template_cache_starts_over_at_its_bound() {
-        let funcs = gotmpl::FuncMap::Manifest;
-        let first = renderer_for(["bound-test-0"], funcs);
-        for i in 1..=MAX_TEMPLATE_CACHE_KEYS * 2 {
-            let name = format!("bound-test-{i}");
-            renderer_for([name.as_str()], funcs);
-            assert!(cached_keys() <= MAX_TEMPLATE_CACHE_KEYS);
-        }
-        assert!(!Arc::ptr_eq(&first, &renderer()), "the renderer was replaced");
     }
 }
