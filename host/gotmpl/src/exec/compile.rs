@@ -1,10 +1,11 @@
 //! Translation of a parsed Go template into minijinja template source.
 //!
-//! Every Go operation becomes a call to a registered runtime function (`g_field`, `g_truth`, `f_d_eq`, ...)
-//! that implements Go's semantics. Each call carries a *site* number: an index into [`Program::sites`], which
+//! Go operations with their own semantics become calls to registered runtime functions (`g_field`, `g_range`,
+//! `f_d_eq`, ...); truth tests and printing use minijinja natively, where it behaves as Go does. Each call carries a *site* number: an index into [`Program::sites`], which
 //! records the Go node's position and text so that a failure reports Go's `name:line:col` and `<context>`.
 //! Literals and text containing `{` go into a constant pool (`__k`) so no escaping is ever needed. Go
-//! variables are minijinja namespaces, so assignments inside `if`/`range` bodies persist as in Go.
+//! variables that some `=` assigns are minijinja namespaces, so assignments inside `if`/`range` bodies persist as
+//! in Go; the others are plain minijinja variables.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -61,6 +62,34 @@ pub fn mj_func(map: FuncMap, name: &str) -> String {
     }
 }
 
+/// Collects the ids of the variables some `=` assigns, in a list and everything nested in it.
+fn collect_assigned(list: &List, out: &mut std::collections::HashSet<usize>) {
+    fn pipe(p: &Pipe, out: &mut std::collections::HashSet<usize>) {
+        if p.assign {
+            out.extend(p.decl.iter().map(|v| v.id));
+        }
+        for cmd in &p.cmds {
+            for arg in &cmd.args {
+                if let Term::Pipe(inner) = &arg.term {
+                    pipe(inner, out);
+                }
+            }
+        }
+    }
+    for node in list {
+        match node {
+            Node::Action(p) => pipe(p, out),
+            Node::If(b) | Node::With(b) | Node::Range(b) => {
+                pipe(&b.pipe, out);
+                collect_assigned(&b.body, out);
+                collect_assigned(&b.else_, out);
+            }
+            Node::Template { pipe: Some(p), .. } => pipe(p, out),
+            _ => {}
+        }
+    }
+}
+
 /// Whether a string can be written as a minijinja string literal as it is (no escapes, quotes, line breaks or
 /// delimiter characters).
 fn plain_literal(s: &str) -> bool {
@@ -100,13 +129,18 @@ pub fn compile(file: &str, parsed: &Parsed, map: FuncMap) -> Program {
         names: parsed.templates.keys().cloned().collect(),
         next: 0,
         dot: String::new(),
+        assigned: std::collections::HashSet::new(),
     };
+    for list in parsed.templates.values() {
+        collect_assigned(list, &mut c.assigned);
+    }
     let mut sources = Vec::new();
     for (name, list) in &parsed.templates {
         c.template = Arc::from(name.as_str());
         let dot = c.fresh("d");
         let dollar = parsed.dollars.get(name).copied().unwrap_or(0);
-        let mut out = format!("{{% set {dot} = __arg %}}{{% set v{dollar} = namespace(v={dot}) %}}");
+        let mut out = format!("{{% set {dot} = __arg %}}");
+        out.push_str(&c.declare(dollar, &dot));
         c.dot = dot;
         c.list(list, &mut out);
         sources.push((mj_name(name), out));
@@ -128,9 +162,30 @@ struct Compiler {
     next: usize,
     /// The minijinja variable holding Go's `.` at this point.
     dot: String,
+    /// Go variables that some `=` assigns: only these need a namespace (so that an assignment inside a loop or
+    /// block reaches the variable outside it); the others are plain minijinja variables.
+    assigned: std::collections::HashSet<usize>,
 }
 
 impl Compiler {
+    /// The expression reading Go variable `id`.
+    fn var(&self, id: usize) -> String {
+        if self.assigned.contains(&id) {
+            format!("v{id}.v")
+        } else {
+            format!("v{id}")
+        }
+    }
+
+    /// The statement declaring Go variable `id` with the value of `expr`.
+    fn declare(&self, id: usize, expr: &str) -> String {
+        if self.assigned.contains(&id) {
+            format!("{{% set v{id} = namespace(v={expr}) %}}")
+        } else {
+            format!("{{% set v{id} = {expr} %}}")
+        }
+    }
+
     fn fresh(&mut self, prefix: &str) -> String {
         self.next += 1;
         format!("{prefix}{}", self.next)
@@ -263,7 +318,7 @@ impl Compiler {
             if b.pipe.assign {
                 let _ = write!(out, "{{% set v{id}.v = {it}[{idx}] %}}");
             } else {
-                let _ = write!(out, "{{% set v{id} = namespace(v={it}[{idx}]) %}}");
+                out.push_str(&self.declare(id, &format!("{it}[{idx}]")));
             }
         }
         self.list(&b.body, out);
@@ -290,9 +345,9 @@ impl Compiler {
         } else if pipe.assign {
             let _ = write!(pre, "{{% set v{}.v = {expr} %}}", v.id);
         } else {
-            let _ = write!(pre, "{{% set v{} = namespace(v={expr}) %}}", v.id);
+            pre.push_str(&self.declare(v.id, &expr));
         }
-        format!("v{}.v", v.id)
+        self.var(v.id)
     }
 
     fn cmd(&mut self, cmd: &Cmd, fin: Option<String>, pre: &mut String) -> String {
@@ -317,7 +372,7 @@ impl Compiler {
     fn operand(&mut self, op: &Operand, has_args: bool, pre: &mut String) -> String {
         let base = match &op.term {
             Term::Dot => self.dot.clone(),
-            Term::Var(v) => format!("v{}.v", v.id),
+            Term::Var(v) => self.var(v.id),
             Term::Ident(name) => {
                 let cmd = Cmd {
                     args: vec![Operand {
@@ -348,7 +403,11 @@ impl Compiler {
         };
         let s = self.site(pos, context, false);
         let mode = usize::from(matches!(op.term, Term::Dot)) | if has_args { 2 } else { 0 };
-        let func = if op.fields.len() == 1 { "g_field1" } else { "g_field" };
+        let func = if op.fields.len() == 1 {
+            "g_field1"
+        } else {
+            "g_field"
+        };
         let mut call = format!("{func}({}, {base}", s * 4 + mode);
         for f in &op.fields {
             // Field names are Go identifiers (letters, digits, `_`): safe inside a string literal.
