@@ -53,6 +53,9 @@ fn build_wait_variant(version: &str) -> anyhow::Result<Vec<u8>> {
         if key.starts_with("CARGO_") && key != "CARGO_HOME"
             || key.contains("RUSTFLAGS")
             || key == "RUSTC_WRAPPER"
+            // Set when clippy compiles the workspace (`.ci/run`); the plugin build is not linted.
+            || key == "RUSTC_WORKSPACE_WRAPPER"
+            || key == "CLIPPY_ARGS"
         {
             cargo.env_remove(key);
         }
