@@ -18,3 +18,4 @@ pub mod metrics;
 pub mod plugin;
 pub mod render;
 pub mod target;
+pub(crate) mod wit;

@@ -22,11 +22,11 @@ use super::{
     retry, validate,
 };
 use crate::{
-    plugin::bindings::{
+    target::Target,
+    wit::{
         cluster::{self, ApplyOptions, PatchKind},
         types::{self, Error, Gvk, ObjectRef},
     },
-    target::Target,
 };
 
 type Result<T, E = Error> = std::result::Result<T, E>;

@@ -5,7 +5,7 @@
 //! any address it can reach. Its errors keep their kind, the HTTP status and at most [`MAX_REMOTE_MESSAGE`] bytes
 //! of a Kubernetes `Status` message (control characters removed); any other body is not quoted at all.
 
-use crate::{clusters::ClusterError, plugin::bindings::types::Error, target::Target};
+use crate::{clusters::ClusterError, target::Target, wit::types::Error};
 
 /// The most of a remote server's own message passed on to a plugin.
 pub const MAX_REMOTE_MESSAGE: usize = 256;

@@ -4,7 +4,7 @@
 //! boundary, with the number of bytes left out), and at most [`MAX_LOG_FIELDS`] fields are kept.
 
 use super::HostCall;
-use crate::plugin::bindings::log::{self, Level};
+use crate::wit::log::{self, Level};
 
 /// The most bytes of a plugin's log message, and of its rendered fields, written to the log.
 pub const MAX_LOG_TEXT: usize = 4096;

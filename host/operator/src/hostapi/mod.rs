@@ -33,7 +33,7 @@ pub use templates::MAX_YAML_BYTES;
 
 use crate::{
     clusters::Clusters,
-    plugin::bindings::image_versions::{self as image_versions_wit, ImageVersion as WitImageVersion},
+    wit::image_versions::{self as image_versions_wit, ImageVersion as WitImageVersion},
 };
 
 /// The process-wide services plugins reach through their imports.
@@ -80,7 +80,7 @@ impl HostCall {
     }
 }
 
-impl crate::plugin::bindings::types::Host for HostCall {}
+impl crate::wit::types::Host for HostCall {}
 
 /// The image-versions imports trap when refused: their WIT signatures have no error, and a plugin calling
 /// without permission or beyond the store's bounds is broken, not unlucky.

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::{HostCall, HostServices, ImageVersionStore, Permissions, Rule};
 use crate::{
     clusters::{Clusters, KcpAdmin},
-    plugin::bindings::{
+    wit::{
         cluster::{ApplyOptions, Host as ClusterHost},
         image_versions::{Host as StoreHost, ImageVersion},
         types::{Error, Gvk, KubeconfigRef, ObjectRef, Target},
@@ -443,7 +443,7 @@ async fn image_versions_need_a_declared_permission() {
 
 #[tokio::test]
 async fn yaml_work_is_bounded_at_its_limit() {
-    use crate::plugin::bindings::templates::Host as _;
+    use crate::wit::templates::Host as _;
 
     let env = Env::start().await;
     let mut call = env.call(Permissions::default());

@@ -17,7 +17,7 @@ use cap_std::{ambient_authority, fs::Dir};
 use serde_json::Value;
 
 use super::HostCall;
-use crate::plugin::bindings::templates::{self, Document, Funcs, RenderError, RenderOptions, Technology};
+use crate::wit::templates::{self, Document, Funcs, RenderError, RenderOptions, Technology};
 
 /// The largest text `parse-yaml` parses and the largest JSON `to-yaml` serialises.
 pub const MAX_YAML_BYTES: usize = 4 << 20;

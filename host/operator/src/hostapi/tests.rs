@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::{HostCall, HostServices, ImageVersionStore, Permissions, Rule};
 use crate::{
     clusters::{Clusters, KcpAdmin},
-    plugin::bindings::{
+    wit::{
         cluster::{ApplyOptions, Host as _, PatchKind},
         types::{Error, Gvk, ObjectRef, Target},
     },
@@ -305,7 +305,7 @@ async fn calls_are_checked_against_permissions_first() {
 
 #[tokio::test]
 async fn templates_render_strings_and_stay_inside_the_workspace() {
-    use crate::plugin::bindings::templates::{Funcs, Host as _, RenderOptions};
+    use crate::wit::templates::{Funcs, Host as _, RenderOptions};
 
     let mut env = env().await;
     let out = env

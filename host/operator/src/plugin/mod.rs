@@ -37,33 +37,18 @@
 //! default ([`DEFAULT_PLUGIN_CONFIG`]). [`assemble()`] turns one into an immutable [`ActivePlugins`] set, and
 //! [`PluginSetHandle`] swaps sets atomically: a reconcile finishes on the set it started with.
 
-mod active;
-mod assemble;
-pub(crate) mod bindings;
-mod call;
-mod config;
-mod defaults;
-mod engine;
-mod error;
-mod live;
-pub mod manifest;
-pub mod oci;
-mod runtime;
-pub mod source;
-mod store;
-pub mod verify;
-mod version;
+pub mod sandbox;
+pub mod set;
 
-pub use call::WasmSubroutine;
-pub use config::{PluginOptions, RuntimeConfig};
-pub use error::PluginError;
-pub use runtime::{PluginRuntime, PluginSet};
-pub use store::WORKSPACE_MOUNT;
-pub use version::{WIT_VERSION, check_version};
+pub use sandbox::{
+    Limits, PluginError, PluginOptions, PluginRuntime, PluginSet, RuntimeConfig, WIT_VERSION,
+    WORKSPACE_MOUNT, WasmSubroutine, check_version,
+};
+pub use set::{manifest, oci, source, verify};
 
-pub use active::{ActivePlugins, PluginSetHandle, SwapStatus};
-pub use assemble::{AssembleError, assemble, load_plugin};
-pub use defaults::{DEFAULT_PLUGIN_CONFIG, builtin_manifest};
-pub use live::{BUILTIN, LivePlugins, PluginConfigRef, STATUS_ANNOTATION, StartError};
-pub use manifest::{Limits, ManifestError, PluginManifest, PluginSpec};
-pub use verify::{VerifyReport, verify_config_map};
+pub use set::active::{ActivePlugins, PluginSetHandle, SwapStatus};
+pub use set::assemble::{AssembleError, assemble, load_plugin};
+pub use set::defaults::{DEFAULT_PLUGIN_CONFIG, builtin_manifest};
+pub use set::live::{BUILTIN, LivePlugins, PluginConfigRef, STATUS_ANNOTATION, StartError};
+pub use set::manifest::{ManifestError, PluginManifest, PluginSpec};
+pub use set::verify::{VerifyReport, verify_config_map};

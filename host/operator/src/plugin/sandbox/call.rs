@@ -9,13 +9,13 @@ use wasmtime::Trap;
 
 use super::{
     PluginOptions,
-    bindings::{PluginPre, types, wit_subroutine as wit},
     runtime::Shared,
     store::{DeadlineExceeded, MemoryExceeded, Output, StoreState, check_interval, new_store},
 };
 use crate::{
     hostapi::{HostCall, Permissions},
     lifecycle::{CallContext, Failure, Outcome, StepResult, Subroutine, SubroutineFuture, Target},
+    wit::{PluginPre, types, wit_subroutine as wit},
 };
 
 #[derive(Clone, Copy, Debug)]

@@ -4,13 +4,13 @@ use std::{path::PathBuf, time::Duration};
 
 use serde_json::Value;
 
-use super::manifest::Limits;
 use crate::hostapi::Permissions;
 
 /// How the runtime loads and runs plugins.
 #[derive(Clone, Debug)]
 pub struct RuntimeConfig {
-    /// Directory whose `*.wasm` files [`super::PluginRuntime::load_dir`] loads.
+    /// Directory whose `*.wasm` files [`super::PluginRuntime::load_dir`] loads and relative `file://` sources
+    /// are resolved against.
     pub plugins_dir: PathBuf,
     /// The operator's workspace directory, mounted read-only at `/workspace` in every plugin.
     pub workspace_dir: PathBuf,
@@ -71,4 +71,13 @@ impl Default for PluginOptions {
             limits: Limits::default(),
         }
     }
+}
+
+/// Per-call limits of one plugin.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// Wall-clock budget of one call.
+    pub deadline: Option<Duration>,
+    /// Linear-memory cap of one instance, in bytes.
+    pub memory: Option<usize>,
 }

@@ -139,7 +139,9 @@ fn private_cache_dir(dir: &Path) -> std::io::Result<()> {
         }
         let meta = fs::symlink_metadata(dir)?;
         if !meta.is_dir() {
-            return Err(std::io::Error::other("not a directory (symbolic links are refused)"));
+            return Err(std::io::Error::other(
+                "not a directory (symbolic links are refused)",
+            ));
         }
         if meta.mode() & 0o022 != 0 {
             return Err(std::io::Error::other(format!(
@@ -217,7 +219,10 @@ mod tests {
         fs::create_dir(&shared).unwrap();
         fs::set_permissions(&shared, fs::Permissions::from_mode(0o777)).unwrap();
         let error = private_cache_dir(&shared).unwrap_err();
-        assert!(error.to_string().contains("writable by group or others"), "{error}");
+        assert!(
+            error.to_string().contains("writable by group or others"),
+            "{error}"
+        );
         let link = root.path().join("link");
         std::os::unix::fs::symlink(&fresh, &link).unwrap();
         assert!(private_cache_dir(&link).is_err(), "a symlink is refused");

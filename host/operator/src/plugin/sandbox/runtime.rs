@@ -12,7 +12,6 @@ use wasmtime::{
 };
 
 use super::{
-    bindings::{Plugin, PluginPre},
     call::WasmSubroutine,
     config::{PluginOptions, RuntimeConfig},
     engine::{MAX_INSTANCES, compile_component, new_engine},
@@ -23,6 +22,7 @@ use super::{
 use crate::{
     hostapi::{HostCall, HostServices, Permissions},
     lifecycle::Subroutine,
+    wit::{Plugin, PluginPre},
 };
 
 /// What every loaded plugin shares.
@@ -236,7 +236,7 @@ impl PluginRuntime {
         pre: &PluginPre<StoreState>,
         path: &Path,
         stem: &str,
-    ) -> Result<super::bindings::wit_subroutine::PluginInfo, PluginError> {
+    ) -> Result<crate::wit::wit_subroutine::PluginInfo, PluginError> {
         let shared = &self.shared;
         let info_error = |e: wasmtime::Error| PluginError::Info {
             path: path.to_owned(),

@@ -78,7 +78,7 @@ mod tests {
 
     #[test]
     fn host_version_matches_the_wit_package() {
-        let wit = include_str!("../../../../wit/operator.wit");
+        let wit = include_str!("../../../../../wit/operator.wit");
         assert!(wit.contains(&format!("package platform-mesh:operator@{WIT_VERSION};")));
     }
 }

@@ -8,7 +8,7 @@ use std::{
     time::SystemTime,
 };
 
-use super::call::WasmSubroutine;
+use crate::plugin::sandbox::WasmSubroutine;
 use crate::{chains, config::SubroutinesConfig, lifecycle::Subroutine};
 
 /// One immutable, fully loaded plugin set: every plugin compiled, version-checked and smoke-called.

@@ -7,12 +7,11 @@ use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
 use kube::Client;
 
 use super::{
-    PluginError, PluginOptions, PluginRuntime,
     active::ActivePlugins,
-    call::WasmSubroutine,
     manifest::{PluginManifest, PluginSpec},
     source::{FetchError, Source, fetch, resolve_file, verify_digest},
 };
+use crate::plugin::sandbox::{PluginError, PluginOptions, PluginRuntime, WasmSubroutine};
 
 /// Why a plugin set could not be assembled.
 #[derive(Debug, thiserror::Error)]

@@ -17,7 +17,7 @@ use super::{
 use crate::{chains, config::SubroutinesConfig};
 
 /// The default configuration, as shipped in `deploy/plugin-config/plugins.yaml`.
-pub const DEFAULT_PLUGIN_CONFIG: &str = include_str!("../../../../deploy/plugin-config/plugins.yaml");
+pub const DEFAULT_PLUGIN_CONFIG: &str = include_str!("../../../../../deploy/plugin-config/plugins.yaml");
 
 /// Why the built-in configuration could not be made.
 #[derive(Debug, thiserror::Error)]

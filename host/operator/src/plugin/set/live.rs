@@ -26,14 +26,13 @@ use kube::{
 use serde_json::json;
 
 use super::{
-    PluginRuntime,
     active::{ActivePlugins, PluginSetHandle},
     assemble::assemble,
     defaults::builtin_manifest,
     manifest::{CONFIG_KEY, PluginManifest},
 };
 pub use crate::config::PluginConfigRef;
-use crate::{config::SubroutinesConfig, errors::error_chain};
+use crate::{config::SubroutinesConfig, errors::error_chain, plugin::sandbox::PluginRuntime};
 
 /// The annotation on the plugin ConfigMap that reports the last swap attempt.
 pub const STATUS_ANNOTATION: &str = "plugins.platform-mesh.io/status";

@@ -22,6 +22,7 @@ use std::{collections::BTreeMap, time::Duration};
 use serde_json::{Map, Value};
 
 use super::source::Source;
+pub use crate::plugin::sandbox::Limits;
 use crate::{
     config::{parse_bytes, parse_go_duration},
     hostapi::{Permissions, Rule},
@@ -61,15 +62,6 @@ pub struct PluginSpec {
     pub config: Value,
     /// Per-call limits overriding the runtime's defaults.
     pub limits: Limits,
-}
-
-/// Per-call limits of one plugin.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Limits {
-    /// Wall-clock budget of one call.
-    pub deadline: Option<Duration>,
-    /// Linear-memory cap of one instance, in bytes.
-    pub memory: Option<usize>,
 }
 
 /// Why a plugin configuration is invalid. The message names the plugin and the field.

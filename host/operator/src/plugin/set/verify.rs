@@ -11,11 +11,14 @@ use std::{fmt, path::Path};
 use serde_json::Value;
 
 use super::{
-    PluginOptions, PluginRuntime,
     manifest::{CONFIG_KEY, PluginManifest, PluginSpec},
     source::{Source, fetch, resolve_file, sha256_hex, verify_digest},
 };
-use crate::{errors::error_chain, hostapi::Permissions};
+use crate::{
+    errors::error_chain,
+    hostapi::Permissions,
+    plugin::sandbox::{PluginOptions, PluginRuntime, RuntimeConfig},
+};
 
 /// The verdict on one plugin.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -225,7 +228,7 @@ pub fn offline_runtime(
         image_versions: std::sync::Arc::new(crate::hostapi::ImageVersionStore::new()),
         workspace_dir: std::env::temp_dir(),
     };
-    let config = super::RuntimeConfig::new(plugins_dir, std::env::temp_dir());
+    let config = RuntimeConfig::new(plugins_dir, std::env::temp_dir());
     Ok(PluginRuntime::new(config, services)?)
 }
 
