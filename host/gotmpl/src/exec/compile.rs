@@ -302,23 +302,38 @@ impl Compiler {
         // Go reports range failures at the node it evaluated last.
         let (pos, context) = last_evaluated(&bare).unwrap_or_default();
         let s = self.site(pos, context, false);
-        let it = self.fresh("i");
         let vars = b.pipe.decl.len();
-        let _ = write!(out, "{{% for {it} in g_range({s}, {vars}, {expr}) %}}");
-        let inner = self.fresh("d");
-        let outer = std::mem::replace(&mut self.dot, inner);
-        let _ = write!(out, "{{% set {} = {it}[1] %}}", self.dot);
         let decl = &b.pipe.decl;
-        let slots: Vec<(usize, &str)> = match decl.len() {
-            0 => vec![],
-            1 => vec![(decl[0].id, "1")],
-            _ => vec![(decl[0].id, "0"), (decl[1].id, "1")],
-        };
-        for (id, idx) in slots {
-            if b.pipe.assign {
-                let _ = write!(out, "{{% set v{id}.v = {it}[{idx}] %}}");
-            } else {
-                out.push_str(&self.declare(id, &format!("{it}[{idx}]")));
+        let outer;
+        if !b.pipe.assign && decl.iter().all(|v| !self.assigned.contains(&v.id)) {
+            // Plain variables: the loop unpacks [key, element] straight into them, and `.` is the element.
+            let (key, element) = match decl.len() {
+                0 => ("_".to_string(), self.fresh("d")),
+                1 => ("_".to_string(), format!("v{}", decl[0].id)),
+                _ => (format!("v{}", decl[0].id), format!("v{}", decl[1].id)),
+            };
+            let _ = write!(
+                out,
+                "{{% for {key}, {element} in g_range({s}, {vars}, {expr}) %}}"
+            );
+            outer = std::mem::replace(&mut self.dot, element);
+        } else {
+            let it = self.fresh("i");
+            let _ = write!(out, "{{% for {it} in g_range({s}, {vars}, {expr}) %}}");
+            let inner = self.fresh("d");
+            outer = std::mem::replace(&mut self.dot, inner);
+            let _ = write!(out, "{{% set {} = {it}[1] %}}", self.dot);
+            let slots: Vec<(usize, &str)> = match decl.len() {
+                0 => vec![],
+                1 => vec![(decl[0].id, "1")],
+                _ => vec![(decl[0].id, "0"), (decl[1].id, "1")],
+            };
+            for (id, idx) in slots {
+                if b.pipe.assign {
+                    let _ = write!(out, "{{% set v{id}.v = {it}[{idx}] %}}");
+                } else {
+                    out.push_str(&self.declare(id, &format!("{it}[{idx}]")));
+                }
             }
         }
         self.list(&b.body, out);
