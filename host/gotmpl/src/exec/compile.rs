@@ -250,9 +250,8 @@ impl Compiler {
                 let expr = self.pipe(&b.pipe, out);
                 let t = self.fresh("t");
                 let _ = write!(out, "{{% set {t} = {expr} %}}{{% if {t} %}}");
-                let inner = self.fresh("d");
-                let outer = std::mem::replace(&mut self.dot, inner);
-                let _ = write!(out, "{{% set {} = {t} %}}", self.dot);
+                // The tested value is `.` inside the body.
+                let outer = std::mem::replace(&mut self.dot, t);
                 self.list(&b.body, out);
                 self.dot = outer;
                 self.else_block(b, out);
