@@ -2,7 +2,7 @@
 //! in kcp, a Ready PlatformMesh, and the Provider and ManagedProvider controllers running the real wasm plugins.
 use std::time::Duration;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use apiserver::sim::SimConfig;
 use kube::{
     Client,
@@ -26,6 +26,7 @@ use crate::{
     api::{create_if_absent as create, dynamic},
     operator::{Want, clients, wait_for},
     platform::{self, NS, repo_root},
+    wait,
 };
 
 /// The providers APIExport (and its endpoint slice).
@@ -114,13 +115,12 @@ pub async fn install_kcp(server: &apiserver::Server) -> anyhow::Result<()> {
         "providers",
         None,
     );
-    for _ in 0..200 {
-        if served.list(&Default::default()).await.is_ok() {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    bail!("Providers never became served in root:providers:system")
+    wait::until(
+        "Providers served in root:providers:system",
+        Duration::from_secs(10),
+        || async { Ok(served.list(&Default::default()).await.ok().map(|_| ())) },
+    )
+    .await
 }
 
 /// A PlatformMesh `platform-mesh` whose Ready condition is True (no PlatformMesh controller runs).
