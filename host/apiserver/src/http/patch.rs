@@ -245,19 +245,27 @@ pub fn token_request(store: &mut Store, ctx: &Ctx<'_>) -> ApiResult<Outcome> {
         .pointer("/spec/expirationSeconds")
         .and_then(Value::as_i64)
         .unwrap_or(DEFAULT_TOKEN_SECONDS);
-    if seconds < 600 {
+    // Kubernetes' TokenRequest validation: at least 10 minutes, at most 2^32 seconds.
+    let out_of_range = if seconds < 600 {
+        Some("Invalid value: may not specify a duration less than 10 minutes")
+    } else if seconds > i64::from(u32::MAX) {
+        Some("Invalid value: may not specify a duration larger than 2^32 seconds")
+    } else {
+        None
+    };
+    if let Some(message) = out_of_range {
         return Err(ApiError::invalid(
             "authentication.k8s.io",
             "TokenRequest",
             &name,
             vec![crate::status::Cause::new(
                 "FieldValueInvalid",
-                "Invalid value: may not specify a duration less than 10 minutes",
+                message,
                 "spec.expirationSeconds",
             )],
         ));
     }
-    let expires = now_secs() + seconds;
+    let expires = now_secs().saturating_add(seconds);
     let token = format!("embedded.{}", random_hex(24));
     store.tokens.insert(
         token.clone(),
