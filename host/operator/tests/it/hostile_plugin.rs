@@ -134,6 +134,11 @@ async fn env() -> Env {
                "data": {"k": "v"}}),
     )
     .await;
+    create(
+        &client,
+        json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "robot", "namespace": "team-a"}}),
+    )
+    .await;
     let outside = tempfile::tempdir().expect("outside dir");
     let workspace = workspace(outside.path());
     let images = Arc::new(ImageVersionStore::new());
@@ -343,11 +348,12 @@ async fn hostile_plugin_matrix() {
             cm("team-a", "mine"),
             json!({"op": "patch-status", "target": "runtime", "patch": "{\"status\":"}),
         ),
-        json!({"op": "apply", "target": "runtime", "object": json!({"prefix": "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"big\",\"namespace\":\"team-a\"},\"data\":{\"k\":\"",
+        // 8 MiB for another team's namespace: refused by the permission check, not sent.
+        json!({"op": "apply", "target": "runtime", "object": json!({"prefix": "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"big\",\"namespace\":\"team-b\"},\"data\":{\"k\":\"",
                "repeat": "x", "times": 8 << 20, "suffix": "\"}}"})}),
-        json!({"op": "request-token", "target": "runtime", "namespace": "team-a", "name": "default",
+        json!({"op": "request-token", "target": "runtime", "namespace": "team-a", "name": "robot",
                "seconds": i64::MAX}),
-        json!({"op": "request-token", "target": "runtime", "namespace": "team-a", "name": "default", "seconds": -1}),
+        json!({"op": "request-token", "target": "runtime", "namespace": "team-a", "name": "robot", "seconds": -1}),
         json!({"op": "list", "target": "runtime", "apiVersion": "v1", "kind": "ConfigMap", "namespace": "team-a",
                "selector": "a in (((("}),
         json!({"op": "list", "target": "runtime", "apiVersion": "v1", "kind": "ConfigMap", "namespace": "team-a",
@@ -379,21 +385,28 @@ async fn hostile_plugin_matrix() {
     let results = run(&sub, &template_ops).await;
     assert_errors(&template_ops, &results, &["render-error"]);
 
-    // Image versions: a plugin without a rule for them changes nothing.
-    let images = [
+    // Image versions: a plugin without a rule for them changes and reads nothing; the call fails naming the
+    // missing permission (the imports have no error result, so the host ends the call).
+    for op in [
         json!({"op": "image-set", "namespace": "flux-system", "name": "platform-mesh", "path": "image.tag",
                "version": "evil", "count": 3}),
         json!({"op": "image-get", "namespace": "flux-system", "name": "platform-mesh"}),
-    ];
-    let results = run(&sub, &images).await;
-    assert!(
-        env.images.get("flux-system", "platform-mesh").is_empty(),
-        "an unpermitted plugin set image versions: {results:?}"
-    );
-    assert!(
-        !env.images.is_unsuspended("flux-system", "platform-mesh"),
-        "{results:?}"
-    );
+    ] {
+        let failure = sub.process(&context(json!([op]))).await.expect_err("refused");
+        assert!(
+            failure.message.contains("missing permission"),
+            "{}",
+            failure.message
+        );
+        assert_eq!(
+            failure.message.matches("plugin test_hostile").count(),
+            1,
+            "the plugin is named once: {}",
+            failure.message
+        );
+    }
+    assert!(env.images.get("flux-system", "platform-mesh").is_empty());
+    assert!(!env.images.is_unsuspended("flux-system", "platform-mesh"));
 
     // Logging megabytes and 100,000 fields is accepted and cut by the host, not a way to crash it.
     let logs = [json!({"op": "log", "message": repeat("m", 4 << 20), "value": "v", "fields": 100_000})];
@@ -415,7 +428,12 @@ async fn hostile_plugin_matrix() {
     // Nothing the plugin was refused reached the API server.
     let client = env.server.client();
     let team_b: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client.clone(), "team-b");
-    assert!(team_b.get_opt("planted").await.expect("read").is_none());
+    for refused in ["planted", "big"] {
+        assert!(
+            team_b.get_opt(refused).await.expect("read").is_none(),
+            "{refused}"
+        );
+    }
     let visible = team_b.get("visible").await.expect("still there");
     assert_eq!(
         visible.data.and_then(|d| d.get("secret").cloned()).as_deref(),
