@@ -6,6 +6,7 @@ mod chart;
 mod deployment;
 mod deployment_argocd;
 mod deployment_bad_input;
+mod drop_in;
 mod feature_toggles;
 mod kcp_setup;
 mod managed_provider;

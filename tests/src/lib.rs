@@ -9,7 +9,8 @@
 //!   still or grow;
 //! - [`faults`]: fault injection with a printed seed that replays a failing run;
 //! - the scenario families' set-ups: [`deployment`], [`kcp`], [`providers`], [`resource`], [`reliability`],
-//!   [`chart`] (a `helm template` stand-in and the chart's identity), [`oci_registry`].
+//!   [`chart`] (a `helm template` stand-in and the chart's identity), [`oci_registry`];
+//! - [`takeover`]: the state a Go operator leaves behind, and what a pass changed of it.
 
 pub mod api;
 pub mod chart;
@@ -22,4 +23,5 @@ pub mod platform;
 pub mod providers;
 pub mod reliability;
 pub mod resource;
+pub mod takeover;
 pub mod wait;

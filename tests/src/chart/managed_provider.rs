@@ -94,9 +94,10 @@ pub async fn round_trip(
     );
     let written = [
         (&secrets, format!("{NAME}-provider-kubeconfig")),
-        (&releases, format!("{NAME}-portal")),
-        (&releases, format!("{NAME}-api")),
-        (&resources, format!("{NAME}-extension")),
+        // Upstream's names: the chart's last segment, the OCM component's last segment.
+        (&releases, "portal".to_owned()),
+        (&releases, "api".to_owned()),
+        (&resources, "extension".to_owned()),
     ];
     for (api, name) in &written {
         ensure!(
@@ -111,7 +112,7 @@ pub async fn round_trip(
         .patch(NAME, &PatchParams::default(), &Patch::Merge(&bump))
         .await
         .context("bumping the ManagedProvider's versions")?;
-    let portal = format!("{NAME}-portal");
+    let portal = "portal".to_owned();
     let mut bumped = false;
     for _ in 0..600 {
         let release = releases.get(&portal).await?;
