@@ -12,6 +12,16 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
+/// Whether retrying an API call soon may succeed: a server error (5xx), throttling (429) that outlasted the
+/// client's own retries, or a transport failure. Not: a 4xx answer about the request itself.
+pub fn is_transient(error: &kube::Error) -> bool {
+    match error {
+        kube::Error::Api(status) => status.code >= 500 || status.code == 429,
+        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

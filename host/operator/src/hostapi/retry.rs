@@ -5,15 +5,7 @@
 
 use std::{future::Future, time::Duration};
 
-/// Whether retrying soon may succeed: a server error (5xx), throttling (429) that outlasted the client's own
-/// retries, or a transport failure. Not: a 4xx answer about the request itself.
-pub fn is_transient(error: &kube::Error) -> bool {
-    match error {
-        kube::Error::Api(status) => status.code >= 500 || status.code == 429,
-        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
-        _ => false,
-    }
-}
+pub use crate::errors::is_transient;
 
 /// Runs `read`, retrying it twice after a transient failure.
 pub async fn read_with_retry<T, F, Fut>(mut read: F) -> Result<T, kube::Error>

@@ -70,7 +70,7 @@ impl StoreError {
     pub fn is_transient(&self) -> bool {
         match self {
             StoreError::Conflict(_) => true,
-            StoreError::Api(error) => crate::hostapi::retry::is_transient(error),
+            StoreError::Api(error) => crate::errors::is_transient(error),
             StoreError::Json(_) => false,
         }
     }

@@ -164,10 +164,7 @@ impl FetchError {
     /// a missing ConfigMap key, a wrong digest or a malformed artifact stays wrong until someone fixes it.
     pub fn is_transient(&self) -> bool {
         match self {
-            FetchError::ConfigMapRead { source, .. } => match source {
-                kube::Error::Api(status) => status.code == 429 || status.code >= 500,
-                _ => true,
-            },
+            FetchError::ConfigMapRead { source, .. } => crate::errors::is_transient(source),
             FetchError::Oci(error) => error.is_transient(),
             FetchError::File { .. } | FetchError::ConfigMapKey { .. } | FetchError::Digest { .. } => false,
         }
