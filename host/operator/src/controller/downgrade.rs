@@ -116,8 +116,20 @@ mod tests {
         .await
         .expect("embedded server");
         let client = server.client();
-        crate::embedded::install_crds(&client).await.expect("CRDs");
+        let crds: Api<
+            k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+        > = Api::all(client.clone());
+        for crd in crate::crd::all_crds() {
+            crds.create(&PostParams::default(), &crd).await.expect("CRD");
+        }
         let api: Api<PlatformMesh> = Api::namespaced(client.clone(), "default");
+        // The embedded server serves a new CRD at once; wait until a list answers to be sure.
+        for _ in 0..50 {
+            if api.list(&ListParams::default()).await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
         let ours = ["kcp-setup", "provider-secret"].map(|s| format!("{PREFIX}{s}"));
         let create = |name: &'static str| {
             let api = api.clone();
