@@ -118,8 +118,9 @@ impl image_versions_wit::Host for HostCall {
 }
 
 impl HostCall {
+    /// The trap message; the plugin call names the plugin when it reports the trap.
     fn refused(&self, message: String) -> wasmtime::Error {
-        wasmtime::Error::msg(format!("plugin {}: image-versions: {message}", self.plugin))
+        wasmtime::Error::msg(format!("image-versions: {message}"))
     }
 
     /// Permission for `verb` on the release, whose namespace and name must be Kubernetes names.
