@@ -3,6 +3,7 @@
 //! Scenarios that read process-wide state live in `tests/alone/`, one binary each.
 
 mod chart;
+mod chart_helm;
 mod deployment;
 mod deployment_argocd;
 mod deployment_bad_input;
@@ -20,4 +21,5 @@ mod reliability_restart;
 mod render_golden;
 mod resource;
 mod resource_argocd;
+mod takeover;
 mod wait;
