@@ -21,5 +21,4 @@ mod reliability_restart;
 mod render_golden;
 mod resource;
 mod resource_argocd;
-mod takeover;
 mod wait;
