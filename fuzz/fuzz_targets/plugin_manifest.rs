@@ -15,7 +15,11 @@ fuzz_target!(|input: &[u8]| {
         return;
     };
     for (index, plugin) in manifest.plugins.iter().enumerate() {
-        assert!(!plugin.name.is_empty() && plugin.name.len() <= 63, "name {:?}", plugin.name);
+        assert!(
+            !plugin.name.is_empty() && plugin.name.len() <= 63,
+            "name {:?}",
+            plugin.name
+        );
         assert!(
             manifest.plugins[..index].iter().all(|p| p.name != plugin.name),
             "{} declared twice",
@@ -25,8 +29,14 @@ fuzz_target!(|input: &[u8]| {
     }
     for (controller, chain) in &manifest.chains {
         for (position, name) in chain.iter().enumerate() {
-            assert!(manifest.plugin(name).is_some(), "chain {controller} names undeclared {name}");
-            assert!(!chain[..position].contains(name), "chain {controller} names {name} twice");
+            assert!(
+                manifest.plugin(name).is_some(),
+                "chain {controller} names undeclared {name}"
+            );
+            assert!(
+                !chain[..position].contains(name),
+                "chain {controller} names {name} twice"
+            );
         }
     }
 });

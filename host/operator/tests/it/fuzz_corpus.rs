@@ -99,11 +99,12 @@ fn template_and_yaml_seeds_render_or_fail_cleanly() {
     }
     for (name, seed) in corpus("yaml") {
         let text = std::str::from_utf8(&seed).unwrap_or_else(|e| panic!("{name}: {e}"));
-        // Go's JSON-to-YAML step folds a raw U+0085 as a YAML 1.1 line break, so such strings do not round-trip
-        // (fuzz/fuzz_targets/yaml.rs).
+        // Go does not round-trip a raw U+0085 (folded as a YAML 1.1 line break) or a `<<` key (written plain, read
+        // as a merge key), and neither does `to_yaml`, which reproduces Go (fuzz/fuzz_targets/yaml.rs).
         if let Ok(value) = gotmpl::yaml::from_yaml(text)
             && let Ok(written) = gotmpl::yaml::to_yaml(&value)
             && !text.contains('\u{85}')
+            && !text.contains("<<")
         {
             assert_eq!(
                 gotmpl::yaml::from_yaml(&written).ok(),
