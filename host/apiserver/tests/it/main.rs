@@ -15,6 +15,7 @@ mod kcp;
 mod kubectl;
 mod kubectl_matrix;
 mod openapi;
+mod protobuf;
 mod reviews;
 mod snapshot;
 mod watch;
