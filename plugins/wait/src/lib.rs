@@ -1,6 +1,8 @@
 //! `WaitSubroutine` (upstream spec §8): the last step of the PlatformMesh chain. It stops the chain, requeueing
 //! every 5 s, until every configured resource in the infra cluster reports its condition, and then until kcp's
-//! `orgs-authentication` WorkspaceAuthenticationConfiguration has a real audience.
+//! `orgs-authentication` WorkspaceAuthenticationConfiguration has a real audience. Beyond upstream: an entry may
+//! check a status field value instead of a condition, may use the documented nested shape, and the default entry
+//! looks in the PlatformMesh's namespace, where the HelmReleases are.
 
 use std::time::Duration;
 
@@ -12,7 +14,7 @@ use serde_json::Value;
 
 mod config;
 
-pub use config::ResourceType;
+pub use config::{ResourceType, StatusField};
 
 /// Upstream requeues every wait result after five seconds.
 const REQUEUE: Duration = Duration::from_secs(5);
@@ -32,7 +34,11 @@ impl Plugin for Wait {
 
     fn process(host: &dyn Host, ctx: &Context) -> CallResult {
         for entry in config::resource_types(ctx) {
-            if let Some(stop) = check_entry(host, &entry) {
+            let stop = match entry {
+                Ok(entry) => check_entry(host, &entry),
+                Err(problem) => Some(Reconciled::stop_after(REQUEUE, problem)),
+            };
+            if let Some(stop) = stop {
                 return Ok(stop);
             }
         }
@@ -58,8 +64,7 @@ fn check_entry(host: &dyn Host, entry: &ResourceType) -> Option<Reconciled> {
             Ok(Some(object)) => object,
             Ok(None) | Err(_) => return Some(Reconciled::stop_after(REQUEUE, "get resource")),
         };
-        return (!condition_matches(&object, entry))
-            .then(|| not_ready(&entry.namespace, &entry.name, &entry.kind));
+        return (!ready(&object, entry)).then(|| not_ready(&entry.namespace, &entry.name, &entry.kind));
     }
     let selector = LabelSelector {
         match_labels: entry.match_labels.clone(),
@@ -71,13 +76,18 @@ fn check_entry(host: &dyn Host, entry: &ResourceType) -> Option<Reconciled> {
     let Ok(items) = host.list(&Target::Infra, &gvk, namespace, query.as_deref()) else {
         return Some(Reconciled::stop_after(REQUEUE, "list resources"));
     };
-    items
-        .iter()
-        .find(|item| !condition_matches(item, entry))
-        .map(|item| {
-            let field = |p: &str| item.pointer(p).and_then(Value::as_str).unwrap_or_default();
-            not_ready(field("/metadata/namespace"), field("/metadata/name"), &entry.kind)
-        })
+    items.iter().find(|item| !ready(item, entry)).map(|item| {
+        let field = |p: &str| item.pointer(p).and_then(Value::as_str).unwrap_or_default();
+        not_ready(field("/metadata/namespace"), field("/metadata/name"), &entry.kind)
+    })
+}
+
+/// The status field has its value when the entry names one; otherwise the condition check decides.
+fn ready(object: &Value, entry: &ResourceType) -> bool {
+    match &entry.status_field {
+        Some(field) => field.matches(object),
+        None => condition_matches(object, entry),
+    }
 }
 
 /// A condition with exactly the wanted type and status exists. Empty wanted strings never match, like upstream.

@@ -9,11 +9,14 @@ use serde_json::{Value, json};
 
 use super::Wait;
 
+/// The PlatformMesh's namespace, where the Deployment subroutine renders the HelmReleases.
+const NS: &str = "platform-mesh-system";
+
 fn pm(spec: Value) -> Context {
     Context::for_object(
         "platformmesh",
         json!({"apiVersion": "core.platform-mesh.io/v1alpha1", "kind": "PlatformMesh",
-               "metadata": {"name": "platform-mesh", "namespace": "platform-mesh-system"}, "spec": spec}),
+               "metadata": {"name": "platform-mesh", "namespace": NS}, "spec": spec}),
     )
 }
 
@@ -30,7 +33,7 @@ fn host() -> FakeHost {
 
 fn helm_release(name: &str, ready: &str, labels: Value) -> Value {
     json!({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
-           "metadata": {"name": name, "namespace": "default", "labels": labels},
+           "metadata": {"name": name, "namespace": NS, "labels": labels},
            "status": {"conditions": [{"type": "Ready", "status": ready}]}})
 }
 
@@ -49,7 +52,7 @@ fn no_resources_and_a_set_audience_is_ok() {
     let list = &host.calls()[0];
     assert_eq!(
         (list.op, list.kind.as_str(), list.namespace.as_deref()),
-        ("list", "HelmRelease", Some("default"))
+        ("list", "HelmRelease", Some(NS))
     );
     assert_eq!(list.target, Target::Infra);
 }
@@ -62,7 +65,7 @@ fn default_list_uses_the_operator_created_selector() {
     let done = Wait::process(&host, &pm(json!({}))).unwrap();
     assert_eq!(
         done,
-        stop("resource default/ours of type HelmRelease is not ready yet")
+        stop("resource platform-mesh-system/ours of type HelmRelease is not ready yet")
     );
 }
 
@@ -82,7 +85,7 @@ fn resource_not_ready_stops_with_requeue() {
     let done = Wait::process(&host, &pm(json!({}))).unwrap();
     assert_eq!(
         done,
-        stop("resource default/b of type HelmRelease is not ready yet")
+        stop("resource platform-mesh-system/b of type HelmRelease is not ready yet")
     );
 }
 
@@ -98,7 +101,7 @@ fn list_error_stops_with_requeue() {
 #[test]
 fn multiple_resource_types_are_all_checked() {
     let spec = json!({"wait": {"resourceTypes": [
-        {"group": "helm.toolkit.fluxcd.io", "version": "v2", "kind": "HelmRelease", "namespace": "default",
+        {"group": "helm.toolkit.fluxcd.io", "version": "v2", "kind": "HelmRelease", "namespace": NS,
          "conditionType": "Ready", "conditionStatus": "True"},
         {"group": "", "version": "v1", "kind": "ConfigMap", "namespace": "default",
          "conditionType": "Ready", "conditionStatus": "True"}
@@ -148,7 +151,7 @@ fn custom_kustomization_with_match_labels_in_its_namespace() {
 
 fn named(name: &str) -> Value {
     json!({"wait": {"resourceTypes": [
-        {"group": "helm.toolkit.fluxcd.io", "version": "v2", "kind": "HelmRelease", "namespace": "default",
+        {"group": "helm.toolkit.fluxcd.io", "version": "v2", "kind": "HelmRelease", "namespace": NS,
          "name": name, "conditionType": "Ready", "conditionStatus": "True"}
     ]}})
 }
@@ -169,7 +172,7 @@ fn resource_by_name_not_ready_or_missing_stops() {
     let done = Wait::process(&host, &pm(named("istiod"))).unwrap();
     assert_eq!(
         done,
-        stop("resource default/istiod of type HelmRelease is not ready yet")
+        stop("resource platform-mesh-system/istiod of type HelmRelease is not ready yet")
     );
     assert_eq!(
         Wait::process(&host, &pm(named("missing"))).unwrap(),
@@ -198,13 +201,13 @@ fn invalid_selector_stops_with_label_selector() {
 #[test]
 fn entry_without_condition_never_matches() {
     let spec = json!({"wait": {"resourceTypes": [
-        {"group": "helm.toolkit.fluxcd.io", "version": "v2", "kind": "HelmRelease", "namespace": "default"}
+        {"group": "helm.toolkit.fluxcd.io", "version": "v2", "kind": "HelmRelease", "namespace": NS}
     ]}});
     let host = host().with_object(Target::Infra, helm_release("a", "True", json!({})));
     let done = Wait::process(&host, &pm(spec)).unwrap();
     assert_eq!(
         done,
-        stop("resource default/a of type HelmRelease is not ready yet")
+        stop("resource platform-mesh-system/a of type HelmRelease is not ready yet")
     );
 }
 
@@ -262,3 +265,5 @@ fn finalize_does_nothing() {
     );
     assert!(host.calls().is_empty());
 }
+
+mod documented;

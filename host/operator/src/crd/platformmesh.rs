@@ -240,17 +240,28 @@ pub struct WaitConfig {
     pub resource_types: Option<Vec<WaitResourceType>>,
 }
 
-/// A kind of object, and which of its objects must carry a condition.
+/// A kind of object, and which of its objects must carry a condition or a status field value. The kind is named
+/// either flat (`group`, `version`, `kind`, `matchLabels`, `matchExpressions`) or in the documented nested shape
+/// (`apiVersions`, `groupKind`, `labelSelector`); a flat field wins over its nested alias.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[schemars(extend("x-kubernetes-map-type" = "atomic"))]
 #[serde(rename_all = "camelCase")]
 pub struct WaitResourceType {
     /// API group (empty for the core group).
-    pub group: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
     /// API version.
-    pub version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
     /// Kind.
-    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Alias of `version`: the first of `versions` is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_versions: Option<WaitApiVersions>,
+    /// Alias of `group` and `kind`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_kind: Option<WaitGroupKind>,
     /// A single object by name; when empty the objects are listed with the label selector.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -264,12 +275,56 @@ pub struct WaitResourceType {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("x-kubernetes-list-type" = "atomic"))]
     pub match_expressions: Option<Vec<LabelSelectorRequirement>>,
+    /// Alias of `matchLabels` and `matchExpressions`; both selectors must match when both are given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_selector: Option<WaitLabelSelector>,
     /// Condition type that must be present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub condition_type: Option<String>,
     /// Required status of that condition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub condition_status: Option<String>,
+    /// Dot-separated path of a field (e.g. `.status.phase`) checked instead of the condition when set; needs
+    /// `statusFieldValue`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 256))]
+    pub status_field_path: Option<String>,
+    /// The value the field at `statusFieldPath` must have (numbers and booleans as written in JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_field_value: Option<String>,
+}
+
+/// The versions of a kind; the first is waited for.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+pub struct WaitApiVersions {
+    /// API versions, preferred first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kubernetes-list-type" = "atomic"))]
+    pub versions: Option<Vec<String>>,
+}
+
+/// A group and kind.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+pub struct WaitGroupKind {
+    /// API group (empty for the core group).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// Kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+}
+
+/// A label selector.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WaitLabelSelector {
+    /// Exact label matches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub match_labels: Option<BTreeMap<String, String>>,
+    /// Set-based requirements.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kubernetes-list-type" = "atomic"))]
+    pub match_expressions: Option<Vec<LabelSelectorRequirement>>,
 }
 
 /// A label selector requirement (`key`, `operator`, `values`).
