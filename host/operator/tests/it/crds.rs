@@ -95,7 +95,13 @@ fn platformmesh_schema_has_defaults_preserve_and_list_maps() {
     assert_eq!(item["x-kubernetes-map-type"], "atomic");
     // group/version/kind may come from the nested aliases instead, so none is required by the schema.
     assert_eq!(item["required"], Value::Null);
-    for alias in ["apiVersions", "groupKind", "labelSelector", "statusFieldPath", "statusFieldValue"] {
+    for alias in [
+        "apiVersions",
+        "groupKind",
+        "labelSelector",
+        "statusFieldPath",
+        "statusFieldValue",
+    ] {
         assert!(item["properties"][alias].is_object(), "{alias}");
     }
     assert_eq!(
