@@ -22,3 +22,4 @@ mod render_golden;
 mod resource;
 mod resource_argocd;
 mod wait;
+mod wait_documented;
