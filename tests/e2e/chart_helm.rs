@@ -171,7 +171,7 @@ async fn the_operator_runs_after_helm_install() -> anyhow::Result<()> {
     let mut config = run.config;
     let cache = tempfile::tempdir()?;
     config.workspace_dir = repo.clone();
-    config.plugins.plugins_dir = default_plugins_dir().into();
+    config.plugins.plugins_dir = default_plugins_dir();
     config.plugins.plugin_cache_dir = Some(cache.path().to_owned());
     config.kcp.kcp_url = server.url().to_owned();
     config.subroutines.subroutines_deployment_enable_istio = false;
