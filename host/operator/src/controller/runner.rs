@@ -77,6 +77,7 @@ pub struct Runner<P> {
     progress: ProgressSink,
     backoff: Backoff<ObjectKey>,
     debug_label_value: String,
+    pass_timeout: Duration,
 }
 
 impl<P: Policy> Runner<P> {
@@ -87,7 +88,14 @@ impl<P: Policy> Runner<P> {
             progress,
             backoff: Backoff::new(backoff),
             debug_label_value,
+            pass_timeout: PASS_TIMEOUT,
         }
+    }
+
+    /// Another limit than [`PASS_TIMEOUT`] for one pass.
+    pub fn with_pass_timeout(mut self, limit: Duration) -> Self {
+        self.pass_timeout = limit;
+        self
     }
 }
 
@@ -103,10 +111,12 @@ pub async fn reconcile<P: Policy>(
     let Some(key) = ctx.policy.key(&object) else {
         return Ok(Action::await_change());
     };
-    let report = match tokio::time::timeout(PASS_TIMEOUT, ctx.policy.pass(&object, &key)).await {
+    let report = match tokio::time::timeout(ctx.pass_timeout, ctx.policy.pass(&object, &key)).await {
         Ok(report) => report,
         Err(_) => PassReport {
-            error: Some(EngineError::TimedOut { after: PASS_TIMEOUT }),
+            error: Some(EngineError::TimedOut {
+                after: ctx.pass_timeout,
+            }),
             ..PassReport::default()
         },
     };
@@ -193,5 +203,80 @@ where
             () = tokio::time::sleep(API_RETRY) => {}
             () = &mut shutdown => return false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use kube::api::ObjectMeta;
+
+    use super::*;
+
+    /// A pass that never finishes, as one waiting on a request that hangs.
+    struct Hanging;
+
+    impl Policy for Hanging {
+        type Object = ConfigMap;
+        const CONTROLLER: &'static str = "test";
+        const KIND: &'static str = "ConfigMap";
+
+        fn key(&self, object: &ConfigMap) -> Option<ObjectKey> {
+            Some(ObjectKey::namespaced(
+                "ns",
+                object.metadata.name.clone().unwrap_or_default(),
+            ))
+        }
+
+        async fn pass(&self, _object: &ConfigMap, _key: &ObjectKey) -> PassReport {
+            std::future::pending().await
+        }
+
+        async fn publish(&self, _object: &ConfigMap, _key: &ObjectKey, _changes: &[ConditionChange]) {}
+    }
+
+    fn object(labels: &[(&str, &str)]) -> Arc<ConfigMap> {
+        Arc::new(ConfigMap {
+            metadata: ObjectMeta {
+                name: Some("cm".into()),
+                labels: Some(labels.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect()),
+                ..ObjectMeta::default()
+            },
+            ..ConfigMap::default()
+        })
+    }
+
+    #[tokio::test]
+    async fn a_pass_that_hangs_fails_after_the_pass_timeout_and_backs_off() {
+        let limit = Duration::from_millis(50);
+        let runner = Arc::new(
+            Runner::new(
+                Hanging,
+                BackoffConfig::DEFAULT,
+                String::new(),
+                ProgressSink::none(),
+            )
+            .with_pass_timeout(limit),
+        );
+        let error = tokio::time::timeout(Duration::from_secs(30), reconcile(object(&[]), runner.clone()))
+            .await
+            .expect("bounded by the pass timeout, not hanging")
+            .expect_err("the pass cannot finish");
+        assert!(matches!(error.source, EngineError::TimedOut { .. }), "{error:?}");
+        assert_eq!(error.to_string(), "reconciling ConfigMap ns/cm");
+        let _ = error_policy(object(&[]), &error, runner);
+    }
+
+    #[tokio::test]
+    async fn objects_the_debug_label_filter_excludes_are_left_alone() {
+        let runner = Arc::new(Runner::new(
+            Hanging,
+            BackoffConfig::DEFAULT,
+            String::new(),
+            ProgressSink::none(),
+        ));
+        let labelled = object(&[(predicate::DEBUG_LABEL, "someone")]);
+        let action = reconcile(labelled, runner).await.expect("not reconciled");
+        assert_eq!(action, Action::await_change());
     }
 }
