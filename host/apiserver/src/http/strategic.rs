@@ -9,6 +9,8 @@ use serde_json::{Map, Value};
 
 use crate::proto::{Label, Schema, Ty, schema};
 
+const OBJECT_META: &str = "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta";
+
 /// Deepest patch nesting followed.
 const MAX_DEPTH: usize = 64;
 
@@ -110,6 +112,16 @@ fn merge_object(
             }
             _ if value.is_object() && (current.is_object() || current.is_null()) => {
                 merge_object(s, child_message, current, value, depth + 1)?;
+            }
+            // `metadata.finalizers` is the one primitive list Kubernetes merges as a set.
+            _ if key == "finalizers" && message == Some(OBJECT_META) && value.is_array() => {
+                let mut merged: Vec<Value> = current.as_array().cloned().unwrap_or_default();
+                for f in value.as_array().into_iter().flatten() {
+                    if !merged.contains(f) {
+                        merged.push(f.clone());
+                    }
+                }
+                *current = Value::Array(merged);
             }
             _ => *current = strip_value(value.clone()),
         }
@@ -262,6 +274,20 @@ mod tests {
         );
         let bad = json!({"spec": {"$patch": "explode"}});
         assert!(apply(&mut d, &bad, "apps/v1", "Deployment").is_err());
+    }
+
+    #[test]
+    fn finalizers_merge_as_a_set() {
+        let mut cm =
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "finalizers": ["a"]}});
+        apply(
+            &mut cm,
+            &json!({"metadata": {"finalizers": ["b", "a"]}}),
+            "v1",
+            "ConfigMap",
+        )
+        .unwrap();
+        assert_eq!(cm["metadata"]["finalizers"], json!(["a", "b"]));
     }
 
     #[test]
