@@ -2,7 +2,7 @@
 //! `--subroutines-*-enabled` flag that switches each off. A leaf module: plugin-set management uses it to know
 //! which plugins an operator needs, the controllers to know which steps run.
 //!
-//! One rule decides a controller's chain in a plugin set (see `plugin::ActivePlugins::chain_for`): the chain the
+//! One rule decides a controller's chain in a plugin set (see `plugin::PluginSet::chain_for`): the chain the
 //! plugin configuration declares for the controller, else the enabled entries of this table; in both cases without
 //! the steps the flags switch off. Plugins the table does not know are never switched off.
 

@@ -1,5 +1,5 @@
 //! The chain of every controller, read from the plugin set in service at the start of every pass by the one rule
-//! of [`crate::chains`] ([`crate::plugin::ActivePlugins::chain_for`]): a running pass finishes on the chain it
+//! of [`crate::chains`] ([`crate::plugin::PluginSet::chain_for`]): a running pass finishes on the chain it
 //! began with, a swap takes effect on the next pass, and only plugins the configuration or the upstream table
 //! assigns to a controller ever join its chain.
 

@@ -34,19 +34,24 @@
 //!
 //! Which plugins run, from which source, with which permissions and in which chains comes from a
 //! [`PluginManifest`] — the plugin ConfigMap (`--plugin-config`, watched live by [`LivePlugins`]) or the built-in
-//! default ([`DEFAULT_PLUGIN_CONFIG`]). [`assemble()`] turns one into an immutable [`ActivePlugins`] set, and
-//! [`PluginSetHandle`] swaps sets atomically: a reconcile finishes on the set it started with.
+//! default ([`DEFAULT_PLUGIN_CONFIG`]). [`assemble()`] turns one into an immutable [`PluginSet`]; the
+//! [`PluginSetHandle`] holds the set in force and swaps it atomically: a reconcile finishes on the set it started
+//! with.
+//!
+//! # Layout
+//!
+//! [`sandbox`] runs plugins and knows nothing of configurations; [`set`] manages plugin sets on top of it.
 
 pub mod sandbox;
 pub mod set;
 
 pub use sandbox::{
-    Limits, PluginError, PluginOptions, PluginRuntime, PluginSet, RuntimeConfig, WIT_VERSION,
+    DirectoryPlugins, Limits, PluginError, PluginOptions, PluginRuntime, RuntimeConfig, WIT_VERSION,
     WORKSPACE_MOUNT, WasmSubroutine, check_version,
 };
 pub use set::{manifest, oci, source, verify};
 
-pub use set::active::{ActivePlugins, PluginSetHandle, SwapStatus};
+pub use set::active::{PluginSet, PluginSetHandle, SwapStatus};
 pub use set::assemble::{AssembleError, assemble, load_plugin};
 pub use set::defaults::{DEFAULT_PLUGIN_CONFIG, builtin_manifest};
 pub use set::live::{BUILTIN, LivePlugins, PluginConfigRef, STATUS_ANNOTATION, StartError};

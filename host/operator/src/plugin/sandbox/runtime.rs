@@ -1,4 +1,4 @@
-//! [`PluginRuntime`]: the engine, the linker with the host imports, and loading plugins into [`PluginSet`]s.
+//! [`PluginRuntime`]: the engine, the linker with the host imports, and loading plugins.
 
 use std::{
     collections::BTreeMap,
@@ -41,15 +41,16 @@ pub struct PluginRuntime {
     shared: Arc<Shared>,
 }
 
-/// An immutable snapshot of loaded plugins, looked up by subroutine name (`WaitSubroutine`) or file stem
-/// (`wait`).
+/// Every plugin of a directory loaded with default options ([`PluginRuntime::load_dir`]), looked up by subroutine
+/// name (`WaitSubroutine`) or file stem (`wait`): a loader for tests and tools, not a plugin set — the operator
+/// runs only what a plugin configuration declares (see `plugin::PluginSet`).
 #[derive(Clone, Default)]
-pub struct PluginSet {
+pub struct DirectoryPlugins {
     by_name: BTreeMap<String, Arc<WasmSubroutine>>,
     by_stem: BTreeMap<String, Arc<WasmSubroutine>>,
 }
 
-impl PluginSet {
+impl DirectoryPlugins {
     /// The plugin with subroutine name or file stem `name`.
     pub fn get(&self, name: &str) -> Option<Arc<dyn Subroutine>> {
         let found = self.by_name.get(name).or_else(|| self.by_stem.get(name))?;
@@ -114,7 +115,7 @@ impl PluginRuntime {
     }
 
     /// Loads every `*.wasm` file of the plugins directory with default options.
-    pub async fn load_dir(&self) -> Result<PluginSet, PluginError> {
+    pub async fn load_dir(&self) -> Result<DirectoryPlugins, PluginError> {
         let dir = &self.shared.config.plugins_dir;
         let read_dir = |source| PluginError::ReadDir {
             path: dir.clone(),
@@ -127,7 +128,7 @@ impl PluginRuntime {
             .map_err(read_dir)?;
         paths.retain(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file());
         paths.sort();
-        let mut set = PluginSet::default();
+        let mut set = DirectoryPlugins::default();
         for path in paths {
             let plugin = Arc::new(self.load(&path, &PluginOptions::default()).await?);
             if let Some(other) = set.by_name.get(plugin.name()) {

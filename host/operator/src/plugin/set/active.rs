@@ -1,4 +1,4 @@
-//! The plugin set in service: an immutable [`ActivePlugins`] snapshot behind [`PluginSetHandle`], replaced
+//! The plugin set in service: an immutable [`PluginSet`] snapshot behind [`PluginSetHandle`], replaced
 //! atomically by a swap. A reconcile takes the chain once at its start, so it finishes on the set it began with
 //! even if a swap happens meanwhile; the old set is dropped when its last reconcile ends.
 
@@ -12,7 +12,7 @@ use crate::plugin::sandbox::WasmSubroutine;
 use crate::{chains, config::SubroutinesConfig, lifecycle::Subroutine};
 
 /// One immutable, fully loaded plugin set: every plugin compiled, version-checked and smoke-called.
-pub struct ActivePlugins {
+pub struct PluginSet {
     /// Increases by one with every swap (the first set is 1).
     pub generation: u64,
     /// Where the set came from: `built-in default` or `ConfigMap <ns>/<name>`.
@@ -21,14 +21,14 @@ pub struct ActivePlugins {
     chains: BTreeMap<String, Vec<String>>,
 }
 
-impl ActivePlugins {
+impl PluginSet {
     /// A set of `plugins` (by configured name) and `chains` (controller → plugin names, all in `plugins`).
     pub fn new(
         origin: impl Into<String>,
         plugins: BTreeMap<String, Arc<WasmSubroutine>>,
         chains: BTreeMap<String, Vec<String>>,
     ) -> Self {
-        ActivePlugins {
+        PluginSet {
             generation: 0,
             origin: origin.into(),
             plugins,
@@ -118,13 +118,13 @@ pub struct PluginSetHandle {
 }
 
 struct Inner {
-    current: RwLock<Arc<ActivePlugins>>,
+    current: RwLock<Arc<PluginSet>>,
     status: RwLock<SwapStatus>,
 }
 
 impl PluginSetHandle {
     /// A handle serving `initial` as generation 1.
-    pub fn new(mut initial: ActivePlugins) -> Self {
+    pub fn new(mut initial: PluginSet) -> Self {
         initial.generation = 1;
         let status = SwapStatus {
             generation: 1,
@@ -143,7 +143,7 @@ impl PluginSetHandle {
     }
 
     /// The set in service. Hold it for the duration of one reconcile.
-    pub fn current(&self) -> Arc<ActivePlugins> {
+    pub fn current(&self) -> Arc<PluginSet> {
         // A poisoned lock means a panic while swapping a pointer, which cannot leave it half-written.
         self.inner
             .current
@@ -153,7 +153,7 @@ impl PluginSetHandle {
     }
 
     /// Puts `next` in service and returns its generation. Reconciles holding the previous set keep it.
-    pub fn swap(&self, mut next: ActivePlugins) -> u64 {
+    pub fn swap(&self, mut next: PluginSet) -> u64 {
         let mut current = self
             .inner
             .current
@@ -205,9 +205,9 @@ impl PluginSetHandle {
 mod tests {
     use super::*;
 
-    fn set(origin: &str) -> ActivePlugins {
+    fn set(origin: &str) -> PluginSet {
         let chains = [("platformmesh".to_owned(), Vec::new())].into();
-        ActivePlugins::new(origin, BTreeMap::new(), chains)
+        PluginSet::new(origin, BTreeMap::new(), chains)
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Turning a [`PluginManifest`] into an [`ActivePlugins`] set: for every plugin fetch → verify the digest →
+//! Turning a [`PluginManifest`] into an [`PluginSet`] set: for every plugin fetch → verify the digest →
 //! compile (through the cache) → link → check the WIT version and smoke-call `info()`; then resolve the chains.
 //! Nothing is swapped in here: the caller gets either a complete set or the first error, naming the plugin.
 
@@ -7,7 +7,7 @@ use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
 use kube::Client;
 
 use super::{
-    active::ActivePlugins,
+    active::PluginSet,
     manifest::{PluginManifest, PluginSpec},
     source::{FetchError, Source, fetch, resolve_file, verify_digest},
 };
@@ -116,13 +116,13 @@ pub async fn assemble(
     manifest: &PluginManifest,
     origin: &str,
     cluster: Option<&Client>,
-) -> Result<ActivePlugins, AssembleError> {
+) -> Result<PluginSet, AssembleError> {
     let mut plugins = BTreeMap::new();
     for spec in &manifest.plugins {
         plugins.insert(spec.name.clone(), load_plugin(runtime, spec, cluster).await?);
     }
     check_chains(&manifest.chains, &plugins)?;
-    Ok(ActivePlugins::new(origin, plugins, manifest.chains.clone()))
+    Ok(PluginSet::new(origin, plugins, manifest.chains.clone()))
 }
 
 /// Every chain names declared plugins only (a step without its plugin never silently drops out) and runs each

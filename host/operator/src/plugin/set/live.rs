@@ -26,7 +26,7 @@ use kube::{
 use serde_json::json;
 
 use super::{
-    active::{ActivePlugins, PluginSetHandle},
+    active::{PluginSet, PluginSetHandle},
     assemble::assemble,
     defaults::builtin_manifest,
     manifest::{CONFIG_KEY, PluginManifest},
@@ -105,7 +105,7 @@ async fn load(
     config: Option<&PluginConfigRef>,
     wanted: &Wanted,
     flags: Option<&SubroutinesConfig>,
-) -> Result<ActivePlugins, LoadError> {
+) -> Result<PluginSet, LoadError> {
     let (manifest, origin) = match wanted {
         Wanted::Builtin => (
             builtin_manifest(&runtime.config().plugins_dir, flags)
