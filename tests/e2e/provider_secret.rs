@@ -169,7 +169,7 @@ async fn sample_platform_mesh_writes_kubeconfigs_that_reach_the_right_workspace(
     let accounts = dynamic(&vw, "core.platform-mesh.io/v1alpha1", "Account", "accounts", None);
     let account = json!({"apiVersion": "core.platform-mesh.io/v1alpha1", "kind": "Account",
                          "metadata": {"name": "created-through-the-virtual-workspace"},
-                         "spec": {"type": "account"}});
+                         "spec": {"type": "account", "displayName": "Created through the virtual workspace"}});
     accounts
         .create(&Default::default(), &serde_json::from_value(account)?)
         .await
