@@ -105,13 +105,14 @@ pub fn compile_component(
         path: path.to_owned(),
         source: e.into_boxed_dyn_error(),
     };
-    let Some(cache_dir) = cache_dir.filter(|dir| match private_cache_dir(dir) {
-        Ok(()) => true,
+    let usable = cache_dir.and_then(|dir| match usable_cache_dir(dir) {
+        Ok(usable) => Some(usable),
         Err(error) => {
             tracing::warn!(dir = %dir.display(), %error, "not using the compiled-plugin cache; compiling in memory");
-            false
+            None
         }
-    }) else {
+    });
+    let Some(cache_dir) = usable.as_deref() else {
         return Component::new(engine, wasm).map_err(compile_error);
     };
     let cached = cache_dir.join(format!("{}.cwasm", cache_key(engine, wasm)));
@@ -126,6 +127,20 @@ pub fn compile_component(
     let artifact = engine.precompile_component(wasm).map_err(compile_error)?;
     write_atomically(cache_dir, &cached, &artifact)?;
     deserialize_cached(engine, &cached).map_err(compile_error)
+}
+
+/// The subdirectory of `--plugin-cache-dir` that holds the compiled artifacts when the directory itself is not
+/// private (a volume anyone in the pod may write to: an emptyDir is mode 0777).
+const CACHE_SUBDIR: &str = "compiled";
+
+/// The configured cache directory if it is private, else its private subdirectory [`CACHE_SUBDIR`].
+fn usable_cache_dir(dir: &Path) -> std::io::Result<PathBuf> {
+    if private_cache_dir(dir).is_ok() {
+        return Ok(dir.to_owned());
+    }
+    let sub = dir.join(CACHE_SUBDIR);
+    private_cache_dir(&sub)?;
+    Ok(sub)
 }
 
 /// Makes sure the cache directory is the operator's alone: its files are run as machine code, so a directory
@@ -219,6 +234,15 @@ mod tests {
         fs::create_dir(&shared).unwrap();
         fs::set_permissions(&shared, fs::Permissions::from_mode(0o777)).unwrap();
         let error = private_cache_dir(&shared).unwrap_err();
+        assert_eq!(
+            usable_cache_dir(&shared).expect("a private directory inside the shared one"),
+            shared.join(CACHE_SUBDIR)
+        );
+        assert_eq!(
+            usable_cache_dir(&fresh).unwrap(),
+            fresh,
+            "a private directory is used as it is"
+        );
         assert!(
             error.to_string().contains("writable by group or others"),
             "{error}"
