@@ -107,13 +107,17 @@ pub struct RunArgs {
 #[derive(Args, Debug, Clone, PartialEq)]
 pub struct EmbeddedArgs {
     /// Start an embedded API server with simulated controllers, install the CRDs and the samples, and run the
-    /// operator against it until the PlatformMesh is Ready.
+    /// operator against it until the sample PlatformMesh, ManagedProvider and Provider are Ready.
     #[arg(long, env = "PMO_EMBEDDED")]
     pub embedded: bool,
+    /// With `--embedded`: print the operator's logs at `--log-level` besides the progress lines (default:
+    /// warnings and errors only; `RUST_LOG` sets the filter instead).
+    #[arg(short = 'v', long, requires = "embedded")]
+    pub verbose: bool,
     /// With `--embedded`: keep running after Ready until SIGTERM/SIGINT.
     #[arg(long, env = "PMO_SERVE", requires = "embedded")]
     pub serve: bool,
-    /// With `--embedded`: give up if the PlatformMesh is not Ready after this long.
+    /// With `--embedded`: give up if the samples are not Ready after this long.
     #[arg(long, env = "PMO_TIMEOUT", default_value = "300s", value_parser = parse_go_duration)]
     pub timeout: Duration,
 }

@@ -139,7 +139,11 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         config,
         embedded: embedded_args,
     } = args;
-    init_logging(&config)?;
+    if embedded_args.embedded {
+        embedded::init_console_logging(&config.common, &embedded_args)?;
+    } else {
+        init_logging(&config)?;
+    }
     let shutdown = CancellationToken::new();
     cancel_on_signal(shutdown.clone());
     if embedded_args.embedded {

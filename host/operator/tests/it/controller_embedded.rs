@@ -1,5 +1,6 @@
 //! `run --embedded` in process: the samples come up against the embedded API server with every simulator and
-//! the sample PlatformMesh reaches Ready with the plugins that exist; a kubeconfig is written where asked.
+//! the sample PlatformMesh, ManagedProvider and Provider reach Ready with the plugins that exist; a kubeconfig is
+//! written where asked.
 
 use std::time::Duration;
 
@@ -20,12 +21,20 @@ async fn embedded_run_reaches_ready_and_writes_kubeconfig() {
     let flags = Flags::try_parse_from(["test", "--kubeconfig", kubeconfig.to_str().unwrap()]).unwrap();
     let args = EmbeddedArgs {
         embedded: true,
+        verbose: false,
         serve: false,
-        timeout: Duration::from_secs(60),
+        timeout: Duration::from_secs(240),
     };
-    embedded::run(flags.config, &args, CancellationToken::new())
+    let mut out = Vec::new();
+    embedded::run_to(flags.config, &args, CancellationToken::new(), &mut out)
         .await
-        .expect("the sample PlatformMesh is Ready");
+        .expect("the samples are Ready");
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("All Ready after"), "{out}");
+    assert!(
+        out.lines().all(|line| line.chars().count() <= embedded::WIDTH),
+        "{out}"
+    );
     let text = std::fs::read_to_string(&kubeconfig).unwrap();
     assert!(text.contains("kcp-root"), "{text}");
 }
@@ -36,6 +45,7 @@ async fn embedded_run_times_out_with_a_clear_error() {
     let flags = Flags::try_parse_from(["test"]).unwrap();
     let args = EmbeddedArgs {
         embedded: true,
+        verbose: false,
         serve: false,
         timeout: Duration::ZERO,
     };

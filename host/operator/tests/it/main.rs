@@ -13,6 +13,7 @@ mod controller_embedded;
 mod controller_platformmesh;
 mod crds;
 mod crds_roundtrip;
+mod embedded_main_job;
 mod fuzz_corpus;
 mod hostile_plugin;
 mod leader_binary;
