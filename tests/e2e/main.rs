@@ -21,5 +21,6 @@ mod reliability_restart;
 mod render_golden;
 mod resource;
 mod resource_argocd;
+mod takeover;
 mod wait;
 mod wait_documented;
