@@ -49,7 +49,7 @@ async fn embedded_run_times_out_with_a_clear_error() {
         serve: false,
         timeout: Duration::ZERO,
     };
-    let error = embedded::run(flags.config, &args, CancellationToken::new())
+    let error = embedded::run_to(flags.config, &args, CancellationToken::new(), &mut Vec::new())
         .await
         .unwrap_err();
     assert!(error.to_string().contains("was not Ready after"), "{error}");
