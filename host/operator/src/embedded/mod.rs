@@ -396,3 +396,63 @@ async fn run_against(
     }
     outcome
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lifecycle::ConditionChange;
+
+    fn event(controller: &str, key: ObjectKey, type_: &str, status: &str) -> ProgressEvent {
+        ProgressEvent {
+            controller: controller.into(),
+            key,
+            change: ConditionChange {
+                type_: type_.into(),
+                status: status.into(),
+                reason: String::new(),
+                message: String::new(),
+                previous_reason: String::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn only_the_awaited_objects_ready_condition_counts_and_a_relapse_resets_it() {
+        let mesh = ObjectKey::namespaced("ns", "mesh");
+        let mut awaited = [
+            Awaited::new("platformmesh", Some(mesh.clone())),
+            Awaited::new("provider", None),
+        ];
+        let second = Duration::from_secs(1);
+        let events = [
+            event(
+                "platformmesh",
+                ObjectKey::namespaced("ns", "other"),
+                "Ready",
+                "True",
+            ),
+            event("platformmesh", mesh.clone(), "WaitSubroutine", "True"),
+            event("managedprovider", mesh.clone(), "Ready", "True"),
+        ];
+        for event in &events {
+            awaited.iter_mut().for_each(|a| a.observe(event, second));
+        }
+        assert_eq!(not_ready(&awaited), "PlatformMesh ns/mesh, Provider");
+
+        let ready = event("platformmesh", mesh.clone(), "Ready", "True");
+        awaited.iter_mut().for_each(|a| a.observe(&ready, second));
+        awaited.iter_mut().for_each(|a| a.observe(&ready, 2 * second));
+        assert_eq!(
+            awaited[0].ready_at,
+            Some(second),
+            "the first time it turned Ready"
+        );
+        let provider = event("provider", ObjectKey::namespaced("cluster", "p"), "Ready", "True");
+        awaited.iter_mut().for_each(|a| a.observe(&provider, 3 * second));
+        assert_eq!(not_ready(&awaited), "");
+
+        let relapse = event("platformmesh", mesh, "Ready", "False");
+        awaited.iter_mut().for_each(|a| a.observe(&relapse, 4 * second));
+        assert_eq!(not_ready(&awaited), "PlatformMesh ns/mesh");
+    }
+}
