@@ -155,11 +155,23 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         let bound = health::serve(address, shutdown.clone()).await?;
         tracing::info!(%bound, "serving health probes");
     }
-    let metrics_address =
-        metrics::server::bind_address(&config.common.metrics_bind_address, config.common.metrics_secure)?;
-    if let Some(address) = metrics_address {
-        let bound = metrics::server::serve(address, shutdown.clone()).await?;
-        tracing::info!(%bound, "serving metrics");
+    if let Some(address) = metrics::server::bind_address(&config.common.metrics_bind_address)? {
+        let bound = if config.common.metrics_secure {
+            let common = &config.common;
+            let settings = metrics::secure::SecureSettings {
+                cert: metrics::secure::CertSource::from_flags(
+                    &common.metrics_cert_path,
+                    &common.metrics_cert_name,
+                    &common.metrics_cert_key,
+                ),
+                http2: common.enable_http2,
+                client: kube_client(&common.kubeconfig, "metrics authorization").await?,
+            };
+            metrics::server::serve_secure(address, settings, shutdown.clone()).await?
+        } else {
+            metrics::server::serve(address, shutdown.clone()).await?
+        };
+        tracing::info!(%bound, secure = config.common.metrics_secure, "serving metrics");
     }
     let clients = operator::OperatorClients::from_config(&config).await?;
     tracing::info!(plugins_dir = %config.plugins_dir().display(), "starting the operator");

@@ -136,6 +136,15 @@ pub struct CommonConfig {
     /// Serve metrics over HTTPS.
     #[arg(global = true, long, env = "PMO_METRICS_SECURE", action = ArgAction::Set, default_value_t = false, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub metrics_secure: bool,
+    /// Directory of the metrics serving certificate (empty: a self-signed one).
+    #[arg(global = true, long, env = "PMO_METRICS_CERT_PATH", default_value = "")]
+    pub metrics_cert_path: String,
+    /// Certificate file name in `--metrics-cert-path`.
+    #[arg(global = true, long, env = "PMO_METRICS_CERT_NAME", default_value = "tls.crt")]
+    pub metrics_cert_name: String,
+    /// Private key file name in `--metrics-cert-path`.
+    #[arg(global = true, long, env = "PMO_METRICS_CERT_KEY", default_value = "tls.key")]
+    pub metrics_cert_key: String,
     /// Export traces over OTLP.
     #[arg(global = true, long, env = "PMO_TRACING_ENABLED", action = ArgAction::Set, default_value_t = false, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub tracing_enabled: bool,

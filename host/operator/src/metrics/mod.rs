@@ -23,6 +23,7 @@
 //! The first three are upstream's (spec §2.5), the lifecycle ones the upstream library's (spec §3.9).
 
 mod api;
+pub mod secure;
 pub mod server;
 
 use std::{

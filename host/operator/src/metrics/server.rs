@@ -1,10 +1,12 @@
-//! The `/metrics` endpoint on `--metrics-bind-address` (Go-style address; `0` disables it).
+//! The `/metrics` endpoint on `--metrics-bind-address` (Go-style address; `0` disables it), over TLS with
+//! authorised scrapes under `--metrics-secure` (see [`super::secure`]).
 
 use std::net::SocketAddr;
 
 use axum::{Router, http::header, response::IntoResponse, routing::get};
 use tokio_util::sync::CancellationToken;
 
+use super::secure::SecureSettings;
 use crate::listen::{parse_go_address, serve_router};
 
 /// The OpenMetrics content type Prometheus negotiates.
@@ -16,12 +18,9 @@ pub enum MetricsError {
     /// The address is not `host:port`, `:port` or `0`.
     #[error("invalid --metrics-bind-address {0:?}")]
     Address(String),
-    /// `--metrics-secure` asks for HTTPS, which needs serving certificates this build does not manage.
-    #[error(
-        "--metrics-secure is not supported: serve /metrics over HTTP and protect it with a NetworkPolicy, \
-         or terminate TLS in a sidecar"
-    )]
-    SecureUnsupported,
+    /// `--metrics-secure`: the serving certificate or TLS configuration is unusable.
+    #[error(transparent)]
+    Secure(#[from] super::secure::SecureError),
     /// The address could not be bound.
     #[error("binding the metrics address {address}")]
     Bind {
@@ -38,20 +37,29 @@ async fn metrics() -> impl IntoResponse {
 }
 
 /// Parses `--metrics-bind-address`; `None` when disabled.
-pub fn bind_address(text: &str, secure: bool) -> Result<Option<SocketAddr>, MetricsError> {
-    let address = parse_go_address(text).map_err(|_| MetricsError::Address(text.to_owned()))?;
-    if address.is_some() && secure {
-        return Err(MetricsError::SecureUnsupported);
-    }
-    Ok(address)
+pub fn bind_address(text: &str) -> Result<Option<SocketAddr>, MetricsError> {
+    parse_go_address(text).map_err(|_| MetricsError::Address(text.to_owned()))
 }
 
 /// Serves `/metrics` on `address` until `shutdown` is cancelled; returns the bound address.
 pub async fn serve(address: SocketAddr, shutdown: CancellationToken) -> Result<SocketAddr, MetricsError> {
-    let app = Router::new().route("/metrics", get(metrics));
-    serve_router(address, app, shutdown, "metrics server")
+    serve_router(address, router(), shutdown, "metrics server")
         .await
         .map_err(|source| MetricsError::Bind { address, source })
+}
+
+/// Serves `/metrics` over TLS on `address`, each scrape authorised through the API server (`--metrics-secure`),
+/// until `shutdown` is cancelled; returns the bound address.
+pub async fn serve_secure(
+    address: SocketAddr,
+    settings: SecureSettings,
+    shutdown: CancellationToken,
+) -> Result<SocketAddr, MetricsError> {
+    super::secure::serve(address, router(), settings, shutdown).await
+}
+
+fn router() -> Router {
+    Router::new().route("/metrics", get(metrics))
 }
 
 #[cfg(test)]
@@ -81,15 +89,12 @@ mod tests {
     }
 
     #[test]
-    fn secure_metrics_are_refused_clearly_and_zero_disables() {
-        assert!(matches!(
-            bind_address(":9090", true),
-            Err(MetricsError::SecureUnsupported)
-        ));
-        assert_eq!(bind_address("0", true).unwrap(), None);
+    fn zero_disables_and_a_port_binds_every_interface() {
+        assert_eq!(bind_address("0").unwrap(), None);
         assert_eq!(
-            bind_address(":9090", false).unwrap(),
+            bind_address(":9090").unwrap(),
             Some("0.0.0.0:9090".parse().unwrap())
         );
+        assert!(matches!(bind_address("nope"), Err(MetricsError::Address(_))));
     }
 }

@@ -21,6 +21,7 @@ mod leader_election;
 mod lifecycle_engine;
 mod live_chain;
 mod managed_provider_paths;
+mod metrics_secure;
 mod plugin_runtime;
 mod readme_flags;
 mod sandbox;
