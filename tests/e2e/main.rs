@@ -4,6 +4,7 @@
 
 mod chart;
 mod chart_helm;
+mod chart_metrics;
 mod deployment;
 mod deployment_argocd;
 mod deployment_bad_input;
