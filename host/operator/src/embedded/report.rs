@@ -49,15 +49,16 @@ pub fn fit(line: &str) -> String {
     cut
 }
 
-/// A progress line: `[  2.1s] PlatformMesh platform-mesh-system/platform-mesh  Ready  True  Complete  message`,
-/// cut to [`WIDTH`] columns.
+/// A progress line: `[  2.1s] PlatformMesh platform-mesh  Ready  True  Complete  message`, cut to [`WIDTH`]
+/// columns. The object goes by its name only (the summary names namespace and workspace), leaving the room to
+/// the message.
 pub fn progress_line(elapsed: Duration, event: &ProgressEvent) -> String {
     let change = &event.change;
     let mut line = format!(
         "[{:>5.1}s] {} {}  {}  {}  {}",
         elapsed.as_secs_f64(),
         kind_of(&event.controller),
-        one_line(&event.key.to_string()),
+        one_line(&event.key.name),
         one_line(&change.type_),
         one_line(&change.status),
         one_line(&change.reason)
@@ -172,7 +173,7 @@ mod tests {
     fn progress_line_shape() {
         assert_eq!(
             progress_line(Duration::from_millis(2100), &event("platformmesh", "")),
-            "[  2.1s] PlatformMesh platform-mesh-system/platform-mesh  WaitSubroutine  True  Complete"
+            "[  2.1s] PlatformMesh platform-mesh  WaitSubroutine  True  Complete"
         );
     }
 
@@ -183,7 +184,7 @@ mod tests {
         assert_eq!(line.chars().count(), WIDTH, "{line}");
         assert!(line.ends_with('…'), "{line}");
         assert!(
-            line.contains("Provider platform-mesh-system/platform-mesh"),
+            line.starts_with("[  1.0s] Provider platform-mesh  WaitSubroutine  True"),
             "{line}"
         );
         assert!(line.contains("waiting [31mfor the x"), "{line}");
