@@ -195,12 +195,12 @@ impl ResolvesServerCert for Fixed {
 }
 
 /// A certificate and key read from files, re-read on a handshake after either file's modification time changed.
-/// A file that became unreadable or invalid keeps the last good pair in use.
+/// A file that became unreadable or invalid keeps the last good pair in use until the files change again.
 #[derive(Debug)]
 struct FileCert {
     cert: PathBuf,
     key: PathBuf,
-    current: Mutex<(Option<(SystemTime, SystemTime)>, Arc<CertifiedKey>)>,
+    current: Mutex<(Option<Stamps>, Arc<CertifiedKey>)>,
 }
 
 impl FileCert {
@@ -226,7 +226,11 @@ impl FileCert {
                     tracing::info!(cert = %self.cert.display(), "reloaded the metrics serving certificate");
                     *current = (stamp, Arc::new(loaded));
                 }
-                Err(error) => tracing::warn!(%error, "keeping the previous metrics serving certificate"),
+                Err(error) => {
+                    // Once per change of the files, not on every handshake.
+                    tracing::warn!(%error, "keeping the previous metrics serving certificate");
+                    current.0 = stamp;
+                }
             }
         }
         current.1.clone()
@@ -239,7 +243,10 @@ impl ResolvesServerCert for FileCert {
     }
 }
 
-fn stamps(cert: &Path, key: &Path) -> Option<(SystemTime, SystemTime)> {
+/// The modification times of the certificate and key files.
+type Stamps = (SystemTime, SystemTime);
+
+fn stamps(cert: &Path, key: &Path) -> Option<Stamps> {
     let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     Some((modified(cert)?, modified(key)?))
 }

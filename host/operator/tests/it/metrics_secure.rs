@@ -155,6 +155,45 @@ async fn scrape(config: Arc<ClientConfig>, bound: SocketAddr, token: Option<&str
     (code, response)
 }
 
+/// A CA and a `localhost` serving certificate it signs, written to `serving.pem`/`serving-key.pem` in `dir`
+/// (modified at `at` when given); returns the CA certificate.
+fn issue(dir: &std::path::Path, at: Option<std::time::SystemTime>) -> rcgen::Certificate {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .signed_by(&leaf_key, &issuer)
+        .unwrap();
+    let (cert, key) = (dir.join("serving.pem"), dir.join("serving-key.pem"));
+    std::fs::write(&key, leaf_key.serialize_pem()).unwrap();
+    std::fs::write(&cert, leaf.pem()).unwrap();
+    if let Some(at) = at {
+        set_modified(&cert, at);
+        set_modified(&key, at);
+    }
+    ca_cert
+}
+
+fn set_modified(path: &std::path::Path, at: std::time::SystemTime) {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(at)
+        .unwrap();
+}
+
+/// A client trusting only `ca`.
+fn trusting(ca: &rcgen::Certificate) -> Arc<ClientConfig> {
+    let mut roots = RootCertStore::empty();
+    roots.add(ca.der().clone()).unwrap();
+    client_config(Some(roots))
+}
+
 fn settings(cert: CertSource, client: Client) -> SecureSettings {
     SecureSettings {
         cert,
@@ -201,19 +240,8 @@ async fn metrics_secure_serves_the_certificate_the_flags_name() {
     let server = api_server().await;
     let client = server.client();
     grant_reader(&client).await;
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = rcgen::Issuer::new(ca_params, ca_key);
-    let leaf_key = rcgen::KeyPair::generate().unwrap();
-    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
-        .unwrap()
-        .signed_by(&leaf_key, &issuer)
-        .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("serving.pem"), leaf.pem()).unwrap();
-    std::fs::write(dir.path().join("serving-key.pem"), leaf_key.serialize_pem()).unwrap();
+    let ca_cert = issue(dir.path(), None);
 
     // A missing key file is refused at start.
     let missing = CertSource::from_flags(&dir.path().display().to_string(), "serving.pem", "tls.key");
@@ -241,10 +269,28 @@ async fn metrics_secure_serves_the_certificate_the_flags_name() {
     .await
     .unwrap();
     // The client trusts only the CA that signed the given certificate: the handshake verifies the chain.
-    let mut roots = RootCertStore::empty();
-    roots.add(ca_cert.der().clone()).unwrap();
     let allowed = apiserver::sim::service_account_token("", NS, "prometheus");
-    let (code, body) = scrape(client_config(Some(roots)), bound, Some(&allowed)).await;
+    let (code, body) = scrape(trusting(&ca_cert), bound, Some(&allowed)).await;
+    assert_eq!(code, 200, "{body}");
+
+    // A rotated certificate (a new CA, as when the Secret is replaced) is served without a restart.
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+    let rotated_ca = issue(dir.path(), Some(later));
+    let (code, body) = scrape(trusting(&rotated_ca), bound, Some(&allowed)).await;
+    assert_eq!(code, 200, "{body}");
+    let tcp = tokio::net::TcpStream::connect(bound).await.unwrap();
+    let stale = TlsConnector::from(trusting(&ca_cert))
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await;
+    assert!(stale.is_err(), "the old certificate is no longer served");
+
+    // A broken replacement keeps the last good certificate in use.
+    std::fs::write(dir.path().join("serving.pem"), "not a certificate").unwrap();
+    set_modified(
+        &dir.path().join("serving.pem"),
+        later + std::time::Duration::from_secs(60),
+    );
+    let (code, body) = scrape(trusting(&rotated_ca), bound, Some(&allowed)).await;
     assert_eq!(code, 200, "{body}");
 
     // A self-signed server is not trusted by that client.
@@ -255,10 +301,8 @@ async fn metrics_secure_serves_the_certificate_the_flags_name() {
     )
     .await
     .unwrap();
-    let mut roots = RootCertStore::empty();
-    roots.add(ca_cert.der().clone()).unwrap();
     let tcp = tokio::net::TcpStream::connect(other).await.unwrap();
-    let refused = TlsConnector::from(client_config(Some(roots)))
+    let refused = TlsConnector::from(trusting(&ca_cert))
         .connect(ServerName::try_from("localhost").unwrap(), tcp)
         .await;
     assert!(refused.is_err());
