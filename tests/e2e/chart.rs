@@ -323,7 +323,7 @@ fn every_flag_has_a_value_and_the_data_is_the_generated_one() -> anyhow::Result<
         "pod-name",
         "pod-namespace",
     ];
-    let embedded_only = ["embedded", "serve", "timeout"];
+    let embedded_only = ["embedded", "serve", "timeout", "verbose"];
     let command = Cli::command();
     let run = command.find_subcommand("run").context("`run`")?;
     let flags: BTreeSet<String> = run
