@@ -103,7 +103,7 @@ async fn the_operator_runs_from_the_installed_chart() -> anyhow::Result<()> {
     let mut config = run.config;
     let cache = tempfile::tempdir()?;
     config.workspace_dir = repo.clone();
-    config.plugins.plugins_dir = default_plugins_dir().into();
+    config.plugins.plugins_dir = default_plugins_dir();
     config.plugins.plugin_cache_dir = Some(cache.path().to_owned());
     config.kcp.kcp_url = server.url().to_owned();
     // The embedded platform runs no istio, and the operator runs in no pod (as in `run --embedded`).
