@@ -86,7 +86,7 @@ fn errors_name_the_plugin_and_the_field() {
         (
             "plugins:\n- {name: wait, source: 'file://wait.wasm', permissions: [{targets: [cloud], groups: ['*'], kinds: ['*'], verbs: [get]}]}",
             "plugin wait field permissions[0]: unknown target \"cloud\" (expected runtime, infra, kcp, \
-             kcp:<workspace path glob>, remote, remote:<namespace>/<secret glob> or *)",
+             kcp:<workspace path glob>, remote, remote:<namespace>/<secret glob>, image-versions or *)",
         ),
         (
             "plugins:\n- {name: wait, source: 'file://wait.wasm', config: [1]}",
