@@ -8,11 +8,10 @@
 
 use std::{collections::BTreeMap, time::Duration};
 
-use anyhow::{Context as _, bail, ensure};
+use anyhow::{Context as _, ensure};
 use apiserver::{ServerConfig, sim::SimConfig};
-use clap::Parser;
 use e2e::{
-    chart::{self as chart_support, NAMESPACE, RELEASE, deployment_args, str_at},
+    chart::{self as chart_support, NAMESPACE, RELEASE},
     platform::repo_root,
 };
 use kube::{
@@ -21,13 +20,10 @@ use kube::{
     core::ApiResource,
 };
 use platform_mesh_operator::{
-    cli::{Cli, Command},
-    clusters::KcpAdmin,
-    config::default_plugins_dir,
     controller::{
         ProgressSink,
         leader::{LeaderElector, LeaseSettings},
-        operator::{self, OperatorClients},
+        operator,
     },
     embedded, metrics,
 };
@@ -83,45 +79,11 @@ async fn the_operator_runs_from_the_installed_chart() -> anyhow::Result<()> {
     }
 
     // The operator's identity: the chart's ServiceAccount, authorized by the chart's RBAC only.
-    let (_, service_account) = objects
-        .iter()
-        .find(|(_, o)| o["kind"] == "ServiceAccount")
-        .context("the chart renders a ServiceAccount")?;
-    let (operator_client, access) = chart_support::identity::service_account_client(
-        &client,
-        server.url(),
-        NAMESPACE,
-        str_at(service_account, "/metadata/name"),
-    )
-    .await?;
-
-    // The operator as the Deployment starts it, with the paths of this machine instead of the image's.
-    let argv = std::iter::once("platform-mesh-operator".to_owned()).chain(deployment_args(&objects)?);
-    let Command::Run(run) = Cli::try_parse_from(argv)?.command else {
-        bail!("not run")
-    };
-    let mut config = run.config;
-    let cache = tempfile::tempdir()?;
-    config.workspace_dir = repo.clone();
-    config.plugins.plugins_dir = default_plugins_dir();
-    config.plugins.plugin_cache_dir = Some(cache.path().to_owned());
-    config.kcp.kcp_url = server.url().to_owned();
-    // The embedded platform runs no istio, and the operator runs in no pod (as in `run --embedded`).
-    config.subroutines.subroutines_deployment_enable_istio = false;
-    // As in a pod: the runtime and infra clusters with the ServiceAccount; kcp with the admin kubeconfig Secret
-    // the kcp-operator writes (read with the ServiceAccount), separate credentials outside this RBAC.
-    let clients = OperatorClients {
-        runtime: operator_client.clone(),
-        infra: operator_client.clone(),
-        kcp_admin: KcpAdmin::Secret {
-            namespace: config.kcp.kcp_namespace.clone(),
-            name: config.kcp.kcp_cluster_admin_secret_name.clone(),
-            url: config.kcp.base_url(),
-        },
-    };
+    let release = chart_support::release::operator(&client, server.url(), &objects).await?;
+    let (config, clients, access) = (release.config, release.clients, release.access);
     let (progress, mut events) = ProgressSink::channel();
     let shutdown = CancellationToken::new();
-    let elector = LeaderElector::new(operator_client.clone(), LeaseSettings::new(NAMESPACE));
+    let elector = LeaderElector::new(clients.runtime.clone(), LeaseSettings::new(NAMESPACE));
     let stop = shutdown.clone();
     let operator = tokio::spawn(async move {
         elector
@@ -130,21 +92,7 @@ async fn the_operator_runs_from_the_installed_chart() -> anyhow::Result<()> {
             })
             .await
     });
-    let ready = async {
-        while let Some(event) = events.recv().await {
-            println!(
-                "{} {} {} {}",
-                event.change.type_, event.change.status, event.change.reason, event.change.message
-            );
-            if event.change.type_ == "Ready" && event.change.status == "True" {
-                return Ok(());
-            }
-        }
-        bail!("the operator stopped")
-    };
-    let reached = tokio::time::timeout(Duration::from_secs(120), ready).await;
-    report_denials(&access)?;
-    reached.context("PlatformMesh Ready")??;
+    chart_support::release::until_ready(&mut events, &access).await?;
 
     // The plugins came from the chart's ConfigMap: the operator reports the swap on it.
     let config_maps = Api::<DynamicObject>::namespaced_with(
@@ -214,7 +162,7 @@ async fn the_operator_runs_from_the_installed_chart() -> anyhow::Result<()> {
 
     // A ManagedProvider from creation to deletion: the verbs only its chain uses.
     let managed = chart_support::managed_provider::round_trip(&client, NAMESPACE, &mut events).await;
-    report_denials(&access)?;
+    chart_support::release::report_denials(&access)?;
     managed?;
 
     // The server really enforces the chart's RBAC on this identity, and it stays least-privilege.
@@ -222,7 +170,7 @@ async fn the_operator_runs_from_the_installed_chart() -> anyhow::Result<()> {
         &client,
         server.url(),
         NAMESPACE,
-        str_at(service_account, "/metadata/name"),
+        &release.service_account,
     )
     .await?;
     expect_forbidden(&probe).await?;
@@ -230,7 +178,7 @@ async fn the_operator_runs_from_the_installed_chart() -> anyhow::Result<()> {
     shutdown.cancel();
     let led = tokio::time::timeout(Duration::from_secs(30), operator).await???;
     led.context("the operator led")?.context("operator run")?;
-    report_denials(&access)?;
+    chart_support::release::report_denials(&access)?;
     report_unused_rules(&objects, &access)?;
     server.shutdown().await;
     Ok(())
@@ -286,19 +234,6 @@ async fn expect_forbidden(probe: &kube::Client) -> anyhow::Result<()> {
 }
 
 /// Fails naming every request the chart's RBAC denied the operator: each is a missing rule.
-fn report_denials(access: &chart_support::identity::AccessLog) -> anyhow::Result<()> {
-    let denied = access.denied();
-    for (request, code) in &denied {
-        println!("DENIED {code}: {request}");
-    }
-    ensure!(
-        denied.is_empty(),
-        "the chart's RBAC denied {} distinct requests of the operator (listed above)",
-        denied.len()
-    );
-    Ok(())
-}
-
 /// Prints the (group, resource, verb) grants of the chart's roles that no request of this run used — candidates
 /// for removal only where no other scenario (deletion, Argo CD, providers, istio) needs them.
 fn report_unused_rules(

@@ -6,23 +6,15 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::Duration;
 
-use anyhow::{Context as _, bail, ensure};
+use anyhow::{Context as _, ensure};
 use apiserver::{ServerConfig, sim::SimConfig};
-use clap::Parser;
 use e2e::{
-    chart::{self as chart_support, NAMESPACE, RELEASE, deployment_args, documents, str_at},
+    chart::{self as chart_support, NAMESPACE, RELEASE, documents, str_at},
     platform::repo_root,
 };
 use platform_mesh_operator::{
-    cli::{Cli, Command as OperatorCommand},
-    clusters::KcpAdmin,
-    config::default_plugins_dir,
-    controller::{
-        ProgressSink,
-        operator::{self, OperatorClients},
-    },
+    controller::{ProgressSink, operator},
     embedded,
 };
 use serde_json::Value;
@@ -153,61 +145,14 @@ async fn the_operator_runs_after_helm_install() -> anyhow::Result<()> {
         }
     }
 
-    let (_, service_account) = objects
-        .iter()
-        .find(|(_, o)| o["kind"] == "ServiceAccount")
-        .context("the release has a ServiceAccount")?;
-    let (operator_client, access) = chart_support::identity::service_account_client(
-        &client,
-        server.url(),
-        NAMESPACE,
-        str_at(service_account, "/metadata/name"),
-    )
-    .await?;
-    let argv = std::iter::once("platform-mesh-operator".to_owned()).chain(deployment_args(&objects)?);
-    let OperatorCommand::Run(run) = Cli::try_parse_from(argv)?.command else {
-        bail!("not run")
-    };
-    let mut config = run.config;
-    let cache = tempfile::tempdir()?;
-    config.workspace_dir = repo.clone();
-    config.plugins.plugins_dir = default_plugins_dir();
-    config.plugins.plugin_cache_dir = Some(cache.path().to_owned());
-    config.kcp.kcp_url = server.url().to_owned();
-    config.subroutines.subroutines_deployment_enable_istio = false;
-    let clients = OperatorClients {
-        runtime: operator_client.clone(),
-        infra: operator_client.clone(),
-        kcp_admin: KcpAdmin::Secret {
-            namespace: config.kcp.kcp_namespace.clone(),
-            name: config.kcp.kcp_cluster_admin_secret_name.clone(),
-            url: config.kcp.base_url(),
-        },
-    };
+    let release = chart_support::release::operator(&client, server.url(), &objects).await?;
+    let (config, clients, access) = (release.config, release.clients, release.access);
     let (progress, mut events) = ProgressSink::channel();
     let shutdown = CancellationToken::new();
     let stop = shutdown.clone();
     let operator =
         tokio::spawn(async move { operator::run(&config, clients, progress, stop.cancelled_owned()).await });
-    let ready = async {
-        while let Some(event) = events.recv().await {
-            if event.change.type_ == "Ready" && event.change.status == "True" {
-                return Ok(());
-            }
-        }
-        bail!("the operator stopped")
-    };
-    let reached = tokio::time::timeout(Duration::from_secs(120), ready).await;
-    let denied = access.denied();
-    for (request, code) in &denied {
-        println!("DENIED {code}: {request}");
-    }
-    ensure!(
-        denied.is_empty(),
-        "the installed RBAC denied {} requests",
-        denied.len()
-    );
-    reached.context("PlatformMesh Ready")??;
+    chart_support::release::until_ready(&mut events, &access).await?;
     shutdown.cancel();
     let _ = operator.await;
     server.shutdown().await;

@@ -6,6 +6,7 @@
 
 pub mod identity;
 pub mod managed_provider;
+pub mod release;
 
 use std::path::{Path, PathBuf};
 
