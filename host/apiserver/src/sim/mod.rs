@@ -175,23 +175,11 @@ impl SimConfig {
         self
     }
 
-    /// Sets the ready delay of `kind`.
-    pub fn with_delay_for(mut self, kind: SimKind, delay: Duration) -> Self {
-        self.settings[index(kind)].delay = delay;
-        self
-    }
-
     /// Sets the ready delay of every simulator.
     pub fn with_delay(mut self, delay: Duration) -> Self {
         for s in &mut self.settings {
             s.delay = delay;
         }
-        self
-    }
-
-    /// Sets the version the OCM simulator reports when a Resource pins none.
-    pub fn with_ocm_default_version(mut self, version: impl Into<String>) -> Self {
-        self.ocm_default_version = version.into();
         self
     }
 }

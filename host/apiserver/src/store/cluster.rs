@@ -63,13 +63,6 @@ impl Cluster {
             .cloned()
     }
 
-    /// The type of a `group`/`kind`, whatever the version.
-    pub fn resource_by_kind(&self, group: &str, kind: &str) -> Option<Arc<ResourceInfo>> {
-        self.resources()
-            .find(|r| r.group == group && r.kind == kind)
-            .cloned()
-    }
-
     /// Recomputes the CRD-defined types from the stored CRDs.
     pub fn refresh_crds(&mut self) {
         let crds = self.objects.get(&crd_key());
