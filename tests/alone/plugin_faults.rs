@@ -122,7 +122,7 @@ async fn faulty_plugins_hurt_only_their_own_instances() -> anyhow::Result<()> {
         let plugin = runtime.load_file(&path(stem)).await.map_err(|e| {
             anyhow::anyhow!(
                 "loading test_{stem}: {}",
-                platform_mesh_operator::controller::error_chain(&e)
+                platform_mesh_operator::errors::error_chain(&e)
             )
         })?;
         faulty.insert(stem, plugin);

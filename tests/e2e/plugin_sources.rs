@@ -10,7 +10,7 @@ use k8s_openapi::{ByteString, api::core::v1::ConfigMap};
 use kube::{Api, Client, api::PostParams};
 use platform_mesh_operator::{
     clusters::{Clusters, KcpAdmin},
-    controller::error_chain,
+    errors::error_chain,
     hostapi::{HostServices, ImageVersionStore, Permissions},
     lifecycle::{CallContext, Subroutine, Target},
     plugin::{

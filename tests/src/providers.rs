@@ -11,9 +11,8 @@ use kube::{
 use platform_mesh_operator::{
     clusters::Clusters,
     controller::{
-        ControllerSettings, ProgressEvent, ProgressSink, managedprovider, operator,
+        ControllerSettings, ProgressEvent, ProgressSink, chain_source, managedprovider, operator,
         provider::{self, ProviderLifecycle, ProviderSettings},
-        provider_chains,
     },
     embedded,
     lifecycle::{Lifecycle, LifecycleOptions, Target},
@@ -175,11 +174,7 @@ impl Scenario {
         let providers = tokio::spawn(provider::run(
             std::sync::Arc::new(clusters),
             ProviderLifecycle {
-                chain: provider_chains::chain_source(
-                    &config.subroutines,
-                    &plugins.handle,
-                    provider::CONTROLLER,
-                ),
+                chain: chain_source(&config.subroutines, &plugins.handle, provider::CONTROLLER),
                 operator_config: config.to_plugin_json(),
             },
             provider_settings,
@@ -191,11 +186,7 @@ impl Scenario {
             Lifecycle::with_chain_source(
                 managedprovider::CONTROLLER,
                 Target::Runtime,
-                provider_chains::chain_source(
-                    &config.subroutines,
-                    &plugins.handle,
-                    managedprovider::CONTROLLER,
-                ),
+                chain_source(&config.subroutines, &plugins.handle, managedprovider::CONTROLLER),
                 LifecycleOptions::default(),
                 config.to_plugin_json(),
             ),

@@ -18,10 +18,6 @@ pub mod resource;
 pub mod runner;
 pub mod vworkspace;
 
-/// The former name of [`chain_source`]'s module, kept for callers of `provider_chains::chain_source`.
-pub use chain_source as provider_chains;
 pub use chain_source::chain_source;
 pub use platformmesh::{ControllerError, ControllerSettings, run as run_platform_mesh};
 pub use progress::{ProgressEvent, ProgressSink};
-
-pub use crate::errors::error_chain;

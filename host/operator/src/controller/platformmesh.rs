@@ -142,7 +142,7 @@ async fn check_access(api: &Api<PlatformMesh>) -> Result<(), ControllerError> {
             }
             _ if started.elapsed() >= START_RETRY => return Err(ControllerError::Access(error)),
             _ => {
-                tracing::warn!(error = %super::error_chain(&error), retry_in = ?delay, "listing PlatformMeshes")
+                tracing::warn!(error = %crate::errors::error_chain(&error), retry_in = ?delay, "listing PlatformMeshes")
             }
         }
         tokio::time::sleep(delay).await;

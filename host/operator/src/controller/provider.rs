@@ -16,6 +16,10 @@
 //!    ([`super::events`]), created in the Provider's own logical cluster (namespace `default`, as for any
 //!    cluster-scoped object) through the kcp client of that cluster: the virtual workspace serves only the
 //!    exported resources, not Events.
+//! 5. The kcp admin configuration follows its Secret (certificate or CA rotation): every [`ADMIN_CHECK`] the
+//!    Secret is compared again, and once the configuration was rebuilt the watch ends, its in-flight reconciles
+//!    drain, and the controller connects again with the new credentials. Cached event publishers of an older
+//!    configuration are dropped before the next event.
 
 use std::{
     collections::HashMap,
@@ -44,8 +48,9 @@ use super::{
     vworkspace::{VirtualWorkspace, VirtualWorkspaceError, endpoint_url},
 };
 use crate::{
-    clusters::Clusters,
+    clusters::{ClusterError, Clusters, KCP_ADMIN_MAX_AGE},
     crd::Provider,
+    errors::error_chain,
     lifecycle::{
         BackoffConfig, ChainSource, ConditionChange, Lifecycle, LifecycleOptions, ObjectKey, PassReport,
         Target,
@@ -57,6 +62,9 @@ pub const CONTROLLER: &str = "provider";
 
 /// Upstream retries the bootstrap every 15 s.
 pub const BOOTSTRAP_RETRY: Duration = Duration::from_secs(15);
+
+/// How often the watch compares the kcp admin Secret, to restart with rotated credentials.
+pub const ADMIN_CHECK: Duration = KCP_ADMIN_MAX_AGE;
 
 /// Settings of the Provider controller.
 #[derive(Clone, Debug)]
@@ -96,9 +104,9 @@ impl ProviderLifecycle {
 /// What is the Provider controller's own: a lifecycle per logical cluster, the virtual workspace as the store,
 /// Events in the Provider's own logical cluster.
 struct ProviderPolicy {
-    lifecycle: ProviderLifecycle,
+    lifecycle: Arc<ProviderLifecycle>,
     store: VirtualWorkspace,
-    events: ClusterEvents,
+    events: Arc<ClusterEvents>,
 }
 
 impl Policy for ProviderPolicy {
@@ -133,39 +141,56 @@ impl Policy for ProviderPolicy {
 }
 
 /// One [`EventPublisher`] per logical cluster, so that repeated events of one Provider fold into a series.
+/// Publishers are made from one generation of the kcp admin configuration and dropped when it changes.
 struct ClusterEvents {
     clusters: Arc<Clusters>,
-    publishers: Mutex<HashMap<String, EventPublisher>>,
+    /// The admin configuration generation the publishers were made from, and the publishers.
+    publishers: Mutex<(u64, HashMap<String, EventPublisher>)>,
 }
 
 impl ClusterEvents {
+    fn new(clusters: Arc<Clusters>) -> Self {
+        ClusterEvents {
+            clusters,
+            publishers: Mutex::new((0, HashMap::new())),
+        }
+    }
+
+    fn cached(&self) -> std::sync::MutexGuard<'_, (u64, HashMap<String, EventPublisher>)> {
+        // Every update is a single insert or clear, so a poisoned lock is still consistent.
+        self.publishers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The publisher of `cluster` made from the current admin configuration.
+    async fn publisher(&self, cluster: &str) -> Result<EventPublisher, ClusterError> {
+        let (_, generation) = self.clusters.kcp_admin_generation(KCP_ADMIN_MAX_AGE).await?;
+        {
+            let mut cached = self.cached();
+            if cached.0 != generation {
+                *cached = (generation, HashMap::new());
+            }
+            if let Some(publisher) = cached.1.get(cluster) {
+                return Ok(publisher.clone());
+            }
+        }
+        let client = self.clusters.client(&Target::Kcp(cluster.to_owned())).await?;
+        let publisher = EventPublisher::new(client, std::env::var("HOSTNAME").ok());
+        let mut cached = self.cached();
+        if cached.0 == generation {
+            cached.1.insert(cluster.to_owned(), publisher.clone());
+        }
+        Ok(publisher)
+    }
+
     /// Publishes the events of `changes` on `reference` in logical cluster `cluster`; failures are logged.
     async fn publish(&self, cluster: &str, reference: &ObjectReference, changes: &[ConditionChange]) {
-        let cached = self
-            .publishers
-            .lock()
-            .expect("event publisher lock")
-            .get(cluster)
-            .cloned();
-        let publisher = match cached {
-            Some(publisher) => publisher,
-            None => match self.clusters.client(&Target::Kcp(cluster.to_owned())).await {
-                Ok(client) => {
-                    let publisher = EventPublisher::new(client, std::env::var("HOSTNAME").ok());
-                    self.publishers
-                        .lock()
-                        .expect("event publisher lock")
-                        .insert(cluster.to_owned(), publisher.clone());
-                    publisher
-                }
-                Err(error) => {
-                    let error = super::error_chain(&error);
-                    tracing::warn!(%cluster, %error, "publishing Provider events");
-                    return;
-                }
-            },
-        };
-        publisher.publish(reference, changes).await;
+        match self.publisher(cluster).await {
+            Ok(publisher) => publisher.publish(reference, changes).await,
+            Err(error) => {
+                let error = error_chain(&error);
+                tracing::warn!(%cluster, %error, "publishing Provider events");
+            }
+        }
     }
 }
 
@@ -178,23 +203,40 @@ fn reference_of(provider: &Provider) -> ObjectReference {
     }
 }
 
-/// Connects to the virtual workspace: the slice's URL with the kcp admin credentials.
+/// Connects to the virtual workspace: the slice's URL with the kcp admin credentials, and the generation of
+/// the admin configuration used.
 pub async fn connect(
     clusters: &Clusters,
     settings: &ProviderSettings,
-) -> Result<VirtualWorkspace, VirtualWorkspaceError> {
+) -> Result<(VirtualWorkspace, u64), VirtualWorkspaceError> {
     let url = endpoint_url(clusters, &settings.slice_workspace, &settings.slice_name).await?;
-    let admin = clusters
-        .kcp_admin_config()
+    let (admin, generation) = clusters
+        .kcp_admin_generation(KCP_ADMIN_MAX_AGE)
         .await
         .map_err(|source| VirtualWorkspaceError::Kcp {
             workspace: settings.slice_workspace.clone(),
             source: Box::new(source),
         })?;
-    Ok(VirtualWorkspace::new(url, admin))
+    Ok((VirtualWorkspace::new(url, admin), generation))
 }
 
-/// Runs the Provider controller until `shutdown` completes: bootstrap (retrying forever), then the watch.
+/// Completes once the kcp admin configuration is no longer generation `seen`, comparing its Secret every
+/// `every`. A Secret that cannot be read leaves the watch running (its own errors are logged and retried).
+pub async fn admin_rotated(clusters: &Clusters, seen: u64, every: Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        match clusters.kcp_admin_generation(Duration::ZERO).await {
+            Ok((_, generation)) if generation != seen => return,
+            Ok(_) => {}
+            Err(error) => {
+                tracing::debug!(error = %error_chain(&error), "comparing the kcp admin Secret");
+            }
+        }
+    }
+}
+
+/// Runs the Provider controller until `shutdown` completes: bootstrap (retrying forever), then the watch,
+/// connecting again whenever the kcp admin configuration is rotated.
 pub async fn run(
     clusters: Arc<Clusters>,
     lifecycle: ProviderLifecycle,
@@ -203,42 +245,70 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) {
     let shutdown = shutdown.shared();
-    let workspace = loop {
-        match connect(&clusters, &settings).await {
-            Ok(workspace) => break workspace,
-            Err(error) => {
-                tracing::info!(error = %super::error_chain(&error), retry_in = ?settings.bootstrap_retry,
-                    "Provider controller waiting for the providers APIExport virtual workspace");
+    let lifecycle = Arc::new(lifecycle);
+    let events = Arc::new(ClusterEvents::new(clusters.clone()));
+    loop {
+        let (workspace, generation) = loop {
+            match connect(&clusters, &settings).await {
+                Ok(connected) => break connected,
+                Err(error) => {
+                    tracing::info!(error = %error_chain(&error), retry_in = ?settings.bootstrap_retry,
+                        "Provider controller waiting for the providers APIExport virtual workspace");
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(settings.bootstrap_retry) => {}
+                () = shutdown.clone() => return,
+            }
+        };
+        let stop = {
+            let (shutdown, clusters) = (shutdown.clone(), clusters.clone());
+            async move {
+                tokio::select! {
+                    () = shutdown => {}
+                    () = admin_rotated(&clusters, generation, ADMIN_CHECK) => {}
+                }
             }
         }
-        tokio::select! {
-            () = tokio::time::sleep(settings.bootstrap_retry) => {}
-            () = shutdown.clone() => return,
-        }
-    };
-    tracing::info!(
-        url = workspace.url(),
-        "Provider controller watching the providers virtual workspace"
-    );
-    let all = match workspace.client("*") {
-        Ok(client) => client,
-        Err(error) => {
-            tracing::error!(error = %super::error_chain(&error), "Provider controller cannot start");
+        .boxed()
+        .shared();
+        let policy = ProviderPolicy {
+            lifecycle: lifecycle.clone(),
+            store: workspace,
+            events: events.clone(),
+        };
+        watch(policy, &settings, progress.clone(), stop).await;
+        if shutdown.peek().is_some() {
             return;
         }
-    };
-    let policy = ProviderPolicy {
-        lifecycle,
-        store: workspace,
-        events: ClusterEvents {
-            clusters,
-            publishers: Mutex::new(HashMap::new()),
-        },
+        tracing::info!("the kcp admin configuration changed; the Provider controller connects again");
+    }
+}
+
+/// Watches `<slice url>/clusters/*` and reconciles until `stop` completes.
+async fn watch(
+    policy: ProviderPolicy,
+    settings: &ProviderSettings,
+    progress: ProgressSink,
+    stop: impl Future<Output = ()> + Clone + Send + Sync + 'static,
+) {
+    tracing::info!(
+        url = policy.store.url(),
+        "Provider controller watching the providers virtual workspace"
+    );
+    let all = match policy.store.client("*") {
+        Ok(client) => client,
+        Err(error) => {
+            tracing::error!(error = %error_chain(&error), "Provider controller cannot start");
+            // Wait for a rotation (or shutdown) rather than reconnecting at once with the same configuration.
+            stop.await;
+            return;
+        }
     };
     let context = Arc::new(Runner::new(
         policy,
         BackoffConfig::DEFAULT,
-        settings.debug_label_value,
+        settings.debug_label_value.clone(),
         progress,
     ));
     let (reader, writer) = reflector::store::<Provider>();
@@ -256,10 +326,10 @@ pub async fn run(
         runner::error_policy,
         context,
         reader,
-        queue.take_until(shutdown.clone()),
+        queue.take_until(stop.clone()),
         Config::default().concurrency(settings.concurrency),
     );
-    runner::drive(CONTROLLER, results, shutdown).await;
+    runner::drive(CONTROLLER, results, stop).await;
 }
 
 /// The logical cluster of a Provider read from kcp (its `kcp.io/cluster` annotation).

@@ -17,7 +17,8 @@ use std::{future::Future, sync::Arc, time::Duration};
 use futures::{FutureExt as _, Stream, StreamExt as _};
 use kube::{Api, Resource, api::ListParams, runtime::controller::Action};
 
-use super::{error_chain, predicate, progress::ProgressSink};
+use super::{predicate, progress::ProgressSink};
+use crate::errors::error_chain;
 use crate::lifecycle::{Backoff, BackoffConfig, ConditionChange, EngineError, ObjectKey, PassReport};
 
 /// How long in-flight passes may take to finish after the shutdown trigger.

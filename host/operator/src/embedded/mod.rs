@@ -27,9 +27,10 @@ use crate::{
     clusters::KcpAdmin,
     config::OperatorConfig,
     controller::{
-        ProgressEvent, ProgressSink, error_chain,
+        ProgressEvent, ProgressSink,
         operator::{self, OperatorClients, RunError},
     },
+    errors::error_chain,
     lifecycle::ObjectKey,
 };
 
