@@ -19,7 +19,7 @@
 mod bounded;
 pub mod kubeconfig;
 #[cfg(test)]
-mod rotation_tests;
+pub(crate) mod rotation_tests;
 
 use std::{
     sync::Mutex,
@@ -267,6 +267,13 @@ impl Clusters {
     /// retried on the next call.
     pub async fn kcp_admin_config(&self) -> Result<Config, ClusterError> {
         Ok(self.kcp_admin_state(KCP_ADMIN_MAX_AGE).await?.0)
+    }
+
+    /// The admin configuration with its generation, which grows each time the configuration is rebuilt from a
+    /// changed Secret; holders of long-lived clients (the Provider controller's virtual-workspace watch, its
+    /// event publishers) rebuild them when it moves. Read again from the Secret when older than `max_age`.
+    pub async fn kcp_admin_generation(&self, max_age: Duration) -> Result<(Config, u64), ClusterError> {
+        self.kcp_admin_state(max_age).await
     }
 
     /// Compares the admin Secret with the one the configuration was built from now, and rebuilds the

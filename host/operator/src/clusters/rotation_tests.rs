@@ -2,7 +2,8 @@
 //!
 //! The embedded API server speaks plain HTTP, so the test puts a TLS front in front of it that presents a server
 //! certificate of the current kcp CA and accepts only client certificates of that CA, as kcp's front proxy does.
-//! Rotating swaps the CA (and drops open connections); the old credentials are then refused.
+//! Rotating swaps the CA (and drops open connections); the old credentials are then refused. The Provider
+//! controller's rotation tests use the same front.
 
 use std::{
     net::SocketAddr,
@@ -25,17 +26,17 @@ use tokio::{net::TcpListener, task::JoinSet};
 
 use super::{Clusters, KcpAdmin, Target};
 
-const NS: &str = "default";
-const SECRET: &str = "kcp-cluster-admin-client-cert";
+pub(crate) const NS: &str = "default";
+pub(crate) const SECRET: &str = "kcp-cluster-admin-client-cert";
 
 /// A kcp CA with a server certificate for 127.0.0.1 and an admin client certificate.
-struct Pki {
+pub(crate) struct Pki {
     ca: String,
     server: Leaf,
     client: Leaf,
 }
 
-fn pki(name: &str) -> Pki {
+pub(crate) fn pki(name: &str) -> Pki {
     let ca = Ca::generate(name).expect("CA");
     Pki {
         server: ca
@@ -67,7 +68,7 @@ fn server_config(pki: &Pki) -> Arc<ServerConfig> {
 }
 
 /// TLS with client certificates in front of a plain-HTTP backend.
-struct TlsFront {
+pub(crate) struct TlsFront {
     addr: SocketAddr,
     config: Arc<Mutex<Arc<ServerConfig>>>,
     connections: Arc<Mutex<JoinSet<()>>>,
@@ -75,7 +76,7 @@ struct TlsFront {
 }
 
 impl TlsFront {
-    async fn start(backend: SocketAddr, pki: &Pki) -> Self {
+    pub(crate) async fn start(backend: SocketAddr, pki: &Pki) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("address");
         let config = Arc::new(Mutex::new(server_config(pki)));
@@ -103,12 +104,12 @@ impl TlsFront {
     }
 
     /// Serves `pki` from now on and closes every open connection.
-    fn rotate(&self, pki: &Pki) {
+    pub(crate) fn rotate(&self, pki: &Pki) {
         *self.config.lock().unwrap() = server_config(pki);
         self.connections.lock().unwrap().abort_all();
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("https://{}", self.addr)
     }
 }
@@ -120,7 +121,7 @@ impl Drop for TlsFront {
     }
 }
 
-async fn write_secret(client: &kube::Client, pki: &Pki) {
+pub(crate) async fn write_secret(client: &kube::Client, pki: &Pki) {
     let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": SECRET, "namespace": NS},
         "stringData": {"ca.crt": pki.ca, "tls.crt": pki.client.cert_pem, "tls.key": pki.client.key_pem}});
     Api::<Secret>::namespaced(client.clone(), NS)

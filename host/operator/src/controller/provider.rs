@@ -345,8 +345,18 @@ fn key_by_cluster(provider: &mut Provider) {
 
 #[cfg(test)]
 mod tests {
+    use std::net::SocketAddr;
+
+    use k8s_openapi::api::events::v1::Event as KubeEvent;
+
     use super::*;
-    use crate::crd::ProviderSpec;
+    use crate::{
+        clusters::{
+            KcpAdmin,
+            rotation_tests::{NS, SECRET, TlsFront, pki, write_secret},
+        },
+        crd::ProviderSpec,
+    };
 
     #[test]
     fn events_name_the_provider_as_cluster_scoped_in_its_logical_cluster() {
@@ -364,5 +374,89 @@ mod tests {
             reference.api_version.as_deref(),
             Some("providers.platform-mesh.io/v1alpha1")
         );
+    }
+
+    fn failed(type_: &str) -> ConditionChange {
+        ConditionChange {
+            type_: type_.into(),
+            status: "False".into(),
+            reason: "Error".into(),
+            message: "failed".into(),
+            previous_reason: "Pending".into(),
+        }
+    }
+
+    /// The notes of the events in the root workspace, read with the current admin configuration.
+    async fn event_notes(clusters: &Clusters) -> Vec<String> {
+        let client = clusters
+            .client(&Target::Kcp("root".into()))
+            .await
+            .expect("kcp client");
+        let mut notes: Vec<String> = Api::<KubeEvent>::all(client)
+            .list(&Default::default())
+            .await
+            .expect("events listed")
+            .items
+            .into_iter()
+            .filter_map(|e| e.note)
+            .collect();
+        notes.sort();
+        notes
+    }
+
+    /// After the kcp CA and admin certificate are rotated, events are published with the new credentials (a
+    /// publisher cached from before would be refused), and the watch's rotation check fires.
+    #[tokio::test]
+    async fn a_rotated_kcp_admin_configuration_reaches_event_publishers_and_the_watch() {
+        let server = apiserver::start(apiserver::ServerConfig::default())
+            .await
+            .expect("API server starts");
+        let backend: SocketAddr = server
+            .url()
+            .trim_start_matches("http://")
+            .parse()
+            .expect("backend address");
+        let first = pki("kcp-ca-1");
+        let front = TlsFront::start(backend, &first).await;
+        write_secret(&server.client(), &first).await;
+        let admin = KcpAdmin::Secret {
+            namespace: NS.into(),
+            name: SECRET.into(),
+            url: front.url(),
+        };
+        let clusters = Arc::new(Clusters::new(server.client(), server.client(), admin));
+        let events = ClusterEvents::new(clusters.clone());
+        let mut provider = Provider::new("acme", ProviderSpec::default());
+        provider.metadata.uid = Some("uid-acme".into());
+        let reference = reference_of(&provider);
+
+        events.publish("root", &reference, &[failed("First")]).await;
+        assert_eq!(event_notes(&clusters).await, ["First: failed"]);
+        let (_, generation) = clusters
+            .kcp_admin_generation(Duration::ZERO)
+            .await
+            .expect("admin configuration");
+        let unchanged = tokio::time::timeout(
+            Duration::from_millis(200),
+            admin_rotated(&clusters, generation, Duration::from_millis(20)),
+        );
+        assert!(unchanged.await.is_err(), "no rotation, no restart");
+
+        let second = pki("kcp-ca-2");
+        front.rotate(&second);
+        write_secret(&server.client(), &second).await;
+        let rotated = tokio::time::timeout(
+            Duration::from_secs(10),
+            admin_rotated(&clusters, generation, Duration::from_millis(20)),
+        );
+        assert!(rotated.await.is_ok(), "the watch restarts after a rotation");
+
+        events.publish("root", &reference, &[failed("Second")]).await;
+        assert_eq!(
+            event_notes(&clusters).await,
+            ["First: failed", "Second: failed"],
+            "the publisher of the old credentials is dropped"
+        );
+        server.shutdown().await;
     }
 }
