@@ -5,12 +5,13 @@
 //!
 //! ```no_run
 //! # async fn demo(services: platform_mesh_operator::hostapi::HostServices) -> Result<(), Box<dyn std::error::Error>> {
-//! use platform_mesh_operator::plugin::{PluginRuntime, RuntimeConfig};
+//! use platform_mesh_operator::plugin::{BUILTIN, PluginRuntime, RuntimeConfig, assemble, builtin_manifest};
 //!
 //! let config = RuntimeConfig::new(RuntimeConfig::default_plugins_dir(), "/operator");
+//! let manifest = builtin_manifest(&config.plugins_dir, None)?;
 //! let runtime = PluginRuntime::new(config, services)?;
-//! let plugins = runtime.load_dir().await?;
-//! let wait = plugins.get("WaitSubroutine").expect("shipped with the operator");
+//! let plugins = assemble(&runtime, &manifest, BUILTIN, None).await?;
+//! let wait = plugins.get("wait").expect("shipped with the operator");
 //! # Ok(()) }
 //! ```
 //!
@@ -46,8 +47,8 @@ pub mod sandbox;
 pub mod set;
 
 pub use sandbox::{
-    DirectoryPlugins, Limits, PluginError, PluginOptions, PluginRuntime, RuntimeConfig, WIT_VERSION,
-    WORKSPACE_MOUNT, WasmSubroutine, check_version,
+    Limits, PluginError, PluginOptions, PluginRuntime, RuntimeConfig, WIT_VERSION, WORKSPACE_MOUNT,
+    WasmSubroutine, check_version,
 };
 pub use set::{manifest, oci, source, verify};
 

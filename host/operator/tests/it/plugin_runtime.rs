@@ -1,13 +1,18 @@
 //! The plugin runtime end to end with real wasm components: outcome and status mapping, plugin config, host
-//! imports with permission checks, directory loading, the compile cache, and the shipped wait plugin.
+//! imports with permission checks, plugin sets assembled from a configuration, the compile cache, and the shipped
+//! wait plugin.
 
 use std::time::Duration;
 
 use crate::plugin_support::{context, harness, harness_with, object, test_plugin};
 use platform_mesh_operator::{
+    errors::error_chain,
     hostapi::{Permissions, Rule},
-    lifecycle::{Outcome, StepResult},
-    plugin::{PluginOptions, PluginRuntime, RuntimeConfig},
+    lifecycle::{Outcome, StepResult, Subroutine as _},
+    plugin::{
+        AssembleError, BUILTIN, PluginManifest, PluginOptions, PluginRuntime, PluginSet, RuntimeConfig,
+        assemble, builtin_manifest,
+    },
 };
 use serde_json::{Value, json};
 
@@ -148,23 +153,32 @@ async fn cluster_calls_outside_the_permissions_are_forbidden() {
     );
 }
 
-/// A plugins directory holding copies of the given test plugins.
-fn plugins_dir_with(plugins: &[&str]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for plugin in plugins {
-        std::fs::copy(test_plugin(plugin), dir.path().join(format!("{plugin}.wasm"))).unwrap();
-    }
-    std::fs::write(dir.path().join("README.txt"), "not a plugin").unwrap();
-    dir
+/// Assembles a plugin set declaring `plugins` (configured name, file in the test plugins directory), the way
+/// the operator assembles a plugin ConfigMap.
+async fn assemble_test_plugins(
+    h: &crate::plugin_support::Harness,
+    plugins: &[(&str, &str)],
+) -> Result<PluginSet, AssembleError> {
+    let text: String = plugins
+        .iter()
+        .map(|(name, file)| format!("- name: {name}\n  source: file://{file}.wasm\n"))
+        .collect();
+    let manifest = PluginManifest::parse(&format!("plugins:\n{text}")).expect("valid manifest");
+    assemble(&h.runtime, &manifest, "test", None).await
 }
 
 #[tokio::test]
-async fn load_dir_finds_plugins_by_name_and_stem() {
-    let dir = plugins_dir_with(&["test_outcome", "test_trap"]);
-    let h = harness_with(|c| c.plugins_dir = dir.path().to_owned());
-    let set = h.runtime.load_dir().await.expect("test plugins load");
-    assert_eq!(set.names(), ["OutcomeSubroutine", "TrapSubroutine"]);
-    assert_eq!(set.get("test_outcome").unwrap().name(), "OutcomeSubroutine");
+async fn assembled_set_finds_plugins_by_configured_and_subroutine_name() {
+    let h = harness();
+    let set = assemble_test_plugins(&h, &[("outcome", "test_outcome"), ("trap", "test_trap")])
+        .await
+        .expect("test plugins load");
+    let names: Vec<_> = set.plugins().map(|(name, p)| (name, p.name())).collect();
+    assert_eq!(
+        names,
+        [("outcome", "OutcomeSubroutine"), ("trap", "TrapSubroutine")]
+    );
+    assert_eq!(set.get("outcome").unwrap().name(), "OutcomeSubroutine");
     assert_eq!(set.get("TrapSubroutine").unwrap().name(), "TrapSubroutine");
     assert!(set.get("nope").is_none());
 }
@@ -181,18 +195,27 @@ async fn incompatible_wit_version_is_refused_naming_both_versions() {
     let message = err.to_string();
     assert!(message.contains("platform-mesh:operator@0.2.0"), "{message}");
     assert!(message.contains("implements @0.1.0"), "{message}");
-    let dir = plugins_dir_with(&["test_outcome", "test_witmismatch"]);
-    let h = harness_with(|c| c.plugins_dir = dir.path().to_owned());
-    assert!(
-        h.runtime.load_dir().await.is_err(),
-        "a directory with a refused plugin is not loaded"
-    );
+    let refused = assemble_test_plugins(
+        &h,
+        &[("outcome", "test_outcome"), ("mismatch", "test_witmismatch")],
+    )
+    .await
+    .err()
+    .expect("a set with a refused plugin is not assembled");
+    assert_eq!(refused.plugin(), Some("mismatch"));
+    let chain = error_chain(&refused);
+    assert!(chain.contains("implements @0.1.0"), "{chain}");
 }
 
 #[tokio::test]
 async fn shipped_wait_plugin_runs_against_the_api_server() {
-    let h = harness_with(|c| c.plugins_dir = RuntimeConfig::default_plugins_dir());
-    let set = h.runtime.load_dir().await.expect("default plugins load");
+    let dir = RuntimeConfig::default_plugins_dir();
+    let h = harness_with(|c| c.plugins_dir = dir.clone());
+    let manifest =
+        builtin_manifest(&dir, None).expect("the built-in configuration covers the shipped plugins");
+    let set = assemble(&h.runtime, &manifest, BUILTIN, None)
+        .await
+        .expect("default plugins load");
     let wait = set.get("WaitSubroutine").expect("wait plugin is shipped");
     assert!(set.get("wait").is_some());
     assert!(wait.finalizers().is_empty());

@@ -9,8 +9,7 @@ use crate::hostapi::Permissions;
 /// How the runtime loads and runs plugins.
 #[derive(Clone, Debug)]
 pub struct RuntimeConfig {
-    /// Directory whose `*.wasm` files [`super::PluginRuntime::load_dir`] loads and relative `file://` sources
-    /// are resolved against.
+    /// Directory relative `file://` sources are resolved against.
     pub plugins_dir: PathBuf,
     /// The operator's workspace directory, mounted read-only at `/workspace` in every plugin.
     pub workspace_dir: PathBuf,

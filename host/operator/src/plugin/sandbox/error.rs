@@ -18,13 +18,6 @@ pub enum PluginError {
         #[source]
         source: std::io::Error,
     },
-    /// The plugins directory could not be listed.
-    #[error("listing the plugins directory {path}")]
-    ReadDir {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
     /// A plugin file could not be read.
     #[error("reading plugin {path}")]
     Read {
@@ -81,12 +74,5 @@ pub enum PluginError {
         path: PathBuf,
         requested: usize,
         pool: usize,
-    },
-    /// Two plugins in one directory report the same name.
-    #[error("plugins {first} and {second} are both named {name}")]
-    Duplicate {
-        name: String,
-        first: PathBuf,
-        second: PathBuf,
     },
 }

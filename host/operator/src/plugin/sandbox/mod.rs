@@ -13,6 +13,6 @@ mod version;
 pub use call::WasmSubroutine;
 pub use config::{Limits, PluginOptions, RuntimeConfig};
 pub use error::PluginError;
-pub use runtime::{DirectoryPlugins, PluginRuntime};
+pub use runtime::PluginRuntime;
 pub use store::WORKSPACE_MOUNT;
 pub use version::{WIT_VERSION, check_version};

@@ -1,10 +1,6 @@
 //! [`PluginRuntime`]: the engine, the linker with the host imports, and loading plugins.
 
-use std::{
-    collections::BTreeMap,
-    path::{Path, PathBuf},
-    sync::Arc,
-};
+use std::{path::Path, sync::Arc};
 
 use wasmtime::{
     Engine,
@@ -39,38 +35,6 @@ pub(super) struct Shared {
 #[derive(Clone)]
 pub struct PluginRuntime {
     shared: Arc<Shared>,
-}
-
-/// Every plugin of a directory loaded with default options ([`PluginRuntime::load_dir`]), looked up by subroutine
-/// name (`WaitSubroutine`) or file stem (`wait`): a loader for tests and tools, not a plugin set — the operator
-/// runs only what a plugin configuration declares (see `plugin::PluginSet`).
-#[derive(Clone, Default)]
-pub struct DirectoryPlugins {
-    by_name: BTreeMap<String, Arc<WasmSubroutine>>,
-    by_stem: BTreeMap<String, Arc<WasmSubroutine>>,
-}
-
-impl DirectoryPlugins {
-    /// The plugin with subroutine name or file stem `name`.
-    pub fn get(&self, name: &str) -> Option<Arc<dyn Subroutine>> {
-        let found = self.by_name.get(name).or_else(|| self.by_stem.get(name))?;
-        Some(found.clone() as Arc<dyn Subroutine>)
-    }
-
-    /// Subroutine names, sorted.
-    pub fn names(&self) -> Vec<&str> {
-        self.by_name.keys().map(String::as_str).collect()
-    }
-
-    /// Number of plugins.
-    pub fn len(&self) -> usize {
-        self.by_name.len()
-    }
-
-    /// Whether the set is empty.
-    pub fn is_empty(&self) -> bool {
-        self.by_name.is_empty()
-    }
 }
 
 fn boxed(e: wasmtime::Error) -> super::error::BoxError {
@@ -112,36 +76,6 @@ impl PluginRuntime {
     /// The configuration it was created with.
     pub fn config(&self) -> &RuntimeConfig {
         &self.shared.config
-    }
-
-    /// Loads every `*.wasm` file of the plugins directory with default options.
-    pub async fn load_dir(&self) -> Result<DirectoryPlugins, PluginError> {
-        let dir = &self.shared.config.plugins_dir;
-        let read_dir = |source| PluginError::ReadDir {
-            path: dir.clone(),
-            source,
-        };
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(read_dir)?
-            .map(|entry| entry.map(|e| e.path()))
-            .collect::<Result<_, _>>()
-            .map_err(read_dir)?;
-        paths.retain(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file());
-        paths.sort();
-        let mut set = DirectoryPlugins::default();
-        for path in paths {
-            let plugin = Arc::new(self.load(&path, &PluginOptions::default()).await?);
-            if let Some(other) = set.by_name.get(plugin.name()) {
-                return Err(PluginError::Duplicate {
-                    name: plugin.name().to_owned(),
-                    first: other.path().to_owned(),
-                    second: path,
-                });
-            }
-            set.by_stem.insert(plugin.stem().to_owned(), plugin.clone());
-            set.by_name.insert(plugin.name().to_owned(), plugin);
-        }
-        Ok(set)
     }
 
     /// Loads one plugin with default options (`{}` config, permissive permissions).
