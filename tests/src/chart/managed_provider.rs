@@ -9,12 +9,14 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail, ensure};
 use kube::{
-    Api, Client,
-    api::{ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams},
+    Client,
+    api::{DeleteParams, DynamicObject, Patch, PatchParams, PostParams},
 };
 use platform_mesh_operator::controller::ProgressEvent;
 use serde_json::json;
 use tokio::sync::mpsc::UnboundedReceiver;
+
+use crate::api::dynamic;
 
 const NAME: &str = "chart";
 
@@ -28,12 +30,6 @@ fn deployments(version: &str) -> serde_json::Value {
     ])
 }
 
-fn api(client: &Client, api_version: &str, kind: &str, plural: &str, namespace: &str) -> Api<DynamicObject> {
-    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-    let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural);
-    Api::namespaced_with(client.clone(), namespace, &resource)
-}
-
 /// Creates the ManagedProvider with `admin`, waits for the operator to report it Ready on `events`, checks what it
 /// wrote, deletes it and waits until it and its objects are gone.
 pub async fn round_trip(
@@ -41,12 +37,12 @@ pub async fn round_trip(
     namespace: &str,
     events: &mut UnboundedReceiver<ProgressEvent>,
 ) -> anyhow::Result<()> {
-    let managed_providers = api(
+    let managed_providers = dynamic(
         admin,
         "providers.platform-mesh.io/v1alpha1",
         "ManagedProvider",
         "managedproviders",
-        namespace,
+        Some(namespace),
     );
     let object: DynamicObject = serde_json::from_value(json!({
         "apiVersion": "providers.platform-mesh.io/v1alpha1", "kind": "ManagedProvider",
@@ -77,20 +73,20 @@ pub async fn round_trip(
         .await
         .context("ManagedProvider Ready")??;
 
-    let secrets = api(admin, "v1", "Secret", "secrets", namespace);
-    let releases = api(
+    let secrets = dynamic(admin, "v1", "Secret", "secrets", Some(namespace));
+    let releases = dynamic(
         admin,
         "helm.toolkit.fluxcd.io/v2",
         "HelmRelease",
         "helmreleases",
-        namespace,
+        Some(namespace),
     );
-    let resources = api(
+    let resources = dynamic(
         admin,
         "delivery.ocm.software/v1alpha1",
         "Resource",
         "resources",
-        namespace,
+        Some(namespace),
     );
     let written = [
         (&secrets, format!("{NAME}-provider-kubeconfig")),
