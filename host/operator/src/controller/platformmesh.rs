@@ -97,7 +97,10 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) -> Result<(), ControllerError> {
     let api: Api<PlatformMesh> = Api::all(client.clone());
-    check_access(&api).await?;
+    let shutdown = shutdown.shared();
+    if !check_access(&api, shutdown.clone()).await? {
+        return Ok(());
+    }
     let resource = kube::api::ApiResource::erase::<PlatformMesh>(&());
     let policy = PlatformMeshPolicy {
         lifecycle,
@@ -110,7 +113,6 @@ pub async fn run(
         settings.debug_label_value,
         progress,
     ));
-    let shutdown = shutdown.shared();
     let controller = Controller::new(api, watcher::Config::default().any_semantic())
         .with_config(Config::default().concurrency(settings.concurrency));
     let cache = controller.store();
@@ -127,12 +129,22 @@ const START_RETRY: Duration = Duration::from_secs(60);
 
 /// Fails fast when the CRD is missing (404) or access is denied (401/403); retries transient failures (5xx,
 /// 429, connection errors) for [`START_RETRY`], so a flaky API server at start-up does not stop the operator.
-async fn check_access(api: &Api<PlatformMesh>) -> Result<(), ControllerError> {
+/// `Ok(false)` when `shutdown` comes first: an operator asked to stop while its API server is away exits at once.
+async fn check_access(
+    api: &Api<PlatformMesh>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<bool, ControllerError> {
+    let mut shutdown = std::pin::pin!(shutdown);
     let started = std::time::Instant::now();
     let mut delay = Duration::from_millis(100);
+    let first = ListParams::default().limit(1);
     loop {
-        let error = match api.list(&ListParams::default().limit(1)).await {
-            Ok(_) => return Ok(()),
+        let listed = tokio::select! {
+            listed = api.list(&first) => listed,
+            () = &mut shutdown => return Ok(false),
+        };
+        let error = match listed {
+            Ok(_) => return Ok(true),
             Err(error) => error,
         };
         match &error {
@@ -145,7 +157,35 @@ async fn check_access(api: &Api<PlatformMesh>) -> Result<(), ControllerError> {
                 tracing::warn!(error = %crate::errors::error_chain(&error), retry_in = ?delay, "listing PlatformMeshes")
             }
         }
-        tokio::time::sleep(delay).await;
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = &mut shutdown => return Ok(false),
+        }
         delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An operator told to stop while its API server is unreachable at start stops at once, instead of retrying
+    /// the start-up listing for [`START_RETRY`].
+    #[tokio::test]
+    async fn shutdown_ends_the_start_up_check_while_the_api_server_is_away() {
+        // A port nothing listens on: bind one, note it, close it.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let config = kube::Config::new(format!("http://127.0.0.1:{port}").parse().expect("a URL"));
+        let client = Client::try_from(config).expect("a client");
+        let api: Api<PlatformMesh> = Api::all(client);
+        let started = std::time::Instant::now();
+        let served = check_access(&api, tokio::time::sleep(Duration::from_millis(300)))
+            .await
+            .expect("no error before the retry budget ends");
+        assert!(!served, "the API server is away");
+        assert!(started.elapsed() < START_RETRY, "{:?}", started.elapsed());
     }
 }
