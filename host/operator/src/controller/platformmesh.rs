@@ -129,7 +129,8 @@ const START_RETRY: Duration = Duration::from_secs(60);
 
 /// Fails fast when the CRD is missing (404) or access is denied (401/403); retries transient failures (5xx,
 /// 429, connection errors) for [`START_RETRY`], so a flaky API server at start-up does not stop the operator.
-/// `Ok(false)` when `shutdown` comes first: an operator asked to stop while its API server is away exits at once.
+/// `Ok(false)` when `shutdown` comes while it waits to retry: an operator asked to stop while its API server is
+/// away exits at once.
 async fn check_access(
     api: &Api<PlatformMesh>,
     shutdown: impl Future<Output = ()>,
@@ -137,13 +138,10 @@ async fn check_access(
     let mut shutdown = std::pin::pin!(shutdown);
     let started = std::time::Instant::now();
     let mut delay = Duration::from_millis(100);
-    let first = ListParams::default().limit(1);
     loop {
-        let listed = tokio::select! {
-            listed = api.list(&first) => listed,
-            () = &mut shutdown => return Ok(false),
-        };
-        let error = match listed {
+        // The listing itself is not raced with `shutdown`: a refused connection fails at once, and an answer
+        // (served, or the CRD missing) is worth having even when the operator is stopping.
+        let error = match api.list(&ListParams::default().limit(1)).await {
             Ok(_) => return Ok(true),
             Err(error) => error,
         };
