@@ -147,8 +147,9 @@ async fn kcp_read(clusters: &Clusters) -> Result<Option<ConfigMap>, String> {
         .map_err(|e| format!("{e}"))
 }
 
-#[tokio::test]
-async fn a_rotated_client_certificate_and_ca_are_used_by_the_next_pass() {
+/// An embedded API server behind a client-certificate-checking TLS front signed by `first`, the admin Secret
+/// written with `first`'s credentials, and the admin reference that reads it: the start of every rotation test.
+pub(crate) async fn behind_tls_front(first: &Pki) -> (apiserver::Server, TlsFront, KcpAdmin) {
     let server = apiserver::start(apiserver::ServerConfig::default())
         .await
         .expect("API server starts");
@@ -157,14 +158,20 @@ async fn a_rotated_client_certificate_and_ca_are_used_by_the_next_pass() {
         .trim_start_matches("http://")
         .parse()
         .expect("backend address");
-    let first = pki("kcp-ca-1");
-    let front = TlsFront::start(backend, &first).await;
-    write_secret(&server.client(), &first).await;
+    let front = TlsFront::start(backend, first).await;
+    write_secret(&server.client(), first).await;
     let admin = KcpAdmin::Secret {
         namespace: NS.into(),
         name: SECRET.into(),
         url: front.url(),
     };
+    (server, front, admin)
+}
+
+#[tokio::test]
+async fn a_rotated_client_certificate_and_ca_are_used_by_the_next_pass() {
+    let first = pki("kcp-ca-1");
+    let (server, front, admin) = behind_tls_front(&first).await;
     let clusters = Clusters::new(server.client(), server.client(), admin);
     assert_eq!(kcp_read(&clusters).await, Ok(None), "first credentials work");
 

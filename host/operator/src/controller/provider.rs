@@ -345,16 +345,11 @@ fn key_by_cluster(provider: &mut Provider) {
 
 #[cfg(test)]
 mod tests {
-    use std::net::SocketAddr;
-
     use k8s_openapi::api::events::v1::Event as KubeEvent;
 
     use super::*;
     use crate::{
-        clusters::{
-            KcpAdmin,
-            rotation_tests::{NS, SECRET, TlsFront, pki, write_secret},
-        },
+        clusters::rotation_tests::{behind_tls_front, pki, write_secret},
         crd::ProviderSpec,
     };
 
@@ -408,22 +403,7 @@ mod tests {
     /// publisher cached from before would be refused), and the watch's rotation check fires.
     #[tokio::test]
     async fn a_rotated_kcp_admin_configuration_reaches_event_publishers_and_the_watch() {
-        let server = apiserver::start(apiserver::ServerConfig::default())
-            .await
-            .expect("API server starts");
-        let backend: SocketAddr = server
-            .url()
-            .trim_start_matches("http://")
-            .parse()
-            .expect("backend address");
-        let first = pki("kcp-ca-1");
-        let front = TlsFront::start(backend, &first).await;
-        write_secret(&server.client(), &first).await;
-        let admin = KcpAdmin::Secret {
-            namespace: NS.into(),
-            name: SECRET.into(),
-            url: front.url(),
-        };
+        let (server, front, admin) = behind_tls_front(&pki("kcp-ca-1")).await;
         let clusters = Arc::new(Clusters::new(server.client(), server.client(), admin));
         let events = ClusterEvents::new(clusters.clone());
         let mut provider = Provider::new("acme", ProviderSpec::default());
